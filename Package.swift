@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+// swiftd: a classic Unix daemonizer with pidfile locking. No package dependencies.
+import PackageDescription
+
+let package = Package(
+    name: "swiftd",
+    products: [
+        .library(name: "Daemonize", targets: ["Daemonize"]),
+        .executable(name: "swiftd", targets: ["swiftd"]),
+    ],
+    targets: [
+        // Everything that runs between fork and exec, and the libc pieces Swift cannot import.
+        .target(name: "CDaemonize"),
+        .target(name: "Daemonize", dependencies: ["CDaemonize"]),
+        .executableTarget(name: "swiftd", dependencies: ["Daemonize"]),
+        // A test fixture: calls the library and plays the service in end-to-end tests.
+        .executableTarget(name: "fixture", dependencies: ["Daemonize"]),
+        // Spawning (posix_spawn, never fork), scratch directories and cleanup for the tests.
+        .target(name: "TestSupport", dependencies: ["Daemonize"], path: "Tests/TestSupport"),
+        .testTarget(name: "DaemonizeTests", dependencies: ["Daemonize", "TestSupport", "fixture"]),
+        .testTarget(name: "SwiftdTests", dependencies: ["Daemonize", "TestSupport", "swiftd", "fixture"]),
+    ]
+)

@@ -1,0 +1,130 @@
+// CDaemonize: the part of swiftd that must be C.
+//
+// Everything that runs between fork and exec lives here (only async-signal-safe
+// calls, no allocation), together with the few libc pieces Swift cannot import:
+// wait-status macros, variadic calls (prctl, fcntl with a struct), and raw
+// system calls that glibc does not wrap on every version we support.
+#ifndef CDAEMONIZE_H
+#define CDAEMONIZE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <signal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Launch: fork (or not) and exec with a fully prepared configuration
+
+/// One descriptor the launched program receives: `target` in the child is a
+/// duplicate of `source` in the parent. Every descriptor not named is closed.
+struct dz_fd_map {
+    int target;
+    int source;
+};
+
+/// A launch, prepared entirely before the fork: every string and array is
+/// already allocated, every path resolved.
+struct dz_launch_attr {
+    const char *path;            // executable, already resolved (absolute or relative to cwd)
+    char *const *argv;           // NULL-terminated
+    char *const *envp;           // NULL-terminated
+    const char *cwd;             // NULL: unchanged
+    int set_umask;               // 0 or 1
+    mode_t umask;
+    int set_nice;                // 0 or 1
+    int nice;                    // absolute value for setpriority
+    int new_session;             // 1: setsid() (own session and process group)
+    int new_process_group;       // 1: setpgid(0, 0) when not new_session
+    int set_groups;              // 1: setgroups(ngroups, groups)
+    const gid_t *groups;
+    int ngroups;
+    int set_gid;
+    gid_t gid;
+    int set_uid;
+    uid_t uid;
+    int pdeathsig;               // 0: none; set after the privilege drop
+    const struct dz_fd_map *fds; // descriptors the program receives
+    int nfds;
+    int report_fd;               // in-place exec: a close-on-exec descriptor to keep open (-1: none)
+};
+
+/// The step of a launch that failed; the Swift side names it.
+enum dz_step {
+    DZ_STEP_NONE = 0,
+    DZ_STEP_PIPE = 1,
+    DZ_STEP_FORK = 2,
+    DZ_STEP_SIGNALS = 3,
+    DZ_STEP_SESSION = 4,
+    DZ_STEP_DESCRIPTORS = 5,
+    DZ_STEP_CHDIR = 6,
+    DZ_STEP_NICE = 7,
+    DZ_STEP_SETGROUPS = 8,
+    DZ_STEP_SETGID = 9,
+    DZ_STEP_SETUID = 10,
+    DZ_STEP_PDEATHSIG = 11,
+    DZ_STEP_CLOSE = 12,
+    DZ_STEP_EXEC = 13,
+};
+
+/// Fork and exec. On success returns 0 with the child's pid (and a pidfd, or
+/// -1 where the kernel has none) once the exec has happened. On failure returns
+/// the errno and sets *step; a child that failed has been reaped.
+int dz_launch(const struct dz_launch_attr *attr, pid_t *pid, int *pidfd, int *step);
+
+/// Exec in this process after the same preparation as the child of dz_launch,
+/// keeping attr->report_fd (close-on-exec) open. Returns only on failure: the
+/// errno, with *step set and *report_fd the descriptor that now carries the
+/// report channel (it may have been moved above the targets).
+int dz_exec_in_place(const struct dz_launch_attr *attr, int *step, int *report_fd);
+
+// MARK: - Process control
+
+pid_t dz_fork(void);
+int dz_pidfd_open(pid_t pid);
+int dz_pidfd_send_signal(int pidfd, int sig);
+/// Queue `sig` with an integer payload (si_code SI_QUEUE), through a pidfd.
+int dz_pidfd_send_signal_value(int pidfd, int sig, int64_t value);
+/// waitid(P_PIDFD, ...), for children only.
+int dz_waitid_pidfd(int pidfd, siginfo_t *info, int options);
+int dz_set_child_subreaper(void);
+int dz_set_pdeathsig(int sig);
+int dz_set_name(const char *name);
+int dz_close_range(unsigned int first, unsigned int last, int cloexec);
+/// Close every descriptor >= first except those listed (sorted or not).
+int dz_close_all_except(int first, const int *keep, int nkeep);
+
+// MARK: - Descriptors
+
+int dz_pipe2(int fds[2], int flags);
+int dz_set_cloexec(int fd, int on);
+int dz_set_nonblock(int fd, int on);
+int dz_dup_cloexec(int fd, int minfd);
+int dz_set_pipe_size(int fd, int size);
+
+// MARK: - Wait status and siginfo
+
+int dz_wifexited(int status);
+int dz_wexitstatus(int status);
+int dz_wifsignaled(int status);
+int dz_wtermsig(int status);
+int dz_wcoredump(int status);
+pid_t dz_siginfo_pid(const siginfo_t *info);
+int dz_siginfo_status(const siginfo_t *info);
+int dz_siginfo_code(const siginfo_t *info);
+
+// MARK: - Signals
+
+int dz_nsig(void);
+/// Block every signal, saving the old mask in *old.
+int dz_block_all_signals(sigset_t *old);
+int dz_restore_signals(const sigset_t *old);
+int dz_signal_default(int sig);
+int dz_signal_ignore(int sig);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

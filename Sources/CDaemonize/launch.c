@@ -1,0 +1,220 @@
+// The fork/exec path. Between fork and exec only async-signal-safe calls run:
+// no allocation, no stdio, no locks. Every input was prepared by the caller.
+#define _GNU_SOURCE
+#include "cdaemonize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// More descriptors than any service asks for; keeps the child allocation-free.
+#define DZ_MAX_FDS 64
+
+struct dz_report {
+    int step;
+    int err;
+};
+
+static void report_and_exit(int fd, int step, int err) {
+    struct dz_report r = { step, err };
+    if (fd >= 0) {
+        ssize_t n;
+        do {
+            n = write(fd, &r, sizeof r);
+        } while (n < 0 && errno == EINTR);
+    }
+    _exit(127);
+}
+
+static void reset_signal_dispositions(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        // Invalid numbers (glibc's reserved real-time signals) fail harmlessly.
+        (void)sigaction(sig, &sa, NULL);
+    }
+}
+
+int dz_close_range(unsigned int first, unsigned int last, int cloexec) {
+#ifdef SYS_close_range
+    return (int)syscall(SYS_close_range, first, last, cloexec ? 4u /* CLOSE_RANGE_CLOEXEC */ : 0u);
+#else
+    (void)first; (void)last; (void)cloexec;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static void close_slow(int from, int to_inclusive) {
+    for (int fd = from; fd <= to_inclusive; fd++) (void)close(fd);
+}
+
+int dz_close_all_except(int first, const int *keep, int nkeep) {
+    int sorted[DZ_MAX_FDS + 2];
+    int n = 0;
+    if (nkeep > DZ_MAX_FDS + 2) { errno = EINVAL; return -1; }
+    for (int i = 0; i < nkeep; i++) {
+        int v = keep[i];
+        if (v < first) continue;
+        int j = n;
+        while (j > 0 && sorted[j - 1] > v) { sorted[j] = sorted[j - 1]; j--; }
+        sorted[j] = v;
+        n++;
+    }
+    int use_range = 1;
+    int cur = first;
+    struct rlimit rl;
+    int limit = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)1 << 30) {
+        limit = (int)rl.rlim_cur;
+    }
+    for (int i = 0; i <= n; i++) {
+        int stop = (i < n) ? sorted[i] : -1;
+        if (i < n && stop < cur) continue; // duplicate
+        if (i < n && stop == cur) { cur = stop + 1; continue; }
+        unsigned int last = (i < n) ? (unsigned int)(stop - 1) : ~0u;
+        if (use_range && dz_close_range((unsigned int)cur, last, 0) != 0) {
+            if (errno != ENOSYS && errno != EINVAL) return -1;
+            use_range = 0;
+        }
+        if (!use_range) close_slow(cur, (i < n) ? stop - 1 : limit - 1);
+        if (i < n) cur = stop + 1;
+    }
+    return 0;
+}
+
+// The common preparation of a launched program. Reports through report_fd
+// (fork mode) or returns the errno with *step set (in-place mode, report_fd
+// is then only kept open).
+static int prepare(const struct dz_launch_attr *a, int report_fd, int forked, pid_t parent, int *step, int *report_fd_out) {
+#define FAIL(s) do { int e__ = errno; if (forked) report_and_exit(report_fd, (s), e__); *step = (s); *report_fd_out = report_fd; return e__; } while (0)
+    if (a->nfds < 0 || a->nfds > DZ_MAX_FDS) { errno = EINVAL; FAIL(DZ_STEP_DESCRIPTORS); }
+
+    reset_signal_dispositions();
+
+    if (a->new_session) {
+        if (setsid() < 0) FAIL(DZ_STEP_SESSION);
+    } else if (a->new_process_group) {
+        if (setpgid(0, 0) < 0) FAIL(DZ_STEP_SESSION);
+    }
+
+    // Move every source and the report descriptor above all targets first,
+    // so that no dup2 below can clobber a source still to be placed.
+    int minfd = 3;
+    for (int i = 0; i < a->nfds; i++) {
+        if (a->fds[i].target < 0) { errno = EBADF; FAIL(DZ_STEP_DESCRIPTORS); }
+        if (a->fds[i].target >= minfd) minfd = a->fds[i].target + 1;
+    }
+    if (report_fd >= 0) {
+        int moved = fcntl(report_fd, F_DUPFD_CLOEXEC, minfd);
+        if (moved < 0) FAIL(DZ_STEP_DESCRIPTORS);
+        report_fd = moved;
+    }
+    int tmp[DZ_MAX_FDS];
+    for (int i = 0; i < a->nfds; i++) {
+        tmp[i] = fcntl(a->fds[i].source, F_DUPFD_CLOEXEC, minfd);
+        if (tmp[i] < 0) FAIL(DZ_STEP_DESCRIPTORS);
+    }
+    for (int i = 0; i < a->nfds; i++) {
+        int r;
+        do { r = dup2(tmp[i], a->fds[i].target); } while (r < 0 && errno == EINTR);
+        if (r < 0) FAIL(DZ_STEP_DESCRIPTORS);
+    }
+
+    if (a->cwd != NULL && chdir(a->cwd) < 0) FAIL(DZ_STEP_CHDIR);
+    if (a->set_umask) (void)umask(a->umask);
+    if (a->set_nice && setpriority(PRIO_PROCESS, 0, a->nice) < 0) FAIL(DZ_STEP_NICE);
+
+    if (a->set_groups && setgroups((size_t)a->ngroups, a->groups) < 0) FAIL(DZ_STEP_SETGROUPS);
+    if (a->set_gid && setgid(a->gid) < 0) FAIL(DZ_STEP_SETGID);
+    if (a->set_uid && setuid(a->uid) < 0) FAIL(DZ_STEP_SETUID);
+    // Never run as root after a requested drop that did not take.
+    if (a->set_uid && a->uid != 0 && (geteuid() == 0 || getuid() == 0)) { errno = EPERM; FAIL(DZ_STEP_SETUID); }
+    if (a->set_gid && a->gid != 0 && (getegid() == 0 || getgid() == 0)) { errno = EPERM; FAIL(DZ_STEP_SETGID); }
+
+    // After the privilege drop: a credential change clears the death signal.
+    if (a->pdeathsig > 0) {
+        if (prctl(PR_SET_PDEATHSIG, (unsigned long)a->pdeathsig, 0, 0, 0) < 0) FAIL(DZ_STEP_PDEATHSIG);
+        if (getppid() != parent) { errno = ESRCH; FAIL(DZ_STEP_PDEATHSIG); }
+    }
+
+    int keep[DZ_MAX_FDS + 1];
+    int nkeep = 0;
+    for (int i = 0; i < a->nfds; i++) keep[nkeep++] = a->fds[i].target;
+    if (report_fd >= 0) keep[nkeep++] = report_fd;
+    if (dz_close_all_except(0, keep, nkeep) < 0) FAIL(DZ_STEP_CLOSE);
+
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(a->path, a->argv, a->envp);
+    FAIL(DZ_STEP_EXEC);
+#undef FAIL
+}
+
+int dz_launch(const struct dz_launch_attr *attr, pid_t *pid_out, int *pidfd_out, int *step) {
+    int p[2];
+    *pid_out = -1;
+    *pidfd_out = -1;
+    *step = DZ_STEP_NONE;
+    if (pipe2(p, O_CLOEXEC) < 0) { *step = DZ_STEP_PIPE; return errno; }
+
+    sigset_t old;
+    dz_block_all_signals(&old);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        (void)close(p[0]);
+        int unused;
+        prepare(attr, p[1], 1, parent, step, &unused);
+        _exit(127); // not reached
+    }
+    int fork_errno = errno;
+    dz_restore_signals(&old);
+    (void)close(p[1]);
+    if (pid < 0) {
+        (void)close(p[0]);
+        *step = DZ_STEP_FORK;
+        return fork_errno;
+    }
+
+    struct dz_report r;
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = read(p[0], (char *)&r + got, sizeof r - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    (void)close(p[0]);
+    if (got == sizeof r) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        *step = r.step;
+        return r.err;
+    }
+    *pid_out = pid;
+    *pidfd_out = dz_pidfd_open(pid);
+    return 0;
+}
+
+int dz_exec_in_place(const struct dz_launch_attr *attr, int *step, int *report_fd) {
+    sigset_t old;
+    dz_block_all_signals(&old);
+    pid_t parent = getppid();
+    *report_fd = attr->report_fd;
+    int err = prepare(attr, attr->report_fd, 0, parent, step, report_fd);
+    dz_restore_signals(&old);
+    return err;
+}

@@ -1,0 +1,119 @@
+// Process control and descriptor helpers Swift cannot call directly:
+// variadic functions (prctl, fcntl), raw system calls, wait-status macros.
+#define _GNU_SOURCE
+#include "cdaemonize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+pid_t dz_fork(void) { return fork(); }
+
+int dz_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int dz_pidfd_send_signal(int pidfd, int sig) {
+#ifdef SYS_pidfd_send_signal
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#else
+    (void)pidfd; (void)sig;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int dz_pidfd_send_signal_value(int pidfd, int sig, int64_t value) {
+#ifdef SYS_pidfd_send_signal
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = sig;
+    info.si_code = SI_QUEUE;
+    info.si_pid = getpid();
+    info.si_uid = getuid();
+    info.si_value.sival_ptr = (void *)(intptr_t)value;
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, &info, 0);
+#else
+    (void)pidfd; (void)sig; (void)value;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int dz_waitid_pidfd(int pidfd, siginfo_t *info, int options) {
+    memset(info, 0, sizeof *info);
+    return waitid((idtype_t)P_PIDFD, (id_t)pidfd, info, options);
+}
+
+int dz_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+int dz_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
+int dz_set_name(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+
+int dz_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+int dz_set_cloexec(int fd, int on) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+    return fcntl(fd, F_SETFD, flags);
+}
+
+int dz_set_nonblock(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+}
+
+int dz_dup_cloexec(int fd, int minfd) { return fcntl(fd, F_DUPFD_CLOEXEC, minfd); }
+int dz_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int dz_wifexited(int status) { return WIFEXITED(status); }
+int dz_wexitstatus(int status) { return WEXITSTATUS(status); }
+int dz_wifsignaled(int status) { return WIFSIGNALED(status); }
+int dz_wtermsig(int status) { return WTERMSIG(status); }
+int dz_wcoredump(int status) { return WCOREDUMP(status); }
+pid_t dz_siginfo_pid(const siginfo_t *info) { return info->si_pid; }
+int dz_siginfo_status(const siginfo_t *info) { return info->si_status; }
+int dz_siginfo_code(const siginfo_t *info) { return info->si_code; }
+
+int dz_nsig(void) { return NSIG; }
+
+int dz_block_all_signals(sigset_t *old) {
+    sigset_t all;
+    sigfillset(&all);
+    return sigprocmask(SIG_SETMASK, &all, old);
+}
+
+int dz_restore_signals(const sigset_t *old) { return sigprocmask(SIG_SETMASK, old, NULL); }
+
+int dz_signal_default(int sig) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL);
+}
+
+int dz_signal_ignore(int sig) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL);
+}

@@ -1,0 +1,23 @@
+/// Renames the running process as `ps` shows it: `comm` (15 bytes) and the
+/// command line, rewritten in place over the original arguments.
+public enum ProcessTitle {
+    /// Sets the title to `title` ("swiftd: web"), truncated to the space the
+    /// original arguments occupied.
+    public static func set(_ title: String) {
+        _ = title.withCString { dz_set_name($0) }
+        let argc = Int(CommandLine.argc)
+        let argv = CommandLine.unsafeArgv
+        guard argc > 0, let first = argv[0] else { return }
+        // The arguments are contiguous; the space runs to the end of the last one.
+        var end = first
+        for i in 0..<argc {
+            guard let arg = argv[i], arg == end else { break }
+            end = arg + strlen(arg) + 1
+        }
+        let capacity = end - first
+        guard capacity > 1 else { return }
+        let bytes = Array(title.utf8.prefix(capacity - 1))
+        memset(first, 0, capacity)
+        for (i, b) in bytes.enumerated() { first[i] = CChar(bitPattern: b) }
+    }
+}

@@ -1,0 +1,109 @@
+/// Everything about how to start a program, decided before the fork.
+public struct LaunchConfiguration: Sendable {
+    /// Where a standard stream of the program goes.
+    public enum Stream: Hashable, Sendable {
+        /// The caller's own descriptor with the same number (/dev/null if it is closed).
+        case inherit
+        /// `/dev/null`.
+        case null
+        /// A descriptor of the caller's; it stays open in the caller.
+        case descriptor(FileDescriptor)
+        /// A file, opened by the caller (created 0644, appended or truncated, symlinks refused).
+        case file(String, append: Bool)
+    }
+
+    /// How the program relates to the caller's session.
+    public enum Session: Hashable, Sendable {
+        /// Same session and process group as the caller.
+        case inherit
+        /// Its own process group in the caller's session (`setpgid`).
+        case newProcessGroup
+        /// Its own session and process group (`setsid`), no controlling terminal.
+        case newSession
+    }
+
+    /// A name looked up in `PATH`, or a path (relative ones are taken against
+    /// the caller's current directory).
+    public var executable: String
+    /// Arguments after `argv[0]`.
+    public var arguments: [String]
+    /// `argv[0]`; the executable as given by default.
+    public var argv0: String?
+    /// "NAME=VALUE" entries; nil inherits the caller's environment.
+    public var environment: [String]?
+    /// The working directory; nil keeps the caller's.
+    public var workingDirectory: String?
+    /// The file mode creation mask; nil keeps the caller's.
+    public var umask: mode_t?
+    /// Who to run as (initgroups, setgid, setuid, in that order); nil: unchanged.
+    public var credentials: Credentials?
+    /// Session and process group.
+    public var session: Session
+    public var standardInput: Stream
+    public var standardOutput: Stream
+    public var standardError: Stream
+    /// Further descriptors: the program's number -> the caller's descriptor.
+    /// Every descriptor not listed here or as a stream is closed.
+    public var descriptors: [Int32: FileDescriptor]
+    /// The scheduling priority (`setpriority`); nil: unchanged.
+    public var nice: Int32?
+    /// The signal the program gets when the caller dies (set after the privilege drop).
+    public var parentDeathSignal: Signal?
+
+    public init(executable: String, arguments: [String] = [], argv0: String? = nil, environment: [String]? = nil,
+                workingDirectory: String? = nil, umask: mode_t? = nil, credentials: Credentials? = nil,
+                session: Session = .inherit, standardInput: Stream = .null, standardOutput: Stream = .inherit,
+                standardError: Stream = .inherit, descriptors: [Int32: FileDescriptor] = [:], nice: Int32? = nil,
+                parentDeathSignal: Signal? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.argv0 = argv0
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.umask = umask
+        self.credentials = credentials
+        self.session = session
+        self.standardInput = standardInput
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.descriptors = descriptors
+        self.nice = nice
+        self.parentDeathSignal = parentDeathSignal
+    }
+
+    /// The value of `name` in the configured environment (or the caller's).
+    public func environmentValue(_ name: String) -> String? {
+        let entries = environment ?? Environment.current()
+        let prefix = name + "="
+        return entries.last(where: { $0.hasPrefix(prefix) }).map { String($0.dropFirst(prefix.count)) }
+    }
+}
+
+/// The process environment, as "NAME=VALUE" entries.
+public enum Environment {
+    /// The calling process's environment.
+    public static func current() -> [String] {
+        var result: [String] = []
+        guard var pointer = environ as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? else { return [] }
+        while let entry = pointer.pointee {
+            result.append(String(cString: entry))
+            pointer += 1
+        }
+        return result
+    }
+
+    /// `entries` with `name` set to `value` (replacing any earlier setting),
+    /// or removed when `value` is nil.
+    public static func setting(_ name: String, to value: String?, in entries: [String]) -> [String] {
+        let prefix = name + "="
+        var result = entries.filter { !$0.hasPrefix(prefix) }
+        if let value { result.append(prefix + value) }
+        return result
+    }
+
+    /// The value of `name` in the calling process's environment.
+    public static func value(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        return String(cString: raw)
+    }
+}

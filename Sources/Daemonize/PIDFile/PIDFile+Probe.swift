@@ -1,0 +1,110 @@
+extension PIDFile {
+    /// What a pidfile says, learned without taking its lock.
+    public enum Status: Hashable, Sendable, CustomStringConvertible {
+        /// No file.
+        case absent
+        /// A file nobody locks: its pid (if any parses) must not be trusted.
+        case stale(pid: pid_t?)
+        /// Locked: `pid` is what the file holds (nil while its holder has not
+        /// written one), `holder` the process that took the lock.
+        case running(pid: pid_t?, holder: pid_t?)
+        /// The file cannot be read or is not a regular file.
+        case unreadable(reason: String)
+
+        public var description: String {
+            switch self {
+            case .absent: return "absent"
+            case .stale(let pid): return "stale" + (pid.map { " (pid \($0))" } ?? "")
+            case .running(let pid, let holder): return "running (pid \(pid.map(String.init) ?? "?"), holder \(holder.map(String.init) ?? "?"))"
+            case .unreadable(let reason): return "unreadable: \(reason)"
+            }
+        }
+    }
+
+    /// Probes `path`: absent, stale, running or unreadable. Reads the file and
+    /// the kernel's lock table; never takes the lock, so a concurrent
+    /// `acquire` never fails because of a probe.
+    public static func status(at path: String) -> Status {
+        do {
+            guard let snapshot = try Snapshot.read(path) else { return .absent }
+            switch FileLocks.flockHolder(of: snapshot.file) {
+            case .none: return .stale(pid: parsePID(snapshot.content))
+            case .process(let holder): return .running(pid: parsePID(snapshot.content), holder: holder)
+            }
+        } catch {
+            return .unreadable(reason: "\(error)")
+        }
+    }
+
+    /// Which process of a locked pidfile to open.
+    public enum Target: Sendable {
+        /// The pid written in the file (the service).
+        case recorded
+        /// The process holding the lock (a supervisor, or the service itself in exec mode).
+        case holder
+    }
+
+    /// Opens a pidfd for the process a locked pidfile names, checking the lock
+    /// before and after the pidfd is taken: a pid is never opened unless its
+    /// pidfile was locked, unchanged, the whole time. Nil when the file is
+    /// absent, stale or empty.
+    public static func openProcess(at path: String, _ target: Target = .recorded) throws -> ProcessHandle? {
+        for _ in 0..<16 {
+            guard let before = try Snapshot.read(path),
+                  case .process(let holder) = FileLocks.flockHolder(of: before.file) else { return nil }
+            let pid: pid_t?
+            switch target {
+            case .recorded: pid = parsePID(before.content)
+            case .holder: pid = holder
+            }
+            guard let pid else { return nil }
+            let handle: ProcessHandle
+            do {
+                handle = try ProcessHandle.open(pid: pid)
+            } catch let error as SystemError where error.errno == .noSuchProcess {
+                continue
+            }
+            if let after = try Snapshot.read(path), after == before,
+               case .process(let stillHolder) = FileLocks.flockHolder(of: after.file), stillHolder == holder {
+                return handle
+            }
+            handle.close()
+        }
+        return nil
+    }
+
+    /// Sends `signal` to the process a locked pidfile names (see `openProcess`).
+    /// Returns false, sending nothing, when the file is not locked.
+    @discardableResult
+    public static func signal(at path: String, _ signal: Signal, _ target: Target = .recorded) throws -> Bool {
+        guard let handle = try openProcess(at: path, target) else { return false }
+        defer { handle.close() }
+        try handle.send(signal)
+        return true
+    }
+
+    /// A pidfile's identity and content at one moment.
+    struct Snapshot: Equatable {
+        var file: FileLocks.FileID
+        var content: [UInt8]
+
+        /// Nil when `path` does not exist.
+        static func read(_ path: String) throws -> Snapshot? {
+            let fd: FileDescriptor
+            do {
+                fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+            } catch let error as SystemError where error.errno == .noSuchFile {
+                return nil
+            }
+            defer { fd.close() }
+            do {
+                let st = try fd.status()
+                if st.st_mode & S_IFMT != S_IFREG { throw PIDFileError.notRegular(path: path) }
+                // A pid is at most 11 bytes; read a little more to see garbage as garbage.
+                return Snapshot(file: FileLocks.FileID(st), content: try fd.read(upTo: 32, at: 0))
+            } catch let error as SystemError {
+                throw error.at(path)
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+/// An open file descriptor. A plain value: closing is explicit (`close()`),
+/// ownership is the caller's to track.
+public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
+    /// The raw descriptor number.
+    public let rawValue: Int32
+
+    /// Wraps a raw descriptor number.
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let standardInput = FileDescriptor(rawValue: 0)
+    public static let standardOutput = FileDescriptor(rawValue: 1)
+    public static let standardError = FileDescriptor(rawValue: 2)
+
+    /// Opens `path`. `O_CLOEXEC` is always added.
+    ///
+    /// The corresponding C function is `open`.
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+        let fd = retryingOnInterrupt { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        if fd < 0 { throw SystemError("open", path: path) }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Opens `name` relative to the directory `directory`. `O_CLOEXEC` is always added.
+    ///
+    /// The corresponding C function is `openat`.
+    public static func open(_ name: String, in directory: FileDescriptor, _ flags: Int32, mode: mode_t = 0o644, path: String? = nil) throws -> FileDescriptor {
+        let fd = retryingOnInterrupt { openat(directory.rawValue, name, flags | O_CLOEXEC, mode) }
+        if fd < 0 { throw SystemError("open", path: path ?? name) }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Creates a pipe; both ends close on exec.
+    ///
+    /// The corresponding C function is `pipe2`.
+    public static func pipe(nonBlocking: Bool = false) throws -> (read: FileDescriptor, write: FileDescriptor) {
+        var fds: [Int32] = [-1, -1]
+        let flags = O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
+        if dz_pipe2(&fds, flags) != 0 { throw SystemError("pipe2") }
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
+    }
+
+    /// Closes the descriptor. Never retried: after EINTR the descriptor is gone on Linux.
+    ///
+    /// The corresponding C function is `close`.
+    public func close() {
+        _ = Glibc.close(rawValue)
+    }
+
+    /// Reads at most `buffer.count` bytes; 0 at end of file. Throws
+    /// `Errno.wouldBlock` on an empty non-blocking descriptor.
+    ///
+    /// The corresponding C function is `read`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        if n < 0 { throw SystemError("read") }
+        return n
+    }
+
+    /// Reads at most `count` bytes at `offset` without moving the file position.
+    ///
+    /// The corresponding C function is `pread`.
+    public func read(upTo count: Int, at offset: off_t) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = bytes.withUnsafeMutableBytes { buffer in
+            retryingOnInterrupt { pread(rawValue, buffer.baseAddress, count, offset) }
+        }
+        if n < 0 { throw SystemError("read") }
+        bytes.removeLast(count - n)
+        return bytes
+    }
+
+    /// Reads until end of file, or until `limit` bytes (then stops there).
+    public func readAll(limit: Int = 1 << 24) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while result.count < limit {
+            let want = min(chunk.count, limit - result.count)
+            let n = try chunk.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+            if n == 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return result
+    }
+
+    /// Writes once; returns how many bytes were written.
+    ///
+    /// The corresponding C function is `write`.
+    public func write(_ buffer: UnsafeRawBufferPointer) throws -> Int {
+        let n = retryingOnInterrupt { Glibc.write(rawValue, buffer.baseAddress, buffer.count) }
+        if n < 0 { throw SystemError("write") }
+        return n
+    }
+
+    /// Writes all of `bytes`, continuing after short writes.
+    public func writeAll<Bytes: Collection>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
+        let done: Void? = try bytes.withContiguousStorageIfAvailable { try writeAll(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            try Array(bytes).withUnsafeBytes { try writeAll($0) }
+        }
+    }
+
+    /// Writes all of `buffer`, continuing after short writes.
+    public func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < buffer.count {
+            offset += try write(UnsafeRawBufferPointer(rebasing: buffer[offset...]))
+        }
+    }
+
+    /// Writes all of the UTF-8 bytes of `text`.
+    public func writeAll(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { try writeAll(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The file's status.
+    ///
+    /// The corresponding C function is `fstat`.
+    public func status() throws -> stat {
+        var st = stat()
+        if fstat(rawValue, &st) != 0 { throw SystemError("fstat") }
+        return st
+    }
+
+    /// Cuts the file to `length` bytes.
+    ///
+    /// The corresponding C function is `ftruncate`.
+    public func truncate(to length: off_t) throws {
+        if retryingOnInterrupt({ ftruncate(rawValue, length) }) != 0 { throw SystemError("ftruncate") }
+    }
+
+    /// Moves the file position; returns the new offset.
+    ///
+    /// The corresponding C function is `lseek`.
+    @discardableResult
+    public func seek(to offset: off_t, from whence: Int32 = SEEK_SET) throws -> off_t {
+        let r = lseek(rawValue, offset, whence)
+        if r < 0 { throw SystemError("lseek") }
+        return r
+    }
+
+    /// Sets or clears close-on-exec.
+    public func setCloseOnExec(_ on: Bool) throws {
+        if dz_set_cloexec(rawValue, on ? 1 : 0) != 0 { throw SystemError("fcntl") }
+    }
+
+    /// Sets or clears `O_NONBLOCK`.
+    public func setNonBlocking(_ on: Bool) throws {
+        if dz_set_nonblock(rawValue, on ? 1 : 0) != 0 { throw SystemError("fcntl") }
+    }
+
+    /// A close-on-exec duplicate numbered at least `minimum`.
+    public func duplicate(atLeast minimum: Int32 = 0) throws -> FileDescriptor {
+        let fd = dz_dup_cloexec(rawValue, minimum)
+        if fd < 0 { throw SystemError("fcntl") }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Waits until the descriptor is readable (or hung up); false on timeout.
+    /// A negative timeout waits for ever.
+    ///
+    /// The corresponding C function is `poll`.
+    public func waitReadable(timeoutMilliseconds: Int32) throws -> Bool {
+        var pfd = pollfd(fd: rawValue, events: Int16(POLLIN), revents: 0)
+        let deadline = timeoutMilliseconds < 0 ? nil : Monotonic.now() + Int64(timeoutMilliseconds) * 1_000_000
+        while true {
+            var wait = timeoutMilliseconds
+            if let deadline { wait = Monotonic.millisecondsUntil(deadline) }
+            let r = poll(&pfd, 1, wait)
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("poll")
+            }
+            return r > 0
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/// Path operations that do not need an open descriptor.
+public enum FileSystem {
+    /// The status of `path` itself (a symlink is not followed), or nil when it does not exist.
+    ///
+    /// The corresponding C function is `lstat`.
+    public static func linkStatus(_ path: String) throws -> stat? {
+        var st = stat()
+        if lstat(path, &st) != 0 {
+            if errno == ENOENT { return nil }
+            throw SystemError("lstat", path: path)
+        }
+        return st
+    }
+
+    /// The status of what `path` names, following symlinks; nil when it does not exist.
+    ///
+    /// The corresponding C function is `stat`.
+    public static func status(_ path: String) throws -> stat? {
+        var st = stat()
+        if stat(path, &st) != 0 {
+            if errno == ENOENT { return nil }
+            throw SystemError("stat", path: path)
+        }
+        return st
+    }
+
+    /// True when `path` exists (without following a final symlink).
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// Removes `path`; a missing file is not an error.
+    ///
+    /// The corresponding C function is `unlink`.
+    public static func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path: path) }
+    }
+
+    /// Renames `from` to `to`, replacing `to` atomically.
+    ///
+    /// The corresponding C function is `rename`.
+    public static func rename(_ from: String, to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw SystemError("rename", path: from) }
+    }
+
+    /// Creates the directory `path` and any missing parents with `mode`
+    /// (parents get 0755). An existing directory is fine; anything else at a
+    /// component is an error.
+    public static func makeDirectories(_ path: String, mode: mode_t) throws {
+        if let st = try status(path) {
+            if st.st_mode & S_IFMT != S_IFDIR { throw SystemError("mkdir", path: path, errno: .notDirectory) }
+            return
+        }
+        let parent = Path.directory(of: path)
+        if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: 0o755) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+    }
+
+    /// Reads a whole small file (at most `limit` bytes), refusing symlinks.
+    public static func read(_ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        defer { fd.close() }
+        do {
+            let st = try fd.status()
+            if st.st_mode & S_IFMT != S_IFREG { throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFDIR ? .isDirectory : .invalid) }
+            return try fd.readAll(limit: limit)
+        } catch let error as SystemError {
+            throw error.at(path)
+        }
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file in the same
+    /// directory, flushed, then renamed over `path`. Refuses to replace a
+    /// symlink or anything but a regular file.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        if let st = try linkStatus(path), st.st_mode & S_IFMT != S_IFREG {
+            throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFLNK ? .tooManyLinks : .invalid)
+        }
+        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(getpid()).tmp"
+        let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        do {
+            try fd.writeAll(bytes)
+            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temporary) }
+            fd.close()
+            try rename(temporary, to: path)
+        } catch let error as SystemError {
+            fd.close()
+            _ = unlink(temporary)
+            throw error.at(temporary)
+        }
+    }
+}
+
+/// String operations on paths, without touching the file system.
+public enum Path {
+    /// The directory part of `path` ("." for a bare name, "/" for "/x").
+    public static func directory(of path: String) -> String {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1 && bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        if slash == 0 { return "/" }
+        var end = slash
+        while end > 1 && bytes[end - 1] == UInt8(ascii: "/") { end -= 1 }
+        return String(decoding: bytes[0..<end], as: UTF8.self)
+    }
+
+    /// The last component of `path`.
+    public static func fileName(of path: String) -> String {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1 && bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(decoding: bytes[(slash + 1)...], as: UTF8.self)
+    }
+
+    /// `path` joined to `name` with one slash.
+    public static func join(_ path: String, _ name: String) -> String {
+        if path.hasSuffix("/") { return path + name }
+        return path + "/" + name
+    }
+
+    /// `path` made absolute against the current directory.
+    public static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return join(currentDirectory(), path)
+    }
+
+    /// The current working directory.
+    ///
+    /// The corresponding C function is `getcwd`.
+    public static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        return buffer.withUnsafeMutableBufferPointer { buffer in
+            guard let result = getcwd(buffer.baseAddress, buffer.count) else { return "/" }
+            return String(cString: result)
+        }
+    }
+}

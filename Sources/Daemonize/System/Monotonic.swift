@@ -1,0 +1,40 @@
+/// The monotonic clock in nanoseconds, for deadlines and uptimes.
+public enum Monotonic {
+    /// Nanoseconds on `CLOCK_MONOTONIC`.
+    ///
+    /// The corresponding C function is `clock_gettime`.
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Milliseconds from now until `deadline` (in `now()` nanoseconds), rounded
+    /// up so that a poll does not wake just before it; 0 once passed.
+    public static func millisecondsUntil(_ deadline: Int64) -> Int32 {
+        let left = deadline - now()
+        if left <= 0 { return 0 }
+        return Int32(clamping: (left + 999_999) / 1_000_000)
+    }
+
+    /// Sleeps for `nanoseconds`, resuming after signals.
+    ///
+    /// The corresponding C function is `nanosleep`.
+    public static func sleep(nanoseconds: Int64) {
+        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR {
+            request = remaining
+        }
+    }
+}
+
+/// The wall clock, for timestamps people read.
+public enum WallClock {
+    /// Seconds and nanoseconds since the epoch on `CLOCK_REALTIME`.
+    public static func now() -> (seconds: Int64, nanoseconds: Int64) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
+    }
+}

@@ -1,0 +1,128 @@
+/// One line of `/proc/PID/stat`: the fields swiftd needs.
+public struct ProcessStat: Hashable, Sendable {
+    public var pid: pid_t
+    /// The command name (at most 15 bytes), without parentheses.
+    public var name: String
+    /// "R", "S", "Z"...
+    public var state: UInt8
+    public var parent: pid_t
+    public var processGroup: pid_t
+    public var session: pid_t
+    /// The controlling terminal's device number; 0 for none.
+    public var terminal: Int64
+    /// Start time in clock ticks since boot: with the pid, names one process for ever.
+    public var startTime: UInt64
+
+    /// True for a zombie (exited, not yet reaped) or a dead entry.
+    public var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
+
+    /// Parses the text of `/proc/PID/stat`; nil when malformed.
+    public init?(parsing bytes: [UInt8]) {
+        guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open,
+              let pid = pid_t(String(decoding: bytes[..<open], as: UTF8.self).trimmingSpaces) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        // fields[0] is field 3 (state); starttime is field 22.
+        guard fields.count >= 20, let state = fields[0].first,
+              let parent = pid_t(String(decoding: fields[1], as: UTF8.self)),
+              let group = pid_t(String(decoding: fields[2], as: UTF8.self)),
+              let session = pid_t(String(decoding: fields[3], as: UTF8.self)),
+              let terminal = Int64(String(decoding: fields[4], as: UTF8.self)),
+              let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+        self.pid = pid
+        self.name = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
+        self.state = state
+        self.parent = parent
+        self.processGroup = group
+        self.session = session
+        self.terminal = terminal
+        self.startTime = start
+    }
+}
+
+/// What `/proc` says about processes. Facts for tests and for stop; never a
+/// liveness proof for a service (the pidfile lock is that).
+public enum ProcessTable {
+    /// The stat line of `pid`, or nil when it is gone.
+    public static func stat(of pid: pid_t) -> ProcessStat? {
+        guard let bytes = try? FileSystem.read("/proc/\(pid)/stat", limit: 4096) else { return nil }
+        return ProcessStat(parsing: bytes)
+    }
+
+    /// Every pid in `/proc`.
+    public static func allPIDs() -> [pid_t] {
+        entries(of: "/proc").compactMap { pid_t($0) }
+    }
+
+    /// The names in directory `path` ("." and ".." left out); empty when unreadable.
+    public static func entries(of path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// How many threads the calling process has.
+    public static func threadCount() -> Int {
+        entries(of: "/proc/self/task").count
+    }
+
+    /// The direct children of `pid` (zombies included), from `/proc/PID/task/*/children`.
+    public static func children(of pid: pid_t) -> [pid_t] {
+        var result: [pid_t] = []
+        for task in entries(of: "/proc/\(pid)/task") {
+            guard let bytes = try? FileSystem.read("/proc/\(pid)/task/\(task)/children", limit: 1 << 20) else { continue }
+            result += bytes.split(separator: UInt8(ascii: " ")).compactMap { pid_t(String(decoding: $0, as: UTF8.self).trimmingSpaces) }
+        }
+        return result
+    }
+
+    /// Every live (not zombie) process whose process group is `group`.
+    public static func members(ofGroup group: pid_t) -> [pid_t] {
+        allPIDs().filter { pid in
+            guard let st = stat(of: pid) else { return false }
+            return st.processGroup == group && !st.isZombie
+        }
+    }
+
+    /// Every live (not zombie) process in session `session`.
+    public static func members(ofSession session: pid_t) -> [pid_t] {
+        allPIDs().filter { pid in
+            guard let st = stat(of: pid) else { return false }
+            return st.session == session && !st.isZombie
+        }
+    }
+
+    /// The open descriptor numbers of `pid` (of this process by default; the
+    /// descriptor used to list them is left out).
+    public static func openDescriptors(of pid: pid_t? = nil) -> [Int32] {
+        let path = pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd"
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        let own = pid == nil ? dirfd(dir) : -1
+        var result: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if let fd = Int32(name), fd != own { result.append(fd) }
+        }
+        return result.sorted()
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    var trimmingSpaces: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}
