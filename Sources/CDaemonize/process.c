@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,4 +117,61 @@ int dz_signal_ignore(int sig) {
     sa.sa_handler = SIG_IGN;
     sigemptyset(&sa.sa_mask);
     return sigaction(sig, &sa, NULL);
+}
+
+pid_t dz_wait_any(siginfo_t *info, int nowait) {
+    memset(info, 0, sizeof *info);
+    int r;
+    do {
+        r = waitid(P_ALL, 0, info, WEXITED | WNOHANG | (nowait ? WNOWAIT : 0));
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    return info->si_pid;
+}
+
+int dz_reap(pid_t pid, siginfo_t *info) {
+    memset(info, 0, sizeof *info);
+    int r;
+    do {
+        r = waitid(P_PID, (id_t)pid, info, WEXITED);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int dz_enable_passcred(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+}
+
+ssize_t dz_recv_credentials(int fd, void *buf, size_t len, pid_t *pid) {
+    struct iovec iov = { buf, len };
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof control.bytes;
+    *pid = 0;
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            *pid = cred.pid;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            // Descriptors nobody asked for: close them.
+            int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            int *fds = (int *)CMSG_DATA(c);
+            for (int i = 0; i < count; i++) close(fds[i]);
+        }
+    }
+    return n;
 }

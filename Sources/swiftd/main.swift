@@ -1,4 +1,5 @@
-// Placeholder: the commands arrive with the command-line issue.
+// swiftd: the command-line tool. Parsing and printing only; the behaviour is
+// in the Daemonize library (ServiceController, Supervisor).
 import Daemonize
 
-print("swiftd 0.1.0")
+exit(Commands.main(Array(CommandLine.arguments.dropFirst())))

@@ -12,14 +12,7 @@ public struct RunResult: CustomStringConvertible, Sendable {
     public var code: Int32 { status.shellStatus }
 
     /// "key=value" lines of standard output as a dictionary (last one wins).
-    public var values: [String: String] {
-        var result: [String: String] = [:]
-        for line in stdout.split(separator: "\n") {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            result[String(line[..<eq])] = String(line[line.index(after: eq)...])
-        }
-        return result
-    }
+    public var values: [String: String] { keyValues(stdout) }
 
     public var description: String {
         "status: \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(stdout)\nstderr: \(stderr)"
@@ -191,4 +184,14 @@ public func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
         Monotonic.sleep(nanoseconds: 5_000_000)
     }
     return condition()
+}
+
+/// "key=value" lines as a dictionary (last one wins).
+public func keyValues(_ text: String) -> [String: String] {
+    var result: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+        guard let eq = line.firstIndex(of: "=") else { continue }
+        result[String(line[..<eq])] = String(line[line.index(after: eq)...])
+    }
+    return result
 }

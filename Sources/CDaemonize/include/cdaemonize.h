@@ -10,6 +10,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <signal.h>
+#ifdef __linux__
+// Not in Swift's Glibc module: exported from here for the supervisor's loop.
+#include <sys/signalfd.h>
+#include <sys/inotify.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,6 +99,22 @@ int dz_set_name(const char *name);
 int dz_close_range(unsigned int first, unsigned int last, int cloexec);
 /// Close every descriptor >= first except those listed (sorted or not).
 int dz_close_all_except(int first, const int *keep, int nkeep);
+
+// MARK: - Children
+
+/// waitid(P_ALL, WEXITED|WNOHANG [|WNOWAIT]): the pid of an exited child
+/// (0 when children exist but none has exited), or -1 with errno (ECHILD: none at all).
+pid_t dz_wait_any(siginfo_t *info, int nowait);
+/// waitid(P_PID, pid, WEXITED): reaps `pid`.
+int dz_reap(pid_t pid, siginfo_t *info);
+
+// MARK: - Sockets
+
+/// Turns on SO_PASSCRED.
+int dz_enable_passcred(int fd);
+/// Receives one datagram with the sender's credentials; returns its length
+/// (or -1) and sets *pid (0 when no credentials came along).
+ssize_t dz_recv_credentials(int fd, void *buf, size_t len, pid_t *pid);
 
 // MARK: - Descriptors
 

@@ -36,6 +36,19 @@ extension PIDFile {
         }
     }
 
+    /// Like `status(at:)`, but a locked file whose holder has not written a
+    /// pid yet is waited for, up to `wait` nanoseconds.
+    public static func status(at path: String, waitingForPID wait: Int64) -> Status {
+        let deadline = Monotonic.now() + wait
+        var pause: Int64 = 500_000
+        while true {
+            let status = status(at: path)
+            guard case .running(nil, _) = status, Monotonic.now() < deadline else { return status }
+            Monotonic.sleep(nanoseconds: pause)
+            pause = min(pause * 2, 10_000_000)
+        }
+    }
+
     /// Which process of a locked pidfile to open.
     public enum Target: Sendable {
         /// The pid written in the file (the service).

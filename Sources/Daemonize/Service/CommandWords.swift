@@ -1,0 +1,90 @@
+/// Splits a command line into words the way a shell would quote, without any
+/// expansion: single quotes, double quotes (with \" \\ \$ \` escapes) and
+/// backslash escapes; and quotes words back for display and files.
+public enum CommandWords {
+    /// What is wrong with a command line.
+    public enum SplitError: Error, Hashable, Sendable, CustomStringConvertible {
+        case unterminatedQuote(Character)
+        case trailingBackslash
+
+        public var description: String {
+            switch self {
+            case .unterminatedQuote(let q): return "unterminated \(q) quote"
+            case .trailingBackslash: return "backslash at the end"
+            }
+        }
+    }
+
+    /// The words of `line`.
+    public static func split(_ line: String) throws -> [String] {
+        var words: [String] = []
+        var current = ""
+        var inWord = false
+        var iterator = line.makeIterator()
+        while let c = iterator.next() {
+            switch c {
+            case " ", "\t", "\n", "\r":
+                if inWord { words.append(current); current = ""; inWord = false }
+            case "'":
+                inWord = true
+                var closed = false
+                while let d = iterator.next() {
+                    if d == "'" { closed = true; break }
+                    current.append(d)
+                }
+                if !closed { throw SplitError.unterminatedQuote("'") }
+            case "\"":
+                inWord = true
+                var closed = false
+                while let d = iterator.next() {
+                    if d == "\"" { closed = true; break }
+                    if d == "\\" {
+                        guard let e = iterator.next() else { throw SplitError.unterminatedQuote("\"") }
+                        if e == "\"" || e == "\\" || e == "$" || e == "`" { current.append(e) } else if e != "\n" { current.append("\\"); current.append(e) }
+                        continue
+                    }
+                    current.append(d)
+                }
+                if !closed { throw SplitError.unterminatedQuote("\"") }
+            case "\\":
+                guard let e = iterator.next() else { throw SplitError.trailingBackslash }
+                if e != "\n" { current.append(e); inWord = true }
+            default:
+                current.append(c)
+                inWord = true
+            }
+        }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    /// `words` joined so that `split` gives them back; plain words stay bare.
+    public static func quote(_ words: [String]) -> String {
+        words.map(quote).joined(separator: " ")
+    }
+
+    /// One word, single-quoted when it holds anything but safe characters.
+    public static func quote(_ word: String) -> String {
+        let safe = word.utf8.allSatisfy { b in
+            (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || "-_./:=@%+,".utf8.contains(b)
+        }
+        if safe && !word.isEmpty { return word }
+        return "'" + word.replacingAll("'", with: "'\\''") + "'"
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced by `replacement` (no Foundation here).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        result += rest
+        return result
+    }
+}

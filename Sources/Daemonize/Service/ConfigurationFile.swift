@@ -1,0 +1,118 @@
+/// `NAME.conf`: `key = value` lines, `#` comment lines, every start option as
+/// a key of the same name. A value may be wrapped in one pair of matching
+/// quotes; `command` is split into words with shell quoting, no expansion.
+public enum ConfigurationFile {
+    /// Reads `path` (a regular file, no symlink, at most 1 MiB of text) and
+    /// applies its settings to `configuration`, recording in `origins` the
+    /// "file:line" each key came from.
+    /// - Throws: `ServiceError` with exit code 6 naming `file:line` and what is wrong.
+    public static func apply(_ path: String, to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.read(path, limit: (1 << 20) + 1)
+        } catch {
+            throw ServiceError("\(error)", code: ExitCode.notConfigured)
+        }
+        if bytes.count > 1 << 20 { throw ServiceError("\(path): longer than 1 MiB (not a config file)", code: ExitCode.notConfigured) }
+        if bytes.contains(0) { throw ServiceError("\(path): holds NUL bytes (not a config file)", code: ExitCode.notConfigured) }
+        guard let text = String(validatingUTF8CString: bytes) else {
+            throw ServiceError("\(path): not UTF-8 text", code: ExitCode.notConfigured)
+        }
+        var number = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            let line = String(rawLine).trimmingSpaces
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ServiceError("\(path):\(number): expected 'key = value', got '\(String(line.prefix(60)))'", code: ExitCode.notConfigured)
+            }
+            let key = String(line[..<eq]).trimmingSpaces
+            var value = String(line[line.index(after: eq)...]).trimmingSpaces
+            guard !key.isEmpty else { throw ServiceError("\(path):\(number): missing key before '='", code: ExitCode.notConfigured) }
+            if key != "command", value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            do {
+                try configuration.apply(key, value)
+            } catch let error as ConfigurationError {
+                throw ServiceError("\(path):\(number): \(error.message)", code: ExitCode.notConfigured)
+            }
+            origins[key] = "\(path):\(number)"
+        }
+    }
+}
+
+/// Builds the configuration `start`, `run`, `restart` and `check` use, from
+/// a command given after `--`, `NAME.conf`, an executable NAME in PATH, or
+/// the record of the last start; command-line options go on top.
+public enum ConfigurationLoader {
+    /// The configuration and, for each key set, where its value came from.
+    public struct Loaded: Sendable {
+        public var configuration: ServiceConfiguration
+        /// Key -> "file:line" or "command line" (absent: the default).
+        public var origins: [String: String]
+    }
+
+    /// - Parameters:
+    ///   - command: the words after `--`, or nil when none were given.
+    ///   - options: (key, value) pairs from the command line, in order.
+    /// - Throws: `ServiceError`: 6 when there is no command anywhere or the
+    ///   config file is bad, 2 for a bad option value.
+    public static func load(_ name: ServiceName, paths: ServicePaths, command: [String]?, options: [(String, String)]) throws -> Loaded {
+        var configuration = ServiceConfiguration(name: name)
+        var origins: [String: String] = [:]
+        if let command, !command.isEmpty {
+            configuration.command = command
+            configuration.source = .arguments
+            origins["command"] = "command line"
+        } else {
+            let file = paths.configFile(name)
+            if FileSystem.exists(file) {
+                try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
+                configuration.source = .configFile(file)
+                if configuration.command.isEmpty {
+                    throw ServiceError("\(file): no command (add 'command = ...')", code: ExitCode.notConfigured)
+                }
+            } else if (try? ExecutableLookup.resolve(name.rawValue, searchPath: Environment.value("PATH"))) != nil {
+                configuration.command = [name.rawValue]
+                configuration.source = .searchPath
+                origins["command"] = "PATH"
+            } else {
+                throw ServiceError("\(name) is not configured: no \(file), no '\(name)' in PATH, and no command after --",
+                                   code: ExitCode.notConfigured)
+            }
+        }
+        try applyOptions(options, to: &configuration, origins: &origins)
+        return Loaded(configuration: configuration, origins: origins)
+    }
+
+    /// For `restart`: the recorded configuration (re-reading its config file
+    /// when it came from one), with `options` on top.
+    public static func reload(_ recorded: ServiceState, paths: ServicePaths, options: [(String, String)]) throws -> Loaded {
+        var loaded: Loaded
+        if case .configFile(let file) = recorded.configuration.source {
+            var configuration = ServiceConfiguration(name: recorded.name)
+            var origins: [String: String] = [:]
+            try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
+            configuration.source = .configFile(file)
+            loaded = Loaded(configuration: configuration, origins: origins)
+        } else {
+            loaded = Loaded(configuration: recorded.configuration, origins: ["command": "recorded state"])
+        }
+        try applyOptions(options, to: &loaded.configuration, origins: &loaded.origins)
+        return loaded
+    }
+
+    static func applyOptions(_ options: [(String, String)], to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
+        for (key, value) in options {
+            do {
+                try configuration.apply(key, value)
+            } catch let error as ConfigurationError {
+                throw ServiceError(error.optionMessage, code: ExitCode.usage)
+            }
+            origins[key] = "command line"
+        }
+        // Watch paths are taken against the service's working directory.
+        configuration.watch = configuration.watch.map { $0.hasPrefix("/") ? $0 : Path.join(configuration.chdir, $0) }
+    }
+}

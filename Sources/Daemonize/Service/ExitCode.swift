@@ -1,0 +1,41 @@
+/// The exit codes of the LSB init-script conventions, as DESIGN.md assigns them.
+public enum ExitCode {
+    /// start/stop: done (or nothing to do); status: running.
+    public static let success: Int32 = 0
+    /// start: failed to start; stop: could not stop; status: dead with a pidfile or failure record.
+    public static let failure: Int32 = 1
+    /// Bad usage: unknown option, bad value, bad name.
+    public static let usage: Int32 = 2
+    /// status: not running.
+    public static let notRunning: Int32 = 3
+    /// start/stop: no permission; status: unknown.
+    public static let noPermission: Int32 = 4
+    /// status: the state cannot be determined.
+    public static let unknown: Int32 = 4
+    /// start: the command was not found.
+    public static let notFound: Int32 = 5
+    /// start: the service is not configured (no command, bad config file).
+    public static let notConfigured: Int32 = 6
+
+    /// The start exit code for a failure with `errno`: permission problems are
+    /// 4, a missing command 5, anything else 1.
+    public static func forStart(_ errno: Errno) -> Int32 {
+        switch errno {
+        case .accessDenied, .notPermitted, .readOnlyFilesystem: return noPermission
+        default: return failure
+        }
+    }
+}
+
+/// A failed service operation: a one-line message and its exit code.
+public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var code: Int32
+
+    public init(_ message: String, code: Int32) {
+        self.message = message
+        self.code = code
+    }
+
+    public var description: String { message }
+}

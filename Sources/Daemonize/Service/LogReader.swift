@@ -1,0 +1,68 @@
+/// Reads a service's log for `swiftd logs`: the last lines, and following it
+/// as it grows, across rotation (the old file is read to its end before the
+/// new one is opened).
+public enum LogReader {
+    /// The last `count` lines of `path` (read backwards from the end).
+    public static func lastLines(_ path: String, count: Int) throws -> [UInt8] {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+        defer { fd.close() }
+        let st = try fd.status()
+        guard st.st_mode & S_IFMT == S_IFREG else { throw SystemError("open", path: path, errno: .invalid) }
+        guard count > 0 else { return [] }
+        var end = off_t(st.st_size)
+        var collected: [UInt8] = []
+        var newlines = 0
+        while end > 0 {
+            let start = max(0, end - 65536)
+            let chunk = try fd.read(upTo: Int(end - start), at: start)
+            collected = chunk + collected
+            newlines = collected.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+            // One more newline than lines wanted: the line before the first.
+            if newlines > count || (newlines == count && collected.last != 10) { break }
+            end = start
+        }
+        var lines = collected.split(separator: 10, omittingEmptySubsequences: false)
+        if collected.last == 10 { lines.removeLast() }
+        let wanted = lines.suffix(count)
+        var result: [UInt8] = []
+        for line in wanted { result += line; result.append(10) }
+        if collected.last != 10, !result.isEmpty { result.removeLast() }
+        return result
+    }
+
+    /// Prints everything appended to `path` from `offset` on, for ever,
+    /// following rotation: `emit` gets each chunk. Wakes on inotify events of
+    /// the log's directory, not on a timer.
+    public static func follow(_ path: String, from offset: off_t, emit: ([UInt8]) -> Void) throws -> Never {
+        let directory = Path.directory(of: path)
+        let name = Path.fileName(of: path)
+        let notify = inotify_init1(Int32(IN_CLOEXEC))
+        if notify < 0 { throw SystemError("inotify_init1") }
+        let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE)
+        if inotify_add_watch(notify, directory, mask) < 0 { throw SystemError("inotify_add_watch", path: directory) }
+        var fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+        var position = offset
+        var events = [UInt8](repeating: 0, count: 16384)
+        func drain(_ file: FileDescriptor) {
+            while let chunk = try? file.read(upTo: 65536, at: position), !chunk.isEmpty {
+                position += off_t(chunk.count)
+                emit(chunk)
+            }
+        }
+        while true {
+            if let current = fd { drain(current) }
+            // Rotated or recreated: finish the old file, then switch.
+            if let st = try? FileSystem.linkStatus(path), st.st_mode & S_IFMT == S_IFREG {
+                let currentID = fd.flatMap { try? $0.status() }.map(FileLocks.FileID.init)
+                if currentID != FileLocks.FileID(st) {
+                    if let old = fd { drain(old); old.close() }
+                    fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+                    position = 0
+                    continue
+                }
+            }
+            _ = events.withUnsafeMutableBytes { read(notify, $0.baseAddress, $0.count) }
+            _ = name
+        }
+    }
+}

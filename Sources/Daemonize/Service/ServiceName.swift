@@ -1,0 +1,23 @@
+/// A service name: `[A-Za-z0-9][A-Za-z0-9._@-]{0,63}`, so that it can never
+/// walk out of its directory.
+public struct ServiceName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Nil for anything that does not match the pattern.
+    public init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        guard (1...64).contains(bytes.count), ServiceName.isAlphanumeric(bytes[0]) else { return nil }
+        for b in bytes.dropFirst() where !(ServiceName.isAlphanumeric(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_")
+                                            || b == UInt8(ascii: "@") || b == UInt8(ascii: "-")) {
+            return nil
+        }
+        rawValue = text
+    }
+
+    private static func isAlphanumeric(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+    }
+
+    public static func < (a: ServiceName, b: ServiceName) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { rawValue }
+}

@@ -1,0 +1,76 @@
+/// Where swiftd keeps its files: the run dir (`NAME.pid`, `NAME.state`), the
+/// log dir (`NAME.log`) and the config dir (`NAME.conf`).
+public struct ServicePaths: Hashable, Sendable {
+    public var runDirectory: String
+    public var logDirectory: String
+    public var configDirectory: String
+
+    /// The directories from explicit options, else `SWIFTD_RUN_DIR`,
+    /// `SWIFTD_LOG_DIR`, `SWIFTD_CONFIG_DIR`, else the defaults for this user
+    /// (root: /run/swiftd, /var/log/swiftd, /etc/swiftd; others: the XDG directories).
+    public init(runDirectory: String? = nil, logDirectory: String? = nil, configDirectory: String? = nil) {
+        let env = Environment.value
+        let root = geteuid() == 0
+        let uid = geteuid()
+        let home = env("HOME") ?? "/"
+        func nonEmpty(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
+        self.runDirectory = Path.absolute(nonEmpty(runDirectory) ?? nonEmpty(env("SWIFTD_RUN_DIR")) ?? (root ? "/run/swiftd"
+            : nonEmpty(env("XDG_RUNTIME_DIR")).map { Path.join($0, "swiftd") } ?? "/tmp/swiftd-\(uid)"))
+        self.logDirectory = Path.absolute(nonEmpty(logDirectory) ?? nonEmpty(env("SWIFTD_LOG_DIR")) ?? (root ? "/var/log/swiftd"
+            : Path.join(nonEmpty(env("XDG_STATE_HOME")) ?? Path.join(home, ".local/state"), "swiftd")))
+        self.configDirectory = Path.absolute(nonEmpty(configDirectory) ?? nonEmpty(env("SWIFTD_CONFIG_DIR")) ?? (root ? "/etc/swiftd"
+            : Path.join(nonEmpty(env("XDG_CONFIG_HOME")) ?? Path.join(home, ".config"), "swiftd")))
+    }
+
+    public func pidFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).pid") }
+    public func stateFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).state") }
+    public func defaultLogFile(_ name: ServiceName) -> String { Path.join(logDirectory, "\(name).log") }
+    public func configFile(_ name: ServiceName) -> String { Path.join(configDirectory, "\(name).conf") }
+
+    /// Creates the run dir when missing (0755 for root, 0700 for other users)
+    /// and checks that it is safe to keep pidfiles in: a real directory (not
+    /// a symlink), owned by this user or root, not writable by others unless
+    /// sticky, and writable by this user.
+    public func prepareRunDirectory() throws {
+        try Self.prepare(runDirectory, what: "run dir", mode: geteuid() == 0 ? 0o755 : 0o700)
+    }
+
+    /// Creates the log dir when missing (0755) and checks it like the run dir.
+    public func prepareLogDirectory(for logFile: String) throws {
+        try Self.prepare(Path.directory(of: logFile), what: "log dir", mode: 0o755)
+    }
+
+    static func prepare(_ directory: String, what: String, mode: mode_t) throws {
+        do {
+            if try FileSystem.linkStatus(directory) == nil {
+                let parent = Path.directory(of: directory)
+                if try FileSystem.status(parent) == nil { try FileSystem.makeDirectories(parent, mode: 0o755) }
+                if mkdir(directory, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: directory) }
+            }
+        } catch let error as SystemError {
+            throw ServiceError("\(what) \(directory): \(error.errno)", code: ExitCode.forStart(error.errno))
+        }
+        try checkSafe(directory, what: what)
+        if access(directory, W_OK) != 0 {
+            throw ServiceError("\(what) \(directory): \(Errno.current)", code: ExitCode.noPermission)
+        }
+    }
+
+    /// Refuses a directory that others could plant files in.
+    public static func checkSafe(_ directory: String, what: String) throws {
+        guard let st = try? FileSystem.linkStatus(directory) else {
+            throw ServiceError("\(what) \(directory): \(Errno.current)", code: ExitCode.failure)
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: break
+        case S_IFLNK: throw ServiceError("\(what) \(directory): is a symbolic link (refused)", code: ExitCode.failure)
+        default: throw ServiceError("\(what) \(directory): not a directory", code: ExitCode.failure)
+        }
+        if st.st_uid != geteuid() && st.st_uid != 0 {
+            throw ServiceError("\(what) \(directory): owned by uid \(st.st_uid), not by this user or root (refused)", code: ExitCode.noPermission)
+        }
+        if st.st_mode & 0o002 != 0 && st.st_mode & S_ISVTX == 0 {
+            throw ServiceError("\(what) \(directory): writable by everyone and not sticky (refused)", code: ExitCode.noPermission)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+/// `NAME.state`: what `status`, `list` and `restart` need to know about a
+/// service beyond its pidfile. Written atomically (temporary file, rename) by
+/// whoever holds the pidfile's lock; never trusted for liveness.
+public struct ServiceState: Hashable, Sendable {
+    /// How the service runs.
+    public enum Mode: String, Hashable, Sendable {
+        /// Under a resident swiftd supervisor (the default).
+        case supervised
+        /// Exec mode: the service holds its own lock.
+        case exec
+    }
+
+    /// Where the service is in its life, as its supervisor last wrote it.
+    public enum Phase: String, Hashable, Sendable {
+        case starting, running, backoff, stopping, stopped, exited, failed
+    }
+
+    public var name: ServiceName
+    public var mode: Mode = .supervised
+    public var phase: Phase = .starting
+    /// The supervisor's pid (supervised mode).
+    public var supervisorPID: pid_t?
+    /// The service's pid, as last started.
+    public var pid: pid_t?
+    /// The service's start time in clock ticks since boot (`/proc/PID/stat`
+    /// field 22): with the pid, it names the process for ever.
+    public var pidStartTime: UInt64?
+    /// Wall-clock seconds when the service was last started.
+    public var serviceSince: Double?
+    /// How many times the supervisor respawned the service.
+    public var restarts = 0
+    /// How the service last ended.
+    public var lastExit: ExitStatus?
+    /// The last STATUS= text the service sent.
+    public var statusText: String?
+    /// Why the service is not running, when it failed ("failed: 5 starts in 60s, last exit status 1").
+    public var failure: String?
+    /// Log lines dropped because the log could not be written.
+    public var droppedLines = 0
+    /// How the service was started.
+    public var configuration: ServiceConfiguration
+
+    public init(configuration: ServiceConfiguration) {
+        self.name = configuration.name
+        self.configuration = configuration
+    }
+
+    /// Reads the state file of `name` at `path`; nil when there is none.
+    /// - Throws: `ServiceError` (exit code 4) naming the file and the problem.
+    public static func read(_ path: String, name: ServiceName) throws -> ServiceState? {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.read(path, limit: 1 << 20)
+        } catch let error as SystemError where error.errno == .noSuchFile {
+            return nil
+        } catch {
+            throw ServiceError("\(error)", code: ExitCode.unknown)
+        }
+        do {
+            return try decode(bytes, name: name)
+        } catch let error as ConfigurationError {
+            throw ServiceError("\(path): \(error.message)", code: ExitCode.unknown)
+        }
+    }
+
+    /// Writes the state atomically to `path`.
+    public func write(_ path: String) throws {
+        try FileSystem.writeAtomically(path, encoded(), mode: 0o644)
+    }
+
+    /// The file's text: "key=value" lines, values escaped (\\ and \n).
+    public func encoded() -> [UInt8] {
+        var lines: [(String, String)] = [("version", "1"), ("name", name.rawValue), ("mode", mode.rawValue), ("phase", phase.rawValue)]
+        if let supervisorPID { lines.append(("supervisor", "\(supervisorPID)")) }
+        if let pid { lines.append(("pid", "\(pid)")) }
+        if let pidStartTime { lines.append(("pid-start-time", "\(pidStartTime)")) }
+        if let serviceSince { lines.append(("since", formatSeconds(serviceSince))) }
+        lines.append(("restarts", "\(restarts)"))
+        if let lastExit { lines.append(("last-exit", lastExit.record)) }
+        if let statusText { lines.append(("status-text", statusText)) }
+        if let failure { lines.append(("failure", failure)) }
+        if droppedLines > 0 { lines.append(("dropped-lines", "\(droppedLines)")) }
+        lines.append(("source", configuration.source.description))
+        for arg in configuration.argvForRecord { lines.append(("argv", arg)) }
+        for (key, value) in configuration.settings where key != "command" { lines.append(("config.\(key)", value)) }
+        var text = ""
+        for (key, value) in lines { text += key + "=" + escape(value) + "\n" }
+        return Array(text.utf8)
+    }
+
+    /// Parses the file's text; unknown keys are ignored (a newer swiftd may add some).
+    public static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
+        guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
+        guard let text = String(validatingUTF8CString: bytes) else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
+        var state = ServiceState(configuration: ServiceConfiguration(name: name))
+        var argv: [String] = []
+        var sawVersion = false
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigurationError(key: "", message: "line \(index + 1): expected key=value")
+            }
+            let key = String(line[..<eq])
+            let value = unescape(String(line[line.index(after: eq)...]))
+            func bad() -> ConfigurationError { ConfigurationError(key: key, message: "line \(index + 1): bad \(key) '\(value)'") }
+            switch key {
+            case "version":
+                guard value == "1" else { throw ConfigurationError(key: key, message: "line \(index + 1): unsupported version \(value)") }
+                sawVersion = true
+            case "name": guard value == name.rawValue else { throw ConfigurationError(key: key, message: "line \(index + 1): names service '\(value)', not '\(name)'") }
+            case "mode": guard let m = Mode(rawValue: value) else { throw bad() }; state.mode = m
+            case "phase": guard let p = Phase(rawValue: value) else { throw bad() }; state.phase = p
+            case "supervisor": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.supervisorPID = p
+            case "pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.pid = p
+            case "pid-start-time": guard let t = UInt64(value) else { throw bad() }; state.pidStartTime = t
+            case "since": guard let t = Double(value), t.isFinite, t >= 0 else { throw bad() }; state.serviceSince = t
+            case "restarts": guard let n = Int(value), n >= 0 else { throw bad() }; state.restarts = n
+            case "last-exit": guard let e = ExitStatus(record: value) else { throw bad() }; state.lastExit = e
+            case "status-text": state.statusText = value
+            case "failure": state.failure = value
+            case "dropped-lines": guard let n = Int(value), n >= 0 else { throw bad() }; state.droppedLines = n
+            case "source": guard let s = ServiceConfiguration.Source(record: value) else { throw bad() }; state.configuration.source = s
+            case "argv": argv.append(value)
+            default:
+                if key.hasPrefix("config.") {
+                    do {
+                        try state.configuration.apply(String(key.dropFirst(7)), value)
+                    } catch let error as ConfigurationError {
+                        throw ConfigurationError(key: key, message: "line \(index + 1): \(error.message)")
+                    }
+                }
+            }
+        }
+        guard sawVersion else { throw ConfigurationError(key: "version", message: "no version line (not a state file)") }
+        state.configuration.restoreArgv(argv)
+        return state
+    }
+
+    private func escape(_ value: String) -> String {
+        var out = ""
+        for c in value {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    private static func unescape(_ value: String) -> String {
+        var out = ""
+        var escaped = false
+        for c in value {
+            if escaped {
+                switch c {
+                case "n": out.append("\n")
+                case "r": out.append("\r")
+                default: out.append(c)
+                }
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+/// Seconds with millisecond precision, without Foundation's formatting.
+func formatSeconds(_ value: Double) -> String {
+    let millis = Int64((value * 1000).rounded())
+    let fraction = millis % 1000
+    let text = String(fraction)
+    return "\(millis / 1000)." + String(repeating: "0", count: 3 - text.count) + text
+}
+
+extension String {
+    /// Decodes UTF-8, failing on invalid sequences.
+    init?(validatingUTF8CString bytes: [UInt8]) {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var result = ""
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): result.unicodeScalars.append(scalar)
+            case .emptyInput: break loop
+            case .error: return nil
+            }
+        }
+        self = result
+    }
+}
+
+extension ServiceConfiguration {
+    /// The command exactly as given (shell mode: the line), one entry per word.
+    var argvForRecord: [String] {
+        shell ? [shellCommand] : command
+    }
+
+    /// Restores the command recorded by `argvForRecord`.
+    mutating func restoreArgv(_ argv: [String]) {
+        guard !argv.isEmpty else { return }
+        if shell && argv.count == 1 {
+            try? setCommandLine(argv[0])
+            if command.isEmpty { command = argv }
+        } else {
+            command = argv
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// The supervisor's descendants, found through `/proc/PID/task/*/children`
+/// and signalled through pidfds: a pid is signalled only after its pidfd was
+/// taken and its parent checked, so a reused pid is never hit.
+enum ProcessTree {
+    /// Every descendant of `root`, parents before children, zombies left out.
+    static func descendants(of root: pid_t) -> [pid_t] {
+        var result: [pid_t] = []
+        var queue = [root]
+        var seen: Set<pid_t> = [root]
+        while !queue.isEmpty {
+            let parent = queue.removeFirst()
+            for child in ProcessTable.children(of: parent) where !seen.contains(child) {
+                seen.insert(child)
+                if let st = ProcessTable.stat(of: child), st.isZombie { continue }
+                result.append(child)
+                queue.append(child)
+            }
+        }
+        return result
+    }
+
+    /// True when `pid` is `root` or one of its descendants (by the parent chain).
+    static func isDescendant(_ pid: pid_t, of root: pid_t) -> Bool {
+        var current = pid
+        for _ in 0..<512 {
+            if current == root { return true }
+            guard current > 1, let st = ProcessTable.stat(of: current) else { return false }
+            current = st.parent
+        }
+        return false
+    }
+
+    /// Sends `signal` to every live descendant of `root` not in `skip`;
+    /// returns the pids signalled.
+    @discardableResult
+    static func signalDescendants(of root: pid_t, _ signal: Signal, skip: Set<pid_t> = []) -> [pid_t] {
+        var sent: [pid_t] = []
+        for pid in descendants(of: root) where !skip.contains(pid) {
+            guard let handle = try? ProcessHandle.open(pid: pid) else { continue }
+            defer { handle.close() }
+            // The pidfd is taken: if the pid is still our descendant now, the
+            // handle names that process, not a newcomer with a reused pid.
+            guard isDescendant(pid, of: root) else { continue }
+            if (try? handle.send(signal)) != nil { sent.append(pid) }
+            if signal != .kill && signal != .continue { try? handle.send(.continue) }
+        }
+        return sent
+    }
+}

@@ -1,0 +1,329 @@
+/// The service's log as the supervisor writes it: output relayed from a pipe,
+/// whole lines only, optional RFC 3339 timestamps, size rotation (NAME.log ->
+/// NAME.log.1 ...) only between lines, reopen on request, and writing
+/// failures (full disk, deleted directory) counted as dropped lines instead of
+/// ever stopping the service.
+final class ServiceLog {
+    /// Where lines go.
+    enum Target {
+        /// A log file, rotated at `maxSize` keeping `keep` old files.
+        case file(String)
+        /// An inherited descriptor (swiftd run's own output): no rotation.
+        case descriptor(FileDescriptor)
+        /// Nowhere.
+        case discard
+    }
+
+    /// A line longer than this is written out in pieces.
+    static let longestLine = 64 * 1024
+    static let bufferSize = 128 * 1024
+
+    let target: Target
+    let maxSize: Int64
+    let keep: Int
+    let timestamps: Bool
+    private var fd: FileDescriptor?
+    private var size: Int64 = 0
+    /// The relay buffer: an incomplete last line stays at its front.
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var pending = 0
+    /// A piece of a line was written without its newline: no rotation until it ends.
+    private var midLine = false
+    /// The end of what was written, for failure reports.
+    private var tail: [UInt8] = []
+    /// Lines dropped since the last successful write, and why.
+    private(set) var droppedSinceWarning = 0
+    /// Lines dropped in all.
+    private(set) var droppedTotal = 0
+    private var dropReason: Errno?
+    private var lastReopenAttempt: Int64 = 0
+    private var lastLinkCheck: Int64 = 0
+
+    /// Opens the log. Throws when a log file cannot be opened at the start:
+    /// that is reported by `start`, not discovered later.
+    init(target: Target, maxSize: ByteSize, keep: Int, timestamps: Bool) throws {
+        self.target = target
+        self.maxSize = maxSize.bytes
+        self.keep = keep
+        self.timestamps = timestamps
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ServiceLog.bufferSize, alignment: 16)
+        switch target {
+        case .file(let path):
+            let opened = try ServiceLog.open(path)
+            fd = opened
+            size = Int64((try? opened.status().st_size) ?? 0)
+        case .descriptor(let d):
+            fd = d
+        case .discard:
+            break
+        }
+    }
+
+    deinit { buffer.deallocate() }
+
+    var path: String? {
+        if case .file(let p) = target { return p }
+        return nil
+    }
+
+    /// True while an incomplete line waits in the buffer.
+    var hasPartialLine: Bool { pending > 0 }
+
+    static func open(_ path: String) throws -> FileDescriptor {
+        try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: 0o644)
+    }
+
+    // MARK: Relaying
+
+    /// Reads what `pipe` (non-blocking) holds, up to `limit` bytes, and logs
+    /// every complete line. Returns false at end of file.
+    func relay(from pipe: FileDescriptor, limit: Int = 4 << 20) -> Bool {
+        var total = 0
+        while total < limit {
+            let room = buffer.count - pending
+            let n = read(pipe.rawValue, buffer.baseAddress! + pending, room)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK
+            }
+            if n == 0 {
+                flushPartialLine()
+                return false
+            }
+            total += n
+            pending += n
+            emitCompleteLines()
+        }
+        return true
+    }
+
+    /// Writes out the complete lines at the front of the buffer and keeps the rest.
+    private func emitCompleteLines() {
+        let base = buffer.baseAddress!
+        var lastNewline = pending - 1
+        while lastNewline >= 0 && base.load(fromByteOffset: lastNewline, as: UInt8.self) != 10 { lastNewline -= 1 }
+        if lastNewline < 0 {
+            // No newline at all: a line longer than the buffer goes out in pieces.
+            if pending >= ServiceLog.longestLine || pending == buffer.count {
+                emit(UnsafeRawBufferPointer(start: base, count: pending))
+                pending = 0
+            }
+            return
+        }
+        let complete = lastNewline + 1
+        emit(UnsafeRawBufferPointer(start: base, count: complete))
+        let rest = pending - complete
+        if rest > 0 { memmove(base, base + complete, rest) }
+        pending = rest
+    }
+
+    /// Writes out an incomplete line (the service went quiet mid-line, or exited).
+    func flushPartialLine() {
+        guard pending > 0 else { return }
+        emit(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: pending))
+        pending = 0
+    }
+
+    /// A line of swiftd's own ("swiftd: web exited with status 1").
+    func note(_ text: String) {
+        var line = Array("swiftd: \(text)\n".utf8)
+        if midLine { line.insert(10, at: 0) }
+        line.withUnsafeBytes { emit($0) }
+    }
+
+    /// The last `count` lines written (or dropped), for failure reports.
+    func recentLines(_ count: Int) -> [String] {
+        var lines = tail.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        if lines.last == "" { lines.removeLast() }
+        if tail.count >= 4096, !lines.isEmpty { lines.removeFirst() }
+        return Array(lines.suffix(count))
+    }
+
+    // MARK: Writing
+
+    private func emit(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        remember(bytes)
+        if case .discard = target { return }
+        if timestamps {
+            var stamped: [UInt8] = []
+            stamped.reserveCapacity(bytes.count + 32 * 64)
+            let stamp = ServiceLog.timestamp()
+            var lineStart = !midLine
+            for b in bytes {
+                if lineStart { stamped += stamp; lineStart = false }
+                stamped.append(b)
+                if b == 10 { lineStart = true }
+            }
+            stamped.withUnsafeBytes { write($0) }
+        } else {
+            write(bytes)
+        }
+    }
+
+    private func remember(_ bytes: UnsafeRawBufferPointer) {
+        let keep = 4096
+        if bytes.count >= keep {
+            tail = Array(bytes[(bytes.count - keep)...])
+        } else {
+            tail += bytes
+            if tail.count > keep { tail.removeFirst(tail.count - keep) }
+        }
+    }
+
+    /// Writes whole lines, rotating between lines when the file would pass its size.
+    private func write(_ bytes: UnsafeRawBufferPointer) {
+        guard ensureOpen(dropping: bytes) else { return }
+        guard path != nil, maxSize > 0 else {
+            writeOut(bytes)
+            return
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            let room = maxSize - size
+            if Int64(remaining.count) <= room {
+                writeOut(remaining)
+                return
+            }
+            // The last newline that still fits.
+            var cut = Int(max(0, min(room, Int64(remaining.count)))) - 1
+            while cut >= 0 && remaining[cut] != 10 { cut -= 1 }
+            if cut >= 0 {
+                writeOut(UnsafeRawBufferPointer(rebasing: remaining[...cut]))
+                offset += cut + 1
+                rotate()
+            } else if size == 0 || midLine {
+                // One line longer than the limit (or the end of a line already
+                // begun): write through its newline, never splitting it.
+                var end = 0
+                while end < remaining.count && remaining[end] != 10 { end += 1 }
+                let piece = min(end + 1, remaining.count)
+                writeOut(UnsafeRawBufferPointer(rebasing: remaining[..<piece]))
+                offset += piece
+                if !midLine { rotate() }
+            } else {
+                rotate()
+            }
+            guard fd != nil else {
+                drop(UnsafeRawBufferPointer(rebasing: bytes[offset...]), reason: dropReason ?? .noSuchFile)
+                return
+            }
+        }
+    }
+
+    private func writeOut(_ bytes: UnsafeRawBufferPointer) {
+        guard let fd, !bytes.isEmpty else { return }
+        if droppedSinceWarning > 0 {
+            let warning = Array("swiftd: dropped \(droppedSinceWarning) line\(droppedSinceWarning == 1 ? "" : "s") (\(dropReason ?? .noSpace))\n".utf8)
+            guard (try? warning.withUnsafeBytes { try fd.writeAll($0) }) != nil else {
+                drop(bytes, reason: Errno.current)
+                return
+            }
+            size += Int64(warning.count)
+            droppedSinceWarning = 0
+        }
+        var written = 0
+        while written < bytes.count {
+            let n = Glibc.write(fd.rawValue, bytes.baseAddress! + written, bytes.count - written)
+            if n > 0 { written += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                // A log on a pipe or terminal that is full: wait for it rather than lose lines.
+                var p = pollfd(fd: fd.rawValue, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, 1000)
+                continue
+            }
+            size += Int64(written)
+            drop(UnsafeRawBufferPointer(rebasing: bytes[written...]), reason: n < 0 ? Errno.current : .noSpace)
+            return
+        }
+        size += Int64(written)
+        midLine = bytes[bytes.count - 1] != 10
+    }
+
+    private func drop(_ bytes: UnsafeRawBufferPointer, reason: Errno) {
+        var lines = 0
+        for b in bytes where b == 10 { lines += 1 }
+        if lines == 0 && !bytes.isEmpty { lines = 1 }
+        droppedSinceWarning += lines
+        droppedTotal += lines
+        dropReason = reason
+    }
+
+    /// Makes sure a file target is open and still linked; reopens (at most
+    /// once a second) after a failure or a deleted file. False drops `bytes`.
+    private func ensureOpen(dropping bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let path else { return fd != nil }
+        let now = Monotonic.now()
+        if let current = fd, now - lastLinkCheck >= 1_000_000_000 {
+            lastLinkCheck = now
+            if let st = try? current.status(), st.st_nlink == 0 {
+                current.close()
+                fd = nil
+            }
+        }
+        if fd == nil && now - lastReopenAttempt >= 1_000_000_000 {
+            lastReopenAttempt = now
+            try? FileSystem.makeDirectories(Path.directory(of: path), mode: 0o755)
+            do {
+                let opened = try ServiceLog.open(path)
+                fd = opened
+                size = Int64((try? opened.status().st_size) ?? 0)
+                midLine = false
+            } catch let error as SystemError {
+                dropReason = error.errno
+            } catch {}
+        }
+        if fd == nil {
+            drop(bytes, reason: dropReason ?? .noSuchFile)
+            return false
+        }
+        return true
+    }
+
+    /// NAME.log -> NAME.log.1 -> ... -> NAME.log.KEEP (the oldest removed), then a new NAME.log.
+    private func rotate() {
+        guard let path else { return }
+        fd?.close()
+        fd = nil
+        if keep == 0 {
+            _ = unlink(path)
+        } else {
+            _ = unlink("\(path).\(keep)")
+            for i in stride(from: keep - 1, through: 1, by: -1) { _ = Glibc.rename("\(path).\(i)", "\(path).\(i + 1)") }
+            _ = Glibc.rename(path, "\(path).1")
+        }
+        do {
+            fd = try ServiceLog.open(path)
+            size = 0
+            midLine = false
+        } catch let error as SystemError {
+            dropReason = error.errno
+            lastReopenAttempt = Monotonic.now()
+        } catch {}
+    }
+
+    /// Closes and reopens the log file (SIGUSR2, after an external logrotate).
+    func reopen() {
+        guard path != nil else { return }
+        fd?.close()
+        fd = nil
+        lastReopenAttempt = 0
+        let nothing = UnsafeRawBufferPointer(start: nil, count: 0)
+        if !ensureOpen(dropping: nothing) { lastReopenAttempt = Monotonic.now() }
+    }
+
+    /// "2026-11-21T22:32:01.123Z " for the current time.
+    static func timestamp() -> [UInt8] {
+        let now = WallClock.now()
+        var seconds = time_t(now.seconds)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let millis = Int(now.nanoseconds / 1_000_000)
+        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        let text = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z "
+        return Array(text.utf8)
+    }
+}

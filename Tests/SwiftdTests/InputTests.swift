@@ -1,0 +1,73 @@
+import Daemonize
+import TestSupport
+import Testing
+
+/// Bad input: one line, exit 2, a usage hint, nothing created.
+@Suite struct InputTests {
+    static let cases: [String: [String]] = [
+        "name with dots up": ["start", "../x", "--", "/bin/true"],
+        "name with slash": ["start", "a/b", "--", "/bin/true"],
+        "empty name": ["start", "", "--", "/bin/true"],
+        "name starting with a dot": ["start", ".x", "--", "/bin/true"],
+        "unknown option": ["start", "x", "--frobnicate", "--", "/bin/true"],
+        "bad duration": ["start", "x", "--stop-timeout", "ten", "--", "/bin/true"],
+        "bad signal": ["start", "x", "--stop-signal", "SIGNOPE", "--", "/bin/true"],
+        "bad umask": ["start", "x", "--umask", "888", "--", "/bin/true"],
+        "bad restart policy": ["start", "x", "--restart", "sometimes", "--", "/bin/true"],
+        "missing option value": ["start", "x", "--chdir"],
+        "stop with a bad timeout": ["stop", "x", "--timeout", "-1"],
+        "signal with a bad signal": ["signal", "x", "NOPE"],
+        "unknown command": ["strat", "x"],
+        "no name": ["start"],
+    ]
+
+    @Test(arguments: cases.keys.sorted())
+    func badInputIsTwoWithOneLineAndAHint(_ label: String) throws {
+        let h = try Harness("input")
+        defer { h.cleanup() }
+        let result = try h.swiftd(try #require(Self.cases[label]))
+        #expect(result.code == 2, "\(result)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 2, "\(result)")
+        #expect(lines.first?.hasPrefix("swiftd: ") == true)
+        #expect(lines.last?.hasPrefix("Try 'swiftd help") == true)
+        #expect(result.stdout.isEmpty)
+        #expect(!FileSystem.exists(h.runDirectory), "nothing is created")
+        #expect(!FileSystem.exists(h.logDirectory))
+    }
+
+    @Test func misspeltOptionGetsASuggestion() throws {
+        let h = try Harness("input-suggest")
+        defer { h.cleanup() }
+        let result = try h.swiftd(["start", "x", "--stop-timout", "1s", "--", "/bin/true"])
+        #expect(result.stderr.contains("did you mean '--stop-timeout'?"), "\(result)")
+    }
+
+    @Test func helpAndVersion() throws {
+        let h = try Harness("help")
+        defer { h.cleanup() }
+        let version = try h.swiftd(["--version"])
+        #expect(version.code == 0)
+        #expect(version.stdout.hasPrefix("swiftd "))
+        for command in ["start", "stop", "status", "restart", "reload", "signal", "list", "logs", "run", "check"] {
+            let help = try h.swiftd([command, "--help"])
+            #expect(help.code == 0, "\(command): \(help)")
+            #expect(help.stdout.hasPrefix("usage: swiftd \(command)"), "\(command): \(help)")
+            let viaHelp = try h.swiftd(["help", command])
+            #expect(viaHelp.stdout == help.stdout)
+        }
+        let startHelp = try h.swiftd(["help", "start"])
+        for key in ServiceConfiguration.keys where key.name != "command" {
+            #expect(startHelp.stdout.contains("--\(key.name)"), "start help lists --\(key.name)")
+        }
+    }
+
+    @Test func optionValuesWithEquals() throws {
+        let h = try Harness("input-equals")
+        defer { h.cleanup() }
+        let result = try h.swiftd(["start", "x", "--min-uptime=0", "--restart=no", "--", h.fixturePath, "service"])
+        #expect(result.code == 0, "\(result)")
+        #expect(h.state("x")?.configuration.restart == ServiceConfiguration.RestartPolicy.no)
+        #expect(h.state("x")?.configuration.minUptime == .zero)
+    }
+}

@@ -1,0 +1,71 @@
+import Daemonize
+import TestSupport
+import Testing
+
+/// `--user`/`--group`, and swiftd itself without privileges.
+@Suite struct PrivilegeTests {
+    @Test(.enabled(if: geteuid() == 0, "needs root to switch users"))
+    func serviceRunsAsTheUserWithItsGroupsAndFilesStayRoot() throws {
+        let h = try Harness("user")
+        defer { h.cleanup() }
+        chmod(h.scratch.path, 0o711)
+        let sleeper = h.scratch.file("described")
+        mkdir(sleeper, 0o777)
+        chmod(sleeper, 0o777)
+        let start = try h.startService("u", ["--user", "nobody"], service: ["--describe", Path.join(sleeper, "d")])
+        #expect(start.code == 0, "\(start)")
+        let values = keyValues(String(decoding: (try? FileSystem.read(Path.join(sleeper, "d"))) ?? [], as: UTF8.self))
+        #expect(values["uid"] == "65534")
+        #expect(values["gid"] == "65534")
+        #expect(values["groups"] == "65534")
+        #expect(values["env"]?.contains("USER=nobody") == true)
+        #expect(try FileSystem.linkStatus(h.pidFile("u"))?.st_uid == 0)
+        #expect(try FileSystem.linkStatus(Path.join(h.runDirectory, "u.state"))?.st_uid == 0)
+        #expect(try h.swiftd(["stop", "u"]).code == 0)
+    }
+
+    @Test func unknownUserIsTwoNamingIt() throws {
+        let h = try Harness("user-unknown")
+        defer { h.cleanup() }
+        let start = try h.startService("u", ["--user", "no-such-user-swiftd"])
+        #expect(start.code == 2, "\(start)")
+        #expect(start.stderr.contains("unknown user 'no-such-user-swiftd'"))
+        #expect(h.scratch.markedProcesses().isEmpty)
+    }
+
+    /// Runs swiftd as nobody (setpriv) in directories nobody owns.
+    func asNobody(_ h: Harness, _ arguments: [String]) throws -> RunResult {
+        try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", h.swiftdPath] + h.withDirectories(arguments),
+                environment: h.scratch.environment)
+    }
+
+    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv"), "needs root and setpriv"))
+    func failedPrivilegeChangeIsFourNamingTheStep() throws {
+        let h = try Harness("user-fail")
+        defer { h.cleanup() }
+        chmod(h.scratch.path, 0o711)
+        for dir in [h.runDirectory, h.logDirectory] {
+            mkdir(dir, 0o755)
+            chown(dir, 65534, 65534)
+        }
+        let start = try asNobody(h, ["start", "x", "--user", "root", "--", "/bin/sleep", "30"])
+        #expect(start.code == 4, "\(start)")
+        #expect(start.stderr.contains("Operation not permitted"), "\(start)")
+        #expect(start.stderr.contains("setgroups") || start.stderr.contains("setgid") || start.stderr.contains("setuid"), "\(start)")
+        #expect(h.scratch.markedProcesses().isEmpty, "never run as anyone else after a failed drop")
+    }
+
+    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv"), "needs root and setpriv"))
+    func unwritableRunDirectoryIsFourNamingIt() throws {
+        let h = try Harness("rundir-ro")
+        defer { h.cleanup() }
+        chmod(h.scratch.path, 0o711)
+        mkdir(h.runDirectory, 0o755)
+        let start = try asNobody(h, ["start", "x", "--", "/bin/sleep", "30"])
+        #expect(start.code == 4, "\(start)")
+        #expect(start.stderr.contains("run dir \(h.runDirectory)"), "\(start)")
+        #expect(start.stderr.contains("Permission denied"))
+        #expect(ProcessTable.entries(of: h.runDirectory).isEmpty)
+        #expect(h.scratch.markedProcesses().isEmpty)
+    }
+}

@@ -1,0 +1,88 @@
+import Daemonize
+
+/// One end-to-end test's world: a scratch directory with its own run and log
+/// dirs, the built `swiftd` and fixture, and cleanup of every process started.
+public final class Harness: @unchecked Sendable {
+    public let scratch: Scratch
+    public let swiftdPath = product("swiftd")
+    public let fixturePath = product("fixture")
+    public var runDirectory: String { scratch.file("run") }
+    public var logDirectory: String { scratch.file("log") }
+    public var configDirectory: String { scratch.file("conf") }
+    public var paths: ServicePaths { ServicePaths(runDirectory: runDirectory, logDirectory: logDirectory, configDirectory: configDirectory) }
+
+    public init(_ label: String) throws {
+        scratch = try Scratch(label)
+    }
+
+    /// Kills every process the test started, then removes its files.
+    public func cleanup() { scratch.cleanup() }
+
+    /// The directory options every swiftd call gets.
+    public var directoryOptions: [String] {
+        ["--run-dir", runDirectory, "--log-dir", logDirectory, "--config-dir", configDirectory]
+    }
+
+    /// Runs `swiftd ARGS --run-dir ... --log-dir ...` (the directory options
+    /// go before any `--`).
+    public func swiftd(_ arguments: [String], environment: [String]? = nil, timeout: Double = 60) throws -> RunResult {
+        try run(swiftdPath, withDirectories(arguments), environment: environment ?? scratch.environment, timeout: timeout)
+    }
+
+    /// Starts `swiftd ARGS` without waiting (for `logs -f`, `run`).
+    public func spawnSwiftd(_ arguments: [String], environment: [String]? = nil) throws -> Spawned {
+        try Spawned.start(swiftdPath, withDirectories(arguments), environment: environment ?? scratch.environment)
+    }
+
+    public func withDirectories(_ arguments: [String]) -> [String] {
+        if let dash = arguments.firstIndex(of: "--") {
+            return Array(arguments[..<dash]) + directoryOptions + Array(arguments[dash...])
+        }
+        return arguments + directoryOptions
+    }
+
+    /// `swiftd start NAME OPTIONS -- fixture service SERVICE-ARGS`.
+    public func startService(_ name: String, _ options: [String] = [], service: [String] = []) throws -> RunResult {
+        try swiftd(["start", name] + options + ["--", fixturePath, "service"] + service)
+    }
+
+    public func pidFile(_ name: String) -> String { Path.join(runDirectory, "\(name).pid") }
+    public func logFile(_ name: String) -> String { Path.join(logDirectory, "\(name).log") }
+
+    /// The pid the pidfile holds.
+    public func pid(_ name: String) -> pid_t? {
+        (try? FileSystem.read(pidFile(name))).flatMap { PIDFile.parsePID($0) }
+    }
+
+    /// The recorded state.
+    public func state(_ name: String) -> ServiceState? {
+        try? ServiceState.read(Path.join(runDirectory, "\(name).state"), name: ServiceName(name)!)
+    }
+
+    /// The process holding the pidfile's lock.
+    public func lockHolder(_ name: String) -> pid_t? {
+        if case .running(_, let holder) = PIDFile.status(at: pidFile(name)) { return holder }
+        return nil
+    }
+
+    /// The log's text ("" when there is none).
+    public func log(_ name: String) -> String {
+        (try? FileSystem.read(logFile(name), limit: 1 << 26)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// The text of a file in the scratch directory ("" when missing).
+    public func text(_ file: String) -> String {
+        (try? FileSystem.read(scratch.file(file), limit: 1 << 26)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// True while `pid` exists and is not a zombie.
+    public func isAlive(_ pid: pid_t) -> Bool {
+        guard let st = ProcessTable.stat(of: pid) else { return false }
+        return !st.isZombie
+    }
+
+    /// Live processes of this test whose command name is `name`.
+    public func processes(named name: String) -> [pid_t] {
+        scratch.markedProcesses().filter { ProcessTable.stat(of: $0)?.name == name }
+    }
+}
