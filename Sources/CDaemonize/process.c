@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -174,4 +177,13 @@ ssize_t dz_recv_credentials(int fd, void *buf, size_t len, pid_t *pid) {
         }
     }
     return n;
+}
+
+int dz_malloc_trim(void) { return malloc_trim(0); }
+
+int dz_release_and_poll(const uintptr_t *ranges, int nranges, struct pollfd *fds, unsigned long nfds, int timeout) {
+    for (int i = 0; i < nranges; i++) {
+        (void)madvise((void *)ranges[2 * i], (size_t)ranges[2 * i + 1], MADV_DONTNEED);
+    }
+    return poll(fds, (nfds_t)nfds, timeout);
 }

@@ -33,7 +33,7 @@ import Testing
         let h = try Harness("reload")
         defer { h.cleanup() }
         let signals = h.scratch.file("signals")
-        #expect(try h.startService("web", service: ["--record-signals", signals]).code == 0)
+        #expect(try h.startService("web", ["--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
         let reload = try h.swiftd(["reload", "web"])
         #expect(reload.code == 0, "\(reload)")
         #expect(eventually { h.text("signals").contains("HUP") })
@@ -47,7 +47,7 @@ import Testing
         let h = try Harness("reload-signal")
         defer { h.cleanup() }
         let signals = h.scratch.file("signals")
-        #expect(try h.startService("web", ["--reload-signal", "USR2"], service: ["--record-signals", signals]).code == 0)
+        #expect(try h.startService("web", ["--reload-signal", "USR2", "--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
         #expect(try h.swiftd(["reload", "web"]).code == 0)
         #expect(eventually { h.text("signals").contains("USR2") })
         #expect(!h.text("signals").contains("HUP"))

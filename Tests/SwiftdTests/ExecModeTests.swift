@@ -8,7 +8,7 @@ import Testing
         let h = try Harness("exec")
         defer { h.cleanup() }
         let signals = h.scratch.file("signals")
-        let start = try h.startService("x", ["--no-supervise"], service: ["--print", "2", "--record-signals", signals])
+        let start = try h.startService("x", ["--no-supervise", "--ready", "fd:9"], service: ["--print", "2", "--record-signals", signals, "--fd-ready", "9"])
         #expect(start.code == 0, "\(start)")
         let pid = try #require(h.pid("x"))
         #expect(start.stdout == "x started (pid \(pid))\n")

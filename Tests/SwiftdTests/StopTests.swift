@@ -25,7 +25,7 @@ import Testing
         let h = try Harness("stop-ignore")
         defer { h.cleanup() }
         let signals = h.scratch.file("signals")
-        #expect(try h.startService("stubborn", ["--stop-timeout", "300ms"], service: ["--ignore-term", "--record-signals", signals]).code == 0)
+        #expect(try h.startService("stubborn", ["--stop-timeout", "300ms", "--ready", "fd:9"], service: ["--ignore-term", "--record-signals", signals, "--fd-ready", "9"]).code == 0)
         let pid = try #require(h.pid("stubborn"))
         let stop = try h.swiftd(["stop", "stubborn"])
         #expect(stop.code == 0, "\(stop)")
@@ -38,7 +38,7 @@ import Testing
         let h = try Harness("stop-override")
         defer { h.cleanup() }
         let signals = h.scratch.file("signals")
-        #expect(try h.startService("s", ["--stop-timeout", "1h"], service: ["--ignore-term", "--record-signals", signals]).code == 0)
+        #expect(try h.startService("s", ["--stop-timeout", "1h", "--ready", "fd:9"], service: ["--ignore-term", "--record-signals", signals, "--fd-ready", "9"]).code == 0)
         let stop = try h.swiftd(["stop", "s", "--signal", "USR1", "--timeout", "200ms"])
         #expect(stop.code == 0, "\(stop)")
         #expect(h.text("signals").contains("USR1"))
@@ -58,7 +58,7 @@ import Testing
         let h = try Harness("stop-supervisor-killed")
         defer { h.cleanup() }
         let signals = h.scratch.file("signals")
-        #expect(try h.startService("web", service: ["--record-signals", signals]).code == 0)
+        #expect(try h.startService("web", ["--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
         let pid = try #require(h.pid("web"))
         let supervisor = try #require(h.lockHolder("web"))
         kill(supervisor, SIGKILL)

@@ -123,6 +123,14 @@ int dz_set_cloexec(int fd, int on);
 int dz_set_nonblock(int fd, int on);
 int dz_dup_cloexec(int fd, int minfd);
 int dz_set_pipe_size(int fd, int size);
+/// malloc_trim(0): returns free heap memory to the kernel.
+int dz_malloc_trim(void);
+
+struct pollfd;
+/// Drops the page-table entries of `nranges` address ranges (start, length
+/// pairs) with MADV_DONTNEED, then polls: nothing runs in between that would
+/// fault pages straight back in. The ranges must be clean private file mappings.
+int dz_release_and_poll(const uintptr_t *ranges, int nranges, struct pollfd *fds, unsigned long nfds, int timeout);
 
 // MARK: - Wait status and siginfo
 

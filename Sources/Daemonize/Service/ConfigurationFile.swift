@@ -63,6 +63,8 @@ public enum ConfigurationLoader {
         var origins: [String: String] = [:]
         if let command, !command.isEmpty {
             configuration.command = command
+            // A relative path typed on the command line means the caller's directory.
+            if command[0].contains("/") && !command[0].hasPrefix("/") { configuration.command[0] = Path.absolute(command[0]) }
             configuration.source = .arguments
             origins["command"] = "command line"
         } else {
@@ -112,7 +114,11 @@ public enum ConfigurationLoader {
             }
             origins[key] = "command line"
         }
-        // Watch paths are taken against the service's working directory.
+        // Watch paths, and a relative command path from a config file, are
+        // taken against the service's working directory.
         configuration.watch = configuration.watch.map { $0.hasPrefix("/") ? $0 : Path.join(configuration.chdir, $0) }
+        if let first = configuration.command.first, first.contains("/"), !first.hasPrefix("/"), !configuration.shell {
+            configuration.command[0] = Path.join(configuration.chdir, first)
+        }
     }
 }

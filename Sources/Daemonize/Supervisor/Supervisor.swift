@@ -61,6 +61,10 @@ public final class Supervisor {
     private let upstreamNotify: Bool
     private var partialLineDeadline: Int64?
     private var watcher: FileWatcher?
+    /// When resident pages were last given back (see `ResidentMemory`), and
+    /// whether anything ran since.
+    private var lastTrim: Int64 = 0
+    private var trimWanted = true
 
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
@@ -150,8 +154,27 @@ public final class Supervisor {
             let notifyIndex = notify.map { n -> Int in fds.append(pollfd(fd: n.descriptor.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
             let readyIndex = readyPipe.map { r -> Int in fds.append(pollfd(fd: r.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
             let watchIndex = watcher.map { w -> Int in fds.append(pollfd(fd: w.descriptor.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
-            let timeout = nextDeadline().map { Monotonic.millisecondsUntil($0) } ?? -1
-            let r = poll(&fds, nfds_t(fds.count), timeout)
+            var timeout = nextDeadline().map { Monotonic.millisecondsUntil($0) } ?? -1
+            var r: Int32
+            if timeout < 0 && phase == .running && trimWanted {
+                // About to sleep with nothing due: a quiet service. Give back
+                // the pages startup or the last burst touched, at most every
+                // 10 s (waking once at the 10 s mark when the last was sooner).
+                let now = Monotonic.now()
+                if now - lastTrim >= 10_000_000_000 {
+                    lastTrim = now
+                    trimWanted = false
+                    r = ResidentMemory.releaseAndPoll(ResidentMemory.releasableRanges(), &fds, timeout: -1)
+                } else {
+                    timeout = Monotonic.millisecondsUntil(lastTrim + 10_000_000_000)
+                    r = poll(&fds, nfds_t(fds.count), timeout)
+                }
+            } else {
+                r = poll(&fds, nfds_t(fds.count), timeout)
+                // An event or a deadline: something ran.
+                if timeout >= 0 { trimWanted = true }
+            }
+            if r != 0 { trimWanted = true }
             if r < 0 && errno != EINTR { Monotonic.sleep(nanoseconds: 10_000_000) }
             if r > 0 {
                 // Output first: a failure report then includes the last lines.
@@ -347,10 +370,10 @@ public final class Supervisor {
             state.failure = nil
             log.note("\(configuration.name) started (pid \(process.pid))")
         } catch let error as LaunchError {
-            log.note("\(configuration.name) could not be started: \(error)")
             if initial {
                 startFailed("\(error)", code: error.startExitCode)
             } else {
+                log.note("\(configuration.name) could not be started: \(error)")
                 lastStatus = .exited(127)
                 decideAfterExit(.exited(127), ranFor: 0)
             }
@@ -456,7 +479,7 @@ public final class Supervisor {
             if requested {
                 log.note("restart requested (exit status \(configuration.restartExitCode)): restarting now")
             } else {
-                log.note("restarting in \(Interval(nanoseconds: delay))")
+                log.note(delay == 0 ? "restarting now" : "restarting in \(Interval(nanoseconds: delay))")
             }
             beginStop(after: .respawn(delay: delay))
         case .giveUp(let record):

@@ -1,0 +1,64 @@
+/// Gives back the resident pages a quiet supervisor does not need: the code
+/// and read-only data of the binary and its libraries that startup touched
+/// once. Only read-only file mappings in which `/proc/self/smaps` shows no
+/// anonymous (copy-on-write) page are released, with `MADV_DONTNEED`: every
+/// page of them is the page cache's own page, which stays there and faults
+/// back in when next used. Relocated data, the heap and the stack are never
+/// touched. ("Dirty" alone only means the file itself is not yet written
+/// back, as for a freshly built binary.)
+///
+/// The release happens in the same C call that then sleeps in `poll`, so
+/// that no code runs in between to fault pages straight back in (the kernel
+/// maps 64 KiB around each faulting page).
+enum ResidentMemory {
+    /// The (start, length) pairs of the mappings that are safe to release,
+    /// after returning free heap to the kernel.
+    static func releasableRanges() -> [UInt] {
+        _ = dz_malloc_trim()
+        guard let smaps = try? FileSystem.read("/proc/self/smaps", limit: 1 << 22) else { return [] }
+        var ranges: [UInt] = []
+        var current: (start: UInt, end: UInt, candidate: Bool)?
+        var clean = true
+        func finish() {
+            if let mapping = current, mapping.candidate, clean {
+                ranges.append(mapping.start)
+                ranges.append(mapping.end - mapping.start)
+            }
+        }
+        for line in smaps.split(separator: 10) {
+            guard let first = line.first else { continue }
+            let isHeader = (first >= 48 && first <= 57) || (first >= 97 && first <= 102)
+            if isHeader, let dash = line.firstIndex(of: UInt8(ascii: "-")), line.contains(32) {
+                finish()
+                let fields = line.split(separator: 32, omittingEmptySubsequences: true)
+                guard fields.count >= 5,
+                      let start = UInt(String(decoding: line[line.startIndex..<dash], as: UTF8.self), radix: 16),
+                      let end = UInt(String(decoding: fields[0][(dash + 1)...], as: UTF8.self), radix: 16) else {
+                    current = nil
+                    continue
+                }
+                let permissions = fields[1]
+                let path = fields.count >= 6 ? fields[5] : []
+                let writable = permissions.count > 1 && permissions[permissions.startIndex + 1] == UInt8(ascii: "w")
+                current = (start, end, path.first == UInt8(ascii: "/") && !writable)
+                clean = true
+                continue
+            }
+            if line.starts(with: "Anonymous:".utf8) {
+                let value = line.dropFirst(10).split(separator: 32).first.map { String(decoding: $0, as: UTF8.self) }
+                if value != "0" { clean = false }
+            }
+        }
+        finish()
+        return ranges
+    }
+
+    /// Releases `ranges` and polls `fds` (see `dz_release_and_poll`).
+    static func releaseAndPoll(_ ranges: [UInt], _ fds: inout [pollfd], timeout: Int32) -> Int32 {
+        ranges.withUnsafeBufferPointer { r in
+            fds.withUnsafeMutableBufferPointer { f in
+                dz_release_and_poll(r.baseAddress, Int32(r.count / 2), f.baseAddress, UInt(f.count), timeout)
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Daemonize
+import TestSupport
+import Testing
+
+/// The supervisor: respawn policy, restart requests, readiness, whole-tree stop, idle cost.
+@Suite struct SupervisorTests {
+    /// (event, pid, monotonic ns) lines the fixture's --stamp writes.
+    func stamps(_ h: Harness, _ file: String = "stamps") -> [(String, pid_t, Int64)] {
+        h.text(file).split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let pid = pid_t(parts[1]), let t = Int64(parts[2]) else { return nil }
+            return (String(parts[0]), pid, t)
+        }
+    }
+
+    @Test func backoffBetweenRespawnsGrows() throws {
+        let h = try Harness("backoff")
+        defer { h.cleanup() }
+        let start = try h.startService("flaky", ["--restart-delay", "100ms", "--restart-max-delay", "10s", "--start-limit", "none"],
+                                       service: ["--exit", "1", "--after", "150", "--stamp", h.scratch.file("stamps")])
+        #expect(start.code == 0, "\(start)")
+        #expect(eventually(timeout: 20) { stamps(h).filter { $0.0 == "start" }.count >= 5 })
+        let events = stamps(h)
+        var gaps: [Int64] = []
+        for i in 1..<events.count where events[i].0 == "start" && events[i - 1].0 == "exit" {
+            gaps.append(events[i].2 - events[i - 1].2)
+        }
+        #expect(gaps.count >= 4, "\(events)")
+        for i in 1..<min(gaps.count, 4) {
+            #expect(gaps[i] > gaps[i - 1], "each pause longer than the last: \(gaps)")
+        }
+        #expect(h.log("flaky").contains("restarting in 200ms"))
+        #expect(h.log("flaky").contains("restarting in 400ms"))
+        #expect(try h.swiftd(["stop", "flaky"]).code == 0)
+        #expect(h.scratch.markedProcesses().isEmpty)
+    }
+
+    @Test func startLimitGivesUpWithARecordThatStartClears() throws {
+        let h = try Harness("give-up")
+        defer { h.cleanup() }
+        let start = try h.startService("doomed", ["--restart-delay", "0", "--start-limit", "3/60s"], service: ["--exit", "2", "--after", "150"])
+        #expect(start.code == 0, "\(start)")
+        #expect(eventually(timeout: 20) { h.state("doomed")?.phase == .failed })
+        #expect(eventually { PIDFile.status(at: h.pidFile("doomed")) == .absent }, "the lock is released")
+        let status = try h.swiftd(["status", "doomed"])
+        #expect(status.code == 1, "\(status)")
+        #expect(status.stdout == "doomed: failed: 3 starts in 1m, last exit status 2\n")
+        #expect(h.state("doomed")?.failure == "failed: 3 starts in 1m, last exit status 2")
+        #expect(h.scratch.markedProcesses().isEmpty, "the supervisor exits when it gives up")
+
+        let again = try h.startService("doomed")
+        #expect(again.code == 0, "\(again)")
+        #expect(try h.swiftd(["status", "doomed"]).code == 0)
+        #expect(h.state("doomed")?.failure == nil)
+    }
+
+    @Test func restartExitCodeRespawnsAtOnceOutsideTheLimit() throws {
+        let h = try Harness("exit75")
+        defer { h.cleanup() }
+        let once = h.scratch.file("once")
+        let start = try h.startService("update", ["--start-limit", "1/60s", "--restart-delay", "30s"],
+                                       service: ["--exit", "75", "--after", "200", "--once", once])
+        #expect(start.code == 0, "\(start)")
+        let first = try #require(h.pid("update"))
+        #expect(eventually { h.pid("update").map { $0 != first } ?? false })
+        #expect(try h.swiftd(["status", "update"]).code == 0)
+        #expect(h.state("update")?.restarts == 1)
+        #expect(h.log("update").contains("restart requested (exit status 75): restarting now"))
+    }
+
+    @Test func restartExitCodeDoesNotRespawnWithRestartNo() throws {
+        let h = try Harness("exit75-no")
+        defer { h.cleanup() }
+        #expect(try h.startService("once", ["--restart", "no"], service: ["--exit", "75", "--after", "200"]).code == 0)
+        #expect(eventually { h.state("once")?.phase == .exited })
+        let status = try h.swiftd(["status", "once"])
+        #expect(status.code == 1, "a non-zero exit is a failure record: \(status)")
+        #expect(status.stdout == "once: exited with status 75\n")
+    }
+
+    @Test func cleanExitWithRestartNoIsNotRunning() throws {
+        let h = try Harness("exit0-no")
+        defer { h.cleanup() }
+        #expect(try h.startService("job", ["--restart", "no"], service: ["--exit", "0", "--after", "200"]).code == 0)
+        #expect(eventually { h.state("job")?.phase == .exited })
+        #expect(try h.swiftd(["status", "job"]).code == 3)
+    }
+
+    @Test func alwaysRespawnsEvenACleanExit() throws {
+        let h = try Harness("always")
+        defer { h.cleanup() }
+        #expect(try h.startService("loop", ["--restart", "always", "--restart-delay", "0"], service: ["--exit", "0", "--after", "200"]).code == 0)
+        #expect(eventually { (h.state("loop")?.restarts ?? 0) >= 2 })
+    }
+
+    @Test func notifyReadiness() throws {
+        let h = try Harness("notify")
+        defer { h.cleanup() }
+        let start = try h.startService("n", ["--ready", "notify"], service: ["--notify-ready-after", "300", "--notify-status", "warming up"])
+        #expect(start.code == 0, "\(start)")
+        #expect(h.log("n").contains("n is ready"))
+        let status = try h.swiftd(["status", "n"])
+        #expect(status.stdout.hasSuffix(": \"warming up\"\n"), "\(status)")
+        #expect(try h.swiftd(["status", "n", "--json"]).stdout.contains("\"status_text\":\"warming up\""))
+    }
+
+    @Test func notifyErrnoFailsTheStart() throws {
+        let h = try Harness("notify-errno")
+        defer { h.cleanup() }
+        let start = try h.startService("n", ["--ready", "notify"], service: ["--notify-errno", "98"])
+        #expect(start.code == 1, "\(start)")
+        #expect(start.stderr.contains("reported errno 98 (Address already in use)"), "\(start)")
+        #expect(h.scratch.markedProcesses().isEmpty)
+    }
+
+    @Test func neverReadyIsStoppedNotLeftHalfStarted() throws {
+        let h = try Harness("notify-never")
+        defer { h.cleanup() }
+        let start = try h.startService("n", ["--ready", "notify", "--ready-timeout", "500ms", "--stop-timeout", "300ms"],
+                                       service: ["--ignore-term"])
+        #expect(start.code == 1, "\(start)")
+        #expect(start.stderr.contains("not ready after 500ms"))
+        #expect(h.scratch.markedProcesses().isEmpty)
+        #expect(PIDFile.status(at: h.pidFile("n")) == .absent)
+    }
+
+    @Test func descriptorReadiness() throws {
+        let h = try Harness("fd-ready")
+        defer { h.cleanup() }
+        let start = try h.startService("f", ["--ready", "fd:5"], service: ["--fd-ready", "5", "--fd-ready-after", "200"])
+        #expect(start.code == 0, "\(start)")
+        let never = try h.startService("g", ["--ready", "fd:5", "--ready-timeout", "400ms"], service: [])
+        #expect(never.code == 1, "\(never)")
+        #expect(never.stderr.contains("not ready after 400ms"))
+    }
+
+    @Test func grandchildThatLeftTheGroupIsStoppedToo() throws {
+        let h = try Harness("grandchild")
+        defer { h.cleanup() }
+        let file = h.scratch.file("grandchild")
+        #expect(try h.startService("tree", service: ["--double-fork", file]).code == 0)
+        #expect(eventually { !h.text("grandchild").isEmpty })
+        let grandchild = try #require(pid_t(h.text("grandchild").split(separator: "\n")[0]))
+        let main = try #require(h.pid("tree"))
+        let st = try #require(ProcessTable.stat(of: grandchild))
+        #expect(st.session != main, "it left the service's session")
+        #expect(st.parent == h.lockHolder("tree"), "and was adopted by the supervisor (a subreaper)")
+        #expect(try h.swiftd(["stop", "tree"]).code == 0)
+        #expect(!h.isAlive(grandchild))
+        #expect(h.scratch.markedProcesses().isEmpty)
+    }
+
+    @Test func quietSupervisorDoesNotWakeUp() throws {
+        let h = try Harness("idle")
+        defer { h.cleanup() }
+        #expect(try h.startService("quiet").code == 0)
+        let supervisor = try #require(h.lockHolder("quiet"))
+        func switches() -> String {
+            let status = String(decoding: (try? FileSystem.read("/proc/\(supervisor)/status")) ?? [], as: UTF8.self)
+            return status.split(separator: "\n").filter { $0.contains("ctxt_switches") }.joined(separator: " ")
+        }
+        Monotonic.sleep(nanoseconds: 300_000_000)
+        let before = switches()
+        Monotonic.sleep(nanoseconds: 2_000_000_000)
+        #expect(switches() == before)
+        #expect(!before.isEmpty)
+    }
+}
