@@ -166,3 +166,56 @@ import Testing
         #expect(!before.isEmpty)
     }
 }
+
+/// sd_notify MAINPID= and a log on a full file system.
+@Suite struct SupervisorEdgeTests {
+    @Test func mainPIDHandoverIsFollowedWithoutARestart() throws {
+        let h = try Harness("mainpid")
+        defer { h.cleanup() }
+        let signals = h.scratch.file("signals")
+        let start = try h.startService("fork", ["--ready", "notify"], service: ["--handover", "--record-signals", signals])
+        #expect(start.code == 0, "\(start)")
+        #expect(eventually { (h.log("fork")).contains("its main process is now") })
+        let heir = try #require(h.pid("fork"))
+        #expect(h.isAlive(heir))
+        #expect(ProcessTable.stat(of: heir)?.parent == h.lockHolder("fork"))
+        #expect(h.state("fork")?.restarts == 0)
+        #expect(try h.swiftd(["status", "fork"]).code == 0)
+        #expect(try h.swiftd(["signal", "fork", "USR1"]).code == 0)
+        #expect(eventually { h.text("signals").contains("USR1") })
+        #expect(try h.swiftd(["stop", "fork"]).code == 0)
+        #expect(!h.isAlive(heir))
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
+    func fullDiskDropsLinesAndSaysSoWhenSpaceReturns() throws {
+        let h = try Harness("log-full")
+        defer { h.cleanup() }
+        try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)
+        #expect(mount("tmpfs", h.logDirectory, "tmpfs", 0, "size=64k") == 0, "mount: \(Errno.current)")
+        defer { umount2(h.logDirectory, Int32(MNT_DETACH)) }
+        // Lines longer than a page: each needs space the full file system does not have.
+        #expect(try h.startService("full", ["--ready", "fd:9"], service: ["--print-on-signal", "--print-size", "5000", "--fd-ready", "9"]).code == 0)
+        let pid = try #require(h.pid("full"))
+        // Fill the file system to the last byte.
+        let filler = Path.join(h.logDirectory, "filler")
+        let fd = open(filler, O_WRONLY | O_CREAT, 0o644)
+        let block = [UInt8](repeating: 65, count: 4096)
+        while write(fd, block, block.count) > 0 {}
+        while write(fd, block, 1) > 0 {}
+        close(fd)
+        for _ in 0..<3 {
+            #expect(try h.swiftd(["signal", "full", "USR1"]).code == 0)
+        }
+        #expect(eventually { h.state("full")?.droppedLines == 3 }, "dropped lines are counted")
+        #expect(try h.swiftd(["status", "full", "--json"]).stdout.contains("\"dropped_log_lines\":3"))
+        #expect(h.isAlive(pid), "a full disk never stops the service")
+        unlink(filler)
+        #expect(try h.swiftd(["signal", "full", "USR2"]).code == 0)
+        #expect(eventually { h.log("full").contains("got USR2") })
+        let log = h.log("full")
+        #expect(log.contains("swiftd: dropped 3 lines (No space left on device)"), "\(log)")
+        #expect(!log.contains("got USR1"))
+        #expect(h.isAlive(pid))
+    }
+}

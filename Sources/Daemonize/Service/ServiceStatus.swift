@@ -145,6 +145,7 @@ public struct ServiceStatus: Sendable {
             ("restarts", .int(Int64(restarts))),
             ("last_exit", lastExitJSON),
             ("status_text", statusText.map { .string($0) } ?? .null),
+            ("dropped_log_lines", .int(Int64(recorded?.droppedLines ?? 0))),
             ("detail", detail.map { .string($0) } ?? .null),
             ("command", recorded.map { .array($0.configuration.argv.map { .string($0) }) } ?? .null),
             ("exit_code", .int(Int64(exitCode))),

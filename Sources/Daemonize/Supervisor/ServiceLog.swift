@@ -214,15 +214,27 @@ final class ServiceLog {
 
     private func writeOut(_ bytes: UnsafeRawBufferPointer) {
         guard let fd, !bytes.isEmpty else { return }
+        var ok: Bool
         if droppedSinceWarning > 0 {
-            let warning = Array("swiftd: dropped \(droppedSinceWarning) line\(droppedSinceWarning == 1 ? "" : "s") (\(dropReason ?? .noSpace))\n".utf8)
-            guard (try? warning.withUnsafeBytes { try fd.writeAll($0) }) != nil else {
-                drop(bytes, reason: Errno.current)
-                return
-            }
-            size += Int64(warning.count)
-            droppedSinceWarning = 0
+            // The warning goes out with the next lines or not at all, so that
+            // it is written once, when space has returned.
+            var combined = Array("swiftd: dropped \(droppedSinceWarning) line\(droppedSinceWarning == 1 ? "" : "s") (\(dropReason ?? .noSpace))\n".utf8)
+            combined.append(contentsOf: bytes)
+            ok = combined.withUnsafeBytes { writeWhole($0, to: fd) }
+            if ok { droppedSinceWarning = 0 }
+        } else {
+            ok = writeWhole(bytes, to: fd)
         }
+        if ok {
+            midLine = bytes[bytes.count - 1] != 10
+        } else {
+            drop(bytes, reason: dropReason ?? .noSpace)
+        }
+    }
+
+    /// Writes all of `bytes` or none: a write cut short (a full disk) is cut
+    /// back off the file, so no torn line stays in the log.
+    private func writeWhole(_ bytes: UnsafeRawBufferPointer, to fd: FileDescriptor) -> Bool {
         var written = 0
         while written < bytes.count {
             let n = Glibc.write(fd.rawValue, bytes.baseAddress! + written, bytes.count - written)
@@ -234,12 +246,18 @@ final class ServiceLog {
                 _ = poll(&p, 1, 1000)
                 continue
             }
-            size += Int64(written)
-            drop(UnsafeRawBufferPointer(rebasing: bytes[written...]), reason: n < 0 ? Errno.current : .noSpace)
-            return
+            dropReason = n < 0 ? Errno.current : .noSpace
+            if written > 0 {
+                if path != nil && ftruncate(fd.rawValue, off_t(size)) == 0 {
+                    return false
+                }
+                size += Int64(written)
+                midLine = true
+            }
+            return false
         }
         size += Int64(written)
-        midLine = bytes[bytes.count - 1] != 10
+        return true
     }
 
     private func drop(_ bytes: UnsafeRawBufferPointer, reason: Errno) {

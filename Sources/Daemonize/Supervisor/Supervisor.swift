@@ -242,6 +242,7 @@ public final class Supervisor {
         }
         if log.droppedTotal != state.droppedLines {
             state.droppedLines = log.droppedTotal
+            saveState()
         }
     }
 
