@@ -206,6 +206,7 @@ import Testing
         ("clear-env", 4, "expected 'key = value', got 'clear-env' (write 'clear-env = yes')"),
         ("chdir /tmp", 4, "expected 'key = value', got 'chdir /tmp'"),
         ("= 3", 4, "missing key before '='"),
+        ("shell =", 4, "bad value for shell: '' (expected yes or no)"),
         ("restart = no\nrestart = always", 5, "restart is already set at line 4"),
         ("command = /bin/false", 4, "command is already set at line 1"),
     ])

@@ -88,6 +88,19 @@ import Testing
         #expect(!FileSystem.exists(h.logDirectory))
     }
 
+    @Test func unknownUserInAFileIsSixNamingTheFile() throws {
+        let h = try Harness("conf-user")
+        defer { h.cleanup() }
+        try writeConfig(h, "web", "command = \(h.fixturePath) service\nuser = no-such-user-swiftd\n")
+        let file = Path.join(h.configDirectory, "web.conf")
+        for command in ["start", "check"] {
+            let result = try h.swiftd([command, "web"])
+            #expect(result.code == 6, "\(command): \(result)")
+            #expect(result.stderr == "swiftd: \(file): unknown user 'no-such-user-swiftd'\n", "\(command): \(result)")
+        }
+        #expect(h.scratch.markedProcesses().isEmpty)
+    }
+
     @Test func invalidCombinationInAFileIsSix() throws {
         let h = try Harness("conf-combination")
         defer { h.cleanup() }

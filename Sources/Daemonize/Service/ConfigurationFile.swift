@@ -43,6 +43,8 @@ public enum ConfigurationFile {
                     throw fail("bad value for \(key): \(error.message)")
                 }
             }
+            // An empty flag would read as "yes" (as a bare --flag does).
+            if spec.kind == .flag && value.isEmpty { throw fail("bad value for \(key): '' (expected yes or no)") }
             if spec.kind != .list {
                 if let first = firstLine[key] { throw fail("\(key) is already set at line \(first)") }
                 firstLine[key] = number
