@@ -111,7 +111,7 @@ enum Commands {
             switch command {
             case "start": return report(controller.start(loaded.configuration))
             case "run": return controller.run(loaded.configuration)
-            default: return check(loaded)
+            default: return check(loaded, paths: controller.paths)
             }
         case "restart":
             let name = try name(parsed.positionals[0], for: command)
@@ -195,7 +195,7 @@ enum Commands {
         }
     }
 
-    static func check(_ loaded: ConfigurationLoader.Loaded) -> Int32 {
+    static func check(_ loaded: ConfigurationLoader.Loaded, paths: ServicePaths) -> Int32 {
         let c = loaded.configuration
         do {
             try c.validate()
@@ -214,7 +214,9 @@ enum Commands {
         print("# \(c.name): \(c.source)")
         for key in ServiceConfiguration.keys {
             let origin = loaded.origins[key.name] ?? "default"
-            print("\(key.name) = \(c.value(of: key.name))  # \(origin)")
+            // The log as the file it resolves to, not "default".
+            let value = key.name == "log" ? c.logFile(in: paths) ?? "none" : c.value(of: key.name)
+            print("\(key.name) = \(value)  # \(origin)")
         }
         return 0
     }

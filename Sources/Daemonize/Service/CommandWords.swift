@@ -58,6 +58,36 @@ public enum CommandWords {
         return words
     }
 
+    /// `line` up to a comment: a `#` that begins a word outside quotes, as
+    /// in sh (`a#b` and `"#"` are not comments). Trailing blanks are dropped.
+    /// An unterminated quote leaves the line whole, for `split` to reject.
+    public static func uncommented(_ line: String) -> String {
+        var quote: Character?
+        var escaped = false
+        // True after an unquoted, unescaped blank (or at the start).
+        var atWordStart = true
+        for index in line.indices {
+            let c = line[index]
+            if escaped {
+                escaped = false
+                if quote == nil { atWordStart = false }
+                continue
+            }
+            if let q = quote {
+                if c == q { quote = nil } else if c == "\\" && q == "\"" { escaped = true }
+                continue
+            }
+            switch c {
+            case "'", "\"": quote = c
+            case "\\": escaped = true
+            case "#" where atWordStart: return String(line[..<index]).trimmingSpaces
+            default: break
+            }
+            atWordStart = c == " " || c == "\t"
+        }
+        return line
+    }
+
     /// `words` joined so that `split` gives them back; plain words stay bare.
     public static func quote(_ words: [String]) -> String {
         words.map(quote).joined(separator: " ")

@@ -1,124 +1,116 @@
-/// `NAME.conf`: `key = value` lines, `#` comment lines, every start option as
-/// a key of the same name. A value may be wrapped in one pair of matching
-/// quotes; `command` is split into words with shell quoting, no expansion.
+/// `NAME.conf`: `key = value` lines, every start option as a key of the same
+/// name. `#` starts a comment at the start of a line, or after a blank (for
+/// `command`: a `#` that begins a word outside quotes, as in sh). A value may
+/// be wrapped in one pair of single or double quotes, taken literally;
+/// `command` is split into words with shell quoting, no expansion. Lines end
+/// with LF or CRLF.
 public enum ConfigurationFile {
-    /// Reads `path` (a regular file, no symlink, at most 1 MiB of text) and
-    /// applies its settings to `configuration`, recording in `origins` the
-    /// "file:line" each key came from.
-    /// - Throws: `ServiceError` with exit code 6 naming `file:line` and what is wrong.
+    /// The largest file read, so that a wrong path cannot make swiftd read a disk.
+    static let maximumSize = 1 << 20
+
+    /// Reads `path` (a regular file, no symlink, at most 1 MiB of UTF-8 text)
+    /// and applies its settings to `configuration`, recording in `origins`
+    /// the "file:line" each key came from (for `env` and `watch`, every one).
+    /// - Throws: `ServiceError` with exit code 6 naming `file:line` and what is
+    ///   wrong: a line that is not `key = value`, an unknown key (with a
+    ///   suggestion), a bad value, a key given twice that takes one value.
     public static func apply(_ path: String, to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
-        let bytes: [UInt8]
+        var firstLine: [String: Int] = [:]
+        for (number, line) in try lines(of: path) {
+            func fail(_ message: String) -> ServiceError {
+                ServiceError("\(path):\(number): \(message)", code: ExitCode.notConfigured)
+            }
+            let trimmed = line.trimmingSpaces
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let eq = trimmed.firstIndex(of: "=") else {
+                let hint = ServiceConfiguration.key(trimmed).map { $0.kind == .flag ? " (write '\($0.name) = yes')" : " (write '\($0.name) = \($0.placeholder)')" } ?? ""
+                throw fail("expected 'key = value', got '\(String(trimmed.prefix(60)))'\(hint)")
+            }
+            let key = String(trimmed[..<eq]).trimmingSpaces
+            guard !key.isEmpty else { throw fail("missing key before '='") }
+            guard let spec = ServiceConfiguration.key(key) else {
+                let hint = ServiceConfiguration.suggestion(for: key).map { " (did you mean '\($0)'?)" } ?? ""
+                throw fail("unknown key '\(key)'\(hint)")
+            }
+            let rest = String(trimmed[trimmed.index(after: eq)...]).trimmingSpaces
+            let value: String
+            if key == "command" {
+                value = CommandWords.uncommented(rest)
+            } else {
+                do {
+                    value = try plainValue(rest)
+                } catch let error as ConfigurationError {
+                    throw fail("bad value for \(key): \(error.message)")
+                }
+            }
+            // An empty flag would read as "yes" (as a bare --flag does).
+            if spec.kind == .flag && value.isEmpty { throw fail("bad value for \(key): '' (expected yes or no)") }
+            if spec.kind != .list {
+                if let first = firstLine[key] { throw fail("\(key) is already set at line \(first)") }
+                firstLine[key] = number
+            }
+            if key == "log", value != "none", !value.hasPrefix("/") {
+                throw fail("bad value for log: '\(value)' (expected an absolute path or none)")
+            }
+            do {
+                try configuration.apply(key, value)
+            } catch let error as ConfigurationError {
+                throw fail(error.message)
+            }
+            let here = "\(path):\(number)"
+            if spec.kind == .list, let earlier = origins[key] {
+                origins[key] = earlier + ", " + here
+            } else {
+                origins[key] = here
+            }
+        }
+    }
+
+    /// The numbered lines of the file at `path` (LF or CRLF line ends, a
+    /// leading UTF-8 byte order mark ignored).
+    static func lines(of path: String) throws -> [(Int, String)] {
+        var bytes: [UInt8]
         do {
-            bytes = try FileSystem.read(path, limit: (1 << 20) + 1)
+            bytes = try FileSystem.read(path, limit: maximumSize + 1)
         } catch {
             throw ServiceError("\(error)", code: ExitCode.notConfigured)
         }
-        if bytes.count > 1 << 20 { throw ServiceError("\(path): longer than 1 MiB (not a config file)", code: ExitCode.notConfigured) }
+        if bytes.count > maximumSize { throw ServiceError("\(path): longer than 1 MiB (not a config file)", code: ExitCode.notConfigured) }
         if bytes.contains(0) { throw ServiceError("\(path): holds NUL bytes (not a config file)", code: ExitCode.notConfigured) }
-        guard let text = String(validatingUTF8CString: bytes) else {
-            throw ServiceError("\(path): not UTF-8 text", code: ExitCode.notConfigured)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        var result: [(Int, String)] = []
+        for (index, var raw) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            if raw.last == UInt8(ascii: "\r") { raw = raw.dropLast() }
+            guard let line = String(validatingUTF8CString: Array(raw)) else {
+                throw ServiceError("\(path):\(index + 1): not UTF-8 text", code: ExitCode.notConfigured)
+            }
+            result.append((index + 1, line))
         }
-        var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            number += 1
-            let line = String(rawLine).trimmingSpaces
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let eq = line.firstIndex(of: "=") else {
-                throw ServiceError("\(path):\(number): expected 'key = value', got '\(String(line.prefix(60)))'", code: ExitCode.notConfigured)
-            }
-            let key = String(line[..<eq]).trimmingSpaces
-            var value = String(line[line.index(after: eq)...]).trimmingSpaces
-            guard !key.isEmpty else { throw ServiceError("\(path):\(number): missing key before '='", code: ExitCode.notConfigured) }
-            if key != "command", value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
-                value = String(value.dropFirst().dropLast())
-            }
-            do {
-                try configuration.apply(key, value)
-            } catch let error as ConfigurationError {
-                throw ServiceError("\(path):\(number): \(error.message)", code: ExitCode.notConfigured)
-            }
-            origins[key] = "\(path):\(number)"
-        }
-    }
-}
-
-/// Builds the configuration `start`, `run`, `restart` and `check` use, from
-/// a command given after `--`, `NAME.conf`, an executable NAME in PATH, or
-/// the record of the last start; command-line options go on top.
-public enum ConfigurationLoader {
-    /// The configuration and, for each key set, where its value came from.
-    public struct Loaded: Sendable {
-        public var configuration: ServiceConfiguration
-        /// Key -> "file:line" or "command line" (absent: the default).
-        public var origins: [String: String]
+        return result
     }
 
-    /// - Parameters:
-    ///   - command: the words after `--`, or nil when none were given.
-    ///   - options: (key, value) pairs from the command line, in order.
-    /// - Throws: `ServiceError`: 6 when there is no command anywhere or the
-    ///   config file is bad, 2 for a bad option value.
-    public static func load(_ name: ServiceName, paths: ServicePaths, command: [String]?, options: [(String, String)]) throws -> Loaded {
-        var configuration = ServiceConfiguration(name: name)
-        var origins: [String: String] = [:]
-        if let command, !command.isEmpty {
-            configuration.command = command
-            // A relative path typed on the command line means the caller's directory.
-            if command[0].contains("/") && !command[0].hasPrefix("/") { configuration.command[0] = Path.absolute(command[0]) }
-            configuration.source = .arguments
-            origins["command"] = "command line"
-        } else {
-            let file = paths.configFile(name)
-            if FileSystem.exists(file) {
-                try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
-                configuration.source = .configFile(file)
-                if configuration.command.isEmpty {
-                    throw ServiceError("\(file): no command (add 'command = ...')", code: ExitCode.notConfigured)
-                }
-            } else if (try? ExecutableLookup.resolve(name.rawValue, searchPath: Environment.value("PATH"))) != nil {
-                configuration.command = [name.rawValue]
-                configuration.source = .searchPath
-                origins["command"] = "PATH"
-            } else {
-                throw ServiceError("\(name) is not configured: no \(file), no '\(name)' in PATH, and no command after --",
-                                   code: ExitCode.notConfigured)
+    /// A value other than `command`: the text up to a `#` that follows a
+    /// blank, or one pair of quotes (nothing but a comment after them) whose
+    /// content is taken literally.
+    static func plainValue(_ text: String) throws -> String {
+        if let quote = text.first, quote == "\"" || quote == "'" {
+            let body = text.dropFirst()
+            guard let close = body.firstIndex(of: quote) else {
+                throw ConfigurationError(key: "", message: "unterminated \(quote) quote")
             }
-        }
-        try applyOptions(options, to: &configuration, origins: &origins)
-        return Loaded(configuration: configuration, origins: origins)
-    }
-
-    /// For `restart`: the recorded configuration (re-reading its config file
-    /// when it came from one), with `options` on top.
-    public static func reload(_ recorded: ServiceState, paths: ServicePaths, options: [(String, String)]) throws -> Loaded {
-        var loaded: Loaded
-        if case .configFile(let file) = recorded.configuration.source {
-            var configuration = ServiceConfiguration(name: recorded.name)
-            var origins: [String: String] = [:]
-            try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
-            configuration.source = .configFile(file)
-            loaded = Loaded(configuration: configuration, origins: origins)
-        } else {
-            loaded = Loaded(configuration: recorded.configuration, origins: ["command": "recorded state"])
-        }
-        try applyOptions(options, to: &loaded.configuration, origins: &loaded.origins)
-        return loaded
-    }
-
-    static func applyOptions(_ options: [(String, String)], to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
-        for (key, value) in options {
-            do {
-                try configuration.apply(key, value)
-            } catch let error as ConfigurationError {
-                throw ServiceError(error.optionMessage, code: ExitCode.usage)
+            let after = String(body[body.index(after: close)...]).trimmingSpaces
+            guard after.isEmpty || after.hasPrefix("#") else {
+                throw ConfigurationError(key: "", message: "'\(String(after.prefix(30)))' after the closing \(quote) quote")
             }
-            origins[key] = "command line"
+            return String(body[..<close])
         }
-        // Watch paths, and a relative command path from a config file, are
-        // taken against the service's working directory.
-        configuration.watch = configuration.watch.map { $0.hasPrefix("/") ? $0 : Path.join(configuration.chdir, $0) }
-        if let first = configuration.command.first, first.contains("/"), !first.hasPrefix("/"), !configuration.shell {
-            configuration.command[0] = Path.join(configuration.chdir, first)
+        var previous: Character = " "
+        for index in text.indices {
+            if text[index] == "#" && (previous == " " || previous == "\t") {
+                return String(text[..<index]).trimmingSpaces
+            }
+            previous = text[index]
         }
+        return text
     }
 }

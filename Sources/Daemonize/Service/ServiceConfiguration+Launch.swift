@@ -1,11 +1,13 @@
 extension ServiceConfiguration {
     /// The user and groups to run as, looked up now (before any fork).
-    /// - Throws: `ServiceError` with exit code 2 for an unknown user or group.
+    /// - Throws: `ServiceError` for an unknown user or group: exit code 6
+    ///   naming the file when they came from a config file, else 2.
     public func credentials() throws -> Credentials? {
         guard user != nil || group != nil else { return nil }
         do {
             return try Credentials.lookup(user: user, group: group)
         } catch let error as CredentialsError {
+            if case .configFile(let file) = source { throw ServiceError("\(file): \(error)", code: ExitCode.notConfigured) }
             throw ServiceError("\(error)", code: ExitCode.usage)
         }
     }

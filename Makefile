@@ -1,0 +1,82 @@
+# swiftd: build, install and check.
+#
+#   make                          release build of swiftd (Swift runtime linked in statically)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make uninstall PREFIX=/usr/local DESTDIR=
+#   make check                    the project's tests: test, lint, install-test
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+# swiftd reads /etc/swiftd whatever the prefix; the init script belongs in /etc/init.d.
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DESTDIR    ?=
+
+SWIFT      ?= swift
+MANDOC     ?= mandoc
+INSTALL    ?= install
+
+# --static-swift-stdlib: the binary needs no Swift runtime on the target, only libc,
+# libstdc++ and libgcc_s.
+SWIFT_RELEASE = $(SWIFT) build -c release --static-swift-stdlib --product swiftd
+MANPAGES = man/swiftd.1 man/swiftd.conf.5 man/Daemonize.3
+# The samples name the swiftd they run; installed, they name $(BINDIR)/swiftd.
+SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
+
+# One target at a time: swift build and swift test share .build.
+.NOTPARALLEL:
+.PHONY: all build install uninstall check test lint install-test clean
+
+all: build
+
+build:
+	$(SWIFT_RELEASE)
+
+install: build
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 -s "$$($(SWIFT_RELEASE) --show-bin-path)/swiftd" $(DESTDIR)$(BINDIR)/swiftd
+	$(INSTALL) -m 0644 man/swiftd.1 $(DESTDIR)$(MANDIR)/man1/swiftd.1
+	$(INSTALL) -m 0644 man/swiftd.conf.5 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5
+	$(INSTALL) -m 0644 man/Daemonize.3 $(DESTDIR)$(MANDIR)/man3/Daemonize.3
+	@# An example.conf the administrator has edited is kept.
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf"; \
+	else \
+		$(INSTALL) -m 0644 etc/swiftd/example.conf $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; \
+	fi
+	$(SUBSTITUTE) etc/init.d/swiftd-example > $(DESTDIR)$(SYSCONFDIR)/init.d/swiftd-example
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/swiftd-example
+	$(SUBSTITUTE) 'etc/systemd/swiftd@.service' > '$(DESTDIR)$(UNITDIR)/swiftd@.service'
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/swiftd@.service'
+	$(INSTALL) -m 0644 etc/bash_completion.d/swiftd $(DESTDIR)$(BASHCOMPDIR)/swiftd
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/swiftd $(DESTDIR)$(MANDIR)/man1/swiftd.1 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5 \
+		$(DESTDIR)$(MANDIR)/man3/Daemonize.3 $(DESTDIR)$(SYSCONFDIR)/init.d/swiftd-example \
+		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd
+	@# example.conf goes only when it is still the one installed.
+	if cmp -s etc/swiftd/example.conf $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/swiftd 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf ]; then \
+		echo "keeping the edited $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf"; \
+	fi
+
+# The project's test command (README, .ci/run).
+check: test lint install-test
+
+test:
+	$(SWIFT) test
+
+# Any mandoc warning fails (style notes, such as manuals not installed here, do not).
+lint:
+	$(MANDOC) -T lint -W warning $(MANPAGES)
+
+install-test:
+	sh Tests/install-test.sh
+
+clean:
+	$(SWIFT) package clean

@@ -1,0 +1,94 @@
+/// Builds the configuration `start`, `run`, `restart` and `check` use, from
+/// a command given after `--`, `NAME.conf`, an executable NAME in PATH, or
+/// the record of the last start; command-line options go on top.
+public enum ConfigurationLoader {
+    /// The configuration and, for each key set, where its value came from.
+    public struct Loaded: Sendable {
+        public var configuration: ServiceConfiguration
+        /// Key -> "file:line", "command line", "PATH" or "recorded state"
+        /// (absent: the default). For `env` and `watch`, every origin, joined
+        /// with ", ".
+        public var origins: [String: String]
+    }
+
+    /// - Parameters:
+    ///   - command: the words after `--`, or nil when none were given.
+    ///   - options: (key, value) pairs from the command line, in order.
+    /// - Throws: `ServiceError`: 6 when there is no command anywhere or the
+    ///   config file is bad, 2 for a bad option value.
+    public static func load(_ name: ServiceName, paths: ServicePaths, command: [String]?, options: [(String, String)]) throws -> Loaded {
+        var configuration = ServiceConfiguration(name: name)
+        var origins: [String: String] = [:]
+        if let command, !command.isEmpty {
+            configuration.command = command
+            // A relative path typed on the command line means the caller's directory.
+            if command[0].contains("/") && !command[0].hasPrefix("/") { configuration.command[0] = Path.absolute(command[0]) }
+            configuration.source = .arguments
+            origins["command"] = "command line"
+        } else {
+            let file = paths.configFile(name)
+            if FileSystem.exists(file) {
+                try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
+                configuration.source = .configFile(file)
+                if configuration.command.isEmpty {
+                    throw ServiceError("\(file): no command (add 'command = ...')", code: ExitCode.notConfigured)
+                }
+            } else if (try? ExecutableLookup.resolve(name.rawValue, searchPath: Environment.value("PATH"))) != nil {
+                configuration.command = [name.rawValue]
+                configuration.source = .searchPath
+                origins["command"] = "PATH"
+            } else {
+                throw ServiceError("\(name) is not configured: no \(file), no '\(name)' in PATH, and no command after --",
+                                   code: ExitCode.notConfigured)
+            }
+        }
+        try applyOptions(options, to: &configuration, origins: &origins)
+        return Loaded(configuration: configuration, origins: origins)
+    }
+
+    /// For `restart`: the recorded configuration (re-reading its config file
+    /// when it came from one), with `options` on top.
+    public static func reload(_ recorded: ServiceState, paths: ServicePaths, options: [(String, String)]) throws -> Loaded {
+        var loaded: Loaded
+        if case .configFile(let file) = recorded.configuration.source {
+            var configuration = ServiceConfiguration(name: recorded.name)
+            var origins: [String: String] = [:]
+            try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
+            configuration.source = .configFile(file)
+            if configuration.command.isEmpty {
+                throw ServiceError("\(file): no command (add 'command = ...')", code: ExitCode.notConfigured)
+            }
+            loaded = Loaded(configuration: configuration, origins: origins)
+        } else {
+            loaded = Loaded(configuration: recorded.configuration, origins: ["command": "recorded state"])
+        }
+        try applyOptions(options, to: &loaded.configuration, origins: &loaded.origins)
+        return loaded
+    }
+
+    static func applyOptions(_ options: [(String, String)], to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
+        for (key, value) in options {
+            do {
+                try configuration.apply(key, value)
+            } catch let error as ConfigurationError {
+                throw ServiceError(error.optionMessage, code: ExitCode.usage)
+            }
+            // A log file named on the command line is taken against the
+            // current directory now, so that `logs` finds it from anywhere.
+            if key == "log", case .file(let path) = configuration.log {
+                configuration.log = .file(Path.absolute(path))
+            }
+            if ServiceConfiguration.key(key)?.kind == .list, let earlier = origins[key] {
+                origins[key] = earlier + ", command line"
+            } else {
+                origins[key] = "command line"
+            }
+        }
+        // Watch paths, and a relative command path from a config file, are
+        // taken against the service's working directory.
+        configuration.watch = configuration.watch.map { $0.hasPrefix("/") ? $0 : Path.join(configuration.chdir, $0) }
+        if let first = configuration.command.first, first.contains("/"), !first.hasPrefix("/"), !configuration.shell {
+            configuration.command[0] = Path.join(configuration.chdir, first)
+        }
+    }
+}
