@@ -15,8 +15,21 @@ public enum ConfigurationFile {
     ///   wrong: a line that is not `key = value`, an unknown key (with a
     ///   suggestion), a bad value, a key given twice that takes one value.
     public static func apply(_ path: String, to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.read(path, limit: maximumSize + 1)
+        } catch {
+            throw ServiceError("\(error)", code: ExitCode.notConfigured)
+        }
+        try apply(contents: bytes, path: path, to: &configuration, origins: &origins)
+    }
+
+    /// Applies the text of a config file (`bytes`, as read from `path`, which
+    /// names it in messages) to `configuration`; see `apply(_:to:origins:)`.
+    public static func apply(contents bytes: [UInt8], path: String, to configuration: inout ServiceConfiguration,
+                             origins: inout [String: String]) throws {
         var firstLine: [String: Int] = [:]
-        for (number, line) in try lines(of: path) {
+        for (number, line) in try lines(of: bytes, path: path) {
             func fail(_ message: String) -> ServiceError {
                 ServiceError("\(path):\(number): \(message)", code: ExitCode.notConfigured)
             }
@@ -66,15 +79,10 @@ public enum ConfigurationFile {
         }
     }
 
-    /// The numbered lines of the file at `path` (LF or CRLF line ends, a
-    /// leading UTF-8 byte order mark ignored).
-    static func lines(of path: String) throws -> [(Int, String)] {
-        var bytes: [UInt8]
-        do {
-            bytes = try FileSystem.read(path, limit: maximumSize + 1)
-        } catch {
-            throw ServiceError("\(error)", code: ExitCode.notConfigured)
-        }
+    /// The numbered lines of a file's text (LF or CRLF line ends, a leading
+    /// UTF-8 byte order mark ignored).
+    static func lines(of contents: [UInt8], path: String) throws -> [(Int, String)] {
+        var bytes = contents
         if bytes.count > maximumSize { throw ServiceError("\(path): longer than 1 MiB (not a config file)", code: ExitCode.notConfigured) }
         if bytes.contains(0) { throw ServiceError("\(path): holds NUL bytes (not a config file)", code: ExitCode.notConfigured) }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
