@@ -3,7 +3,7 @@
 #   make                          release build of swiftd (Swift runtime linked in statically)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall PREFIX=/usr/local DESTDIR=
-#   make check                    the project's tests: test, lint, install-test
+#   make check                    the project's tests: test, lint, install-test, stress
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -27,7 +27,7 @@ SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
 
 # One target at a time: swift build and swift test share .build.
 .NOTPARALLEL:
-.PHONY: all build install uninstall check test lint install-test clean
+.PHONY: all build install uninstall check test lint install-test stress clean
 
 all: build
 
@@ -66,7 +66,7 @@ uninstall:
 	fi
 
 # The project's test command (README, .ci/run).
-check: test lint install-test
+check: test lint install-test stress
 
 test:
 	$(SWIFT) test
@@ -77,6 +77,10 @@ lint:
 
 install-test:
 	sh Tests/install-test.sh
+
+# Reliability tests longer than a minute (Tests/StressTests, see Tests/RELIABILITY.md).
+stress:
+	SWIFTD_STRESS=1 $(SWIFT) test --filter StressTests
 
 clean:
 	$(SWIFT) package clean

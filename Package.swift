@@ -19,5 +19,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Daemonize"], path: "Tests/TestSupport"),
         .testTarget(name: "DaemonizeTests", dependencies: ["Daemonize", "TestSupport", "fixture"]),
         .testTarget(name: "SwiftdTests", dependencies: ["Daemonize", "TestSupport", "swiftd", "fixture"]),
+        // Longer than a minute: run by `make stress` (SWIFTD_STRESS=1), skipped otherwise.
+        .testTarget(name: "StressTests", dependencies: ["Daemonize", "TestSupport", "swiftd", "fixture"]),
     ]
 )

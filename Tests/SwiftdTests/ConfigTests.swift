@@ -175,13 +175,18 @@ import Testing
         defer { h.cleanup() }
         let describe = h.scratch.file("describe")
         try writeConfig(h, "web", "command = \(h.fixturePath) service --describe \(describe)\nenv = VERSION=1\n")
-        #expect(try h.swiftd(["start", "web"]).code == 0)
+        #expect(try h.swiftd(["start", "web", "--env", "FROM=start"]).code == 0)
         #expect(keyValues(h.text("describe"))["env"]?.contains("VERSION=1") == true)
         try writeConfig(h, "web", "command = \(h.fixturePath) service --describe \(describe)\nenv = VERSION=2\n")
-        let restart = try h.swiftd(["restart", "web"])
+        let restart = try h.swiftd(["restart", "web", "--env", "FROM=restart"])
         #expect(restart.code == 0, "\(restart)")
         #expect(keyValues(h.text("describe"))["env"]?.contains("VERSION=2") == true)
         #expect(keyValues(h.text("describe"))["pid"] == h.pid("web").map(String.init))
+        // The options of the start still apply after the file, the restart's after them.
+        let env = keyValues(h.text("describe"))["env"] ?? ""
+        #expect(env.hasSuffix("FROM=restart"), "\(env)")
+        #expect(try h.swiftd(["restart", "web"]).code == 0)
+        #expect(keyValues(h.text("describe"))["env"]?.hasSuffix("FROM=restart") == true, "options survive a second restart")
     }
 
     /// A directory holding an executable `name` that execs the fixture as a service.

@@ -24,6 +24,32 @@ import Testing
         #expect(try h.swiftd(["stop", "u"]).code == 0)
     }
 
+    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv"), "needs root and setpriv"))
+    func serviceUserCannotTouchItsSupervisorOrItsFiles() throws {
+        let h = try Harness("user-isolation")
+        defer { h.cleanup() }
+        chmod(h.scratch.path, 0o711)
+        #expect(try h.startService("u", ["--user", "nobody"]).code == 0)
+        let supervisor = try #require(h.lockHolder("u"))
+        let state = Path.join(h.runDirectory, "u.state")
+        // What the service's user can do, tried from a process of that user.
+        let script = """
+        kill -0 \(supervisor) 2>/dev/null; echo signal=$?
+        kill -TERM \(supervisor) 2>/dev/null; echo term=$?
+        (: >> \(h.pidFile("u"))) 2>/dev/null; echo pidfile=$?
+        (: >> \(state)) 2>/dev/null; echo state=$?
+        (: > \(h.runDirectory)/planted) 2>/dev/null; echo plant=$?
+        (rm -f \(h.pidFile("u"))) 2>/dev/null; test -e \(h.pidFile("u")); echo remove=$?
+        """
+        let tried = try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/bin/sh", "-c", script],
+                            environment: h.scratch.environment)
+        let v = tried.values
+        for key in ["signal", "term", "pidfile", "state", "plant"] { #expect(v[key] != "0", "\(key): \(tried)") }
+        #expect(v["remove"] == "0", "the pidfile is still there: \(tried)")
+        #expect(h.isAlive(supervisor))
+        #expect(try h.swiftd(["status", "u"]).code == 0)
+    }
+
     @Test func unknownUserIsTwoNamingIt() throws {
         let h = try Harness("user-unknown")
         defer { h.cleanup() }

@@ -81,6 +81,17 @@ public final class Harness: @unchecked Sendable {
         return !st.isZombie
     }
 
+    /// Waits for a process of this test to stop itself at a crash point
+    /// (state "T") and returns it.
+    public func stoppedProcess(timeout: Double = 20) -> pid_t? {
+        var found: pid_t?
+        eventually(timeout: timeout) {
+            found = scratch.markedProcesses().first { ProcessTable.stat(of: $0)?.state == UInt8(ascii: "T") }
+            return found != nil
+        }
+        return found
+    }
+
     /// Live processes of this test whose command name is `name`.
     public func processes(named name: String) -> [pid_t] {
         scratch.markedProcesses().filter { ProcessTable.stat(of: $0)?.name == name }

@@ -5,6 +5,7 @@ extension ServiceController {
     /// it) or, in exec mode, signals its session itself; returns once the
     /// lock is released and nothing of the service is left.
     public func stop(_ name: ServiceName, signal: Signal? = nil, timeout: Interval? = nil) -> Outcome {
+        if let refused = checkRunDirectory() { return refused }
         let recorded = try? ServiceState.read(paths.stateFile(name), name: name)
         let pidPath = paths.pidFile(name)
         switch PIDFile.status(at: pidPath) {
@@ -126,6 +127,19 @@ extension ServiceController {
         return Outcome(code: ExitCode.success, output: "\(name) stopped")
     }
 
+    /// Refuses to act on pidfiles in a run dir others could plant files in.
+    func checkRunDirectory() -> Outcome? {
+        guard FileSystem.exists(paths.runDirectory) else { return nil }
+        do {
+            try ServicePaths.checkSafe(paths.runDirectory, what: "run dir")
+            return nil
+        } catch let error as ServiceError {
+            return .failure(error)
+        } catch {
+            return Outcome(code: ExitCode.failure, error: "\(error)")
+        }
+    }
+
     // MARK: reload, signal
 
     /// Sends the service its reload signal (HUP unless configured otherwise).
@@ -137,6 +151,7 @@ extension ServiceController {
     /// Sends `signal` to the service's main process through a pidfd taken
     /// while its pidfile is locked. Exit 3 when it is not running.
     public func signal(_ name: ServiceName, _ signal: Signal, verb: String? = nil) -> Outcome {
+        if let refused = checkRunDirectory() { return refused }
         do {
             guard let handle = try PIDFile.openProcess(at: paths.pidFile(name), .recorded) else {
                 return Outcome(code: ExitCode.notRunning, error: "\(name) is not running")

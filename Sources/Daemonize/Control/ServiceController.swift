@@ -64,6 +64,11 @@ public struct ServiceController: Sendable {
     func prepare(_ configuration: ServiceConfiguration) throws -> Credentials? {
         try configuration.validate()
         try paths.prepareRunDirectory()
+        let stateFile = paths.stateFile(configuration.name)
+        if let st = try? FileSystem.linkStatus(stateFile), st.st_mode & S_IFMT != S_IFREG {
+            let what = st.st_mode & S_IFMT == S_IFLNK ? "is a symbolic link" : "not a regular file"
+            throw ServiceError("state file \(stateFile): \(what) (refused)", code: ExitCode.failure)
+        }
         let credentials = try configuration.credentials()
         _ = try configuration.resolvedExecutable()
         if let log = configuration.logFile(in: paths) {
@@ -91,9 +96,11 @@ public struct ServiceController: Sendable {
     private func startSupervised(_ configuration: ServiceConfiguration) throws -> Outcome {
         let name = configuration.name
         let pidPath = paths.pidFile(name)
+        CrashPoint.reach("before-fork")
         switch try Daemon.fork(DaemonOptions()) {
         case .daemon(let daemon):
             ProcessTitle.set("swiftd: \(name)")
+            CrashPoint.reach("before-pidfile")
             let pidFile: PIDFile
             do {
                 pidFile = try PIDFile.acquire(at: pidPath, pid: nil)

@@ -76,6 +76,7 @@ public final class Daemon {
         if first == 0 {
             readEnd.close()
             if setsid() < 0 { failEarly(writeEnd, "setsid: \(Errno.current)") }
+            CrashPoint.reach("between-forks")
             let second = dz_fork()
             if second < 0 { failEarly(writeEnd, "fork: \(Errno.current)") }
             if second > 0 {

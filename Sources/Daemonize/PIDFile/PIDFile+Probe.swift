@@ -113,6 +113,8 @@ extension PIDFile {
             do {
                 let st = try fd.status()
                 if st.st_mode & S_IFMT != S_IFREG { throw PIDFileError.notRegular(path: path) }
+                // A pidfile someone else could have written is never trusted.
+                if st.st_uid != geteuid() && st.st_uid != 0 { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
                 // A pid is at most 11 bytes; read a little more to see garbage as garbage.
                 return Snapshot(file: FileLocks.FileID(st), content: try fd.read(upTo: 32, at: 0))
             } catch let error as SystemError {

@@ -59,6 +59,12 @@ public enum ConfigurationLoader {
                 throw ServiceError("\(file): no command (add 'command = ...')", code: ExitCode.notConfigured)
             }
             loaded = Loaded(configuration: configuration, origins: origins)
+            // The options given at the last start still apply, before the new ones.
+            let earlier = recorded.configuration.commandLineOptions.compactMap { option -> (String, String)? in
+                guard let eq = option.firstIndex(of: "=") else { return nil }
+                return (String(option[..<eq]), String(option[option.index(after: eq)...]))
+            }
+            try applyOptions(earlier, to: &loaded.configuration, origins: &loaded.origins)
         } else {
             loaded = Loaded(configuration: recorded.configuration, origins: ["command": "recorded state"])
         }
@@ -78,6 +84,7 @@ public enum ConfigurationLoader {
             if key == "log", case .file(let path) = configuration.log {
                 configuration.log = .file(Path.absolute(path))
             }
+            configuration.commandLineOptions.append("\(key)=\(value)")
             if ServiceConfiguration.key(key)?.kind == .list, let earlier = origins[key] {
                 origins[key] = earlier + ", command line"
             } else {

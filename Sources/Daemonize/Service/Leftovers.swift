@@ -6,14 +6,25 @@
 /// recorded pid but another start time proves the pid was reused, in which
 /// case nothing is touched.
 enum Leftovers {
-    /// The live members of the recorded service's session.
+    /// The live members of the recorded service's session. Nothing unless
+    /// the record has the service's start time; never pid 1, this process or
+    /// its ancestors; and only processes that started no earlier than the
+    /// service (a process older than the service cannot be of it).
     static func find(_ recorded: ServiceState) -> [pid_t] {
-        guard let pid = recorded.pid else { return [] }
-        if let st = ProcessTable.stat(of: pid), !st.isZombie, let start = recorded.pidStartTime, st.startTime != start {
-            return []
-        }
+        guard let pid = recorded.pid, pid > 1, let start = recorded.pidStartTime else { return [] }
         let me = getpid()
-        return ProcessTable.members(ofSession: pid).filter { $0 != me }
+        var ancestors: Set<pid_t> = [me]
+        var current = me
+        while let st = ProcessTable.stat(of: current), st.parent > 0, !ancestors.contains(st.parent) {
+            ancestors.insert(st.parent)
+            current = st.parent
+        }
+        guard !ancestors.contains(pid) else { return [] }
+        if let st = ProcessTable.stat(of: pid), !st.isZombie, st.startTime != start { return [] }
+        return ProcessTable.members(ofSession: pid).filter { member in
+            guard member > 1, !ancestors.contains(member), let st = ProcessTable.stat(of: member) else { return false }
+            return st.startTime >= start
+        }
     }
 
     /// Sends `signal` to each of `pids` (through pidfds), SIGKILL after

@@ -143,6 +143,10 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var watch: [String] = []
     public var watchAction: WatchAction = .restart
     public var nice: Int32?
+    /// The options given on the command line ("key=value"), in order: kept so
+    /// that `restart` of a service from a config file applies them again
+    /// on top of the file it re-reads.
+    public var commandLineOptions: [String] = []
 
     public init(name: ServiceName) {
         self.name = name

@@ -50,12 +50,13 @@ public struct ServiceState: Hashable, Sendable {
     public static func read(_ path: String, name: ServiceName) throws -> ServiceState? {
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.read(path, limit: 1 << 20)
+            bytes = try FileSystem.read(path, limit: (1 << 20) + 1, trusted: true)
         } catch let error as SystemError where error.errno == .noSuchFile {
             return nil
         } catch {
             throw ServiceError("\(error)", code: ExitCode.unknown)
         }
+        if bytes.count > 1 << 20 { throw ServiceError("\(path): longer than 1 MiB (not a state file)", code: ExitCode.unknown) }
         do {
             return try decode(bytes, name: name)
         } catch let error as ConfigurationError {
@@ -83,6 +84,7 @@ public struct ServiceState: Hashable, Sendable {
         lines.append(("source", configuration.source.description))
         for arg in configuration.argvForRecord { lines.append(("argv", arg)) }
         for (key, value) in configuration.settings where key != "command" { lines.append(("config.\(key)", value)) }
+        for option in configuration.commandLineOptions { lines.append(("option", option)) }
         var text = ""
         for (key, value) in lines { text += key + "=" + escape(value) + "\n" }
         return Array(text.utf8)
@@ -120,6 +122,7 @@ public struct ServiceState: Hashable, Sendable {
             case "dropped-lines": guard let n = Int(value), n >= 0 else { throw bad() }; state.droppedLines = n
             case "source": guard let s = ServiceConfiguration.Source(record: value) else { throw bad() }; state.configuration.source = s
             case "argv": argv.append(value)
+            case "option": state.configuration.commandLineOptions.append(value)
             default:
                 if key.hasPrefix("config.") {
                     do {

@@ -142,7 +142,18 @@ public final class Supervisor {
     /// then releases the pidfile and exits the process.
     public func run() -> Never {
         state.phase = .starting
-        saveState()
+        do {
+            try state.write(paths.stateFile(configuration.name))
+        } catch {
+            // Without its record the service could not be stopped or
+            // reported on: the start fails before anything runs.
+            let reason = "cannot write its state: \(error)"
+            reporter?.fail("\(configuration.name) failed to start: \(reason)", exitCode: ExitCode.failure)
+            reporter = nil
+            pidFile.release()
+            exit(1)
+        }
+        CrashPoint.reach("before-spawn")
         spawn(initial: true)
         loop()
     }
@@ -363,7 +374,21 @@ public final class Supervisor {
             main = try process.handle ?? ProcessHandle.open(pid: process.pid)
             mainStart = now
             mainPIDOverride = nil
-            try? pidFile.write(pid: process.pid)
+            do {
+                try pidFile.write(pid: process.pid)
+            } catch {
+                // A pidfile without the pid is a service nobody can find:
+                // stop it and fail (the first start reports why).
+                log.note("\(configuration.name): cannot write the pidfile: \(error)")
+                state.pid = process.pid
+                if initial {
+                    startFailed("cannot write the pidfile: \(error)", code: ExitCode.failure)
+                } else {
+                    state.failure = "failed: cannot write the pidfile: \(error)"
+                    beginStop(after: .exit(.failed))
+                }
+                return
+            }
             state.pid = process.pid
             state.pidStartTime = ProcessTable.stat(of: process.pid)?.startTime
             let wall = WallClock.now()

@@ -58,12 +58,18 @@ public enum FileSystem {
     }
 
     /// Reads a whole small file (at most `limit` bytes), refusing symlinks.
-    public static func read(_ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
+    /// With `trusted`, also refuses a file owned by anyone but this user or
+    /// root, or writable by group or others.
+    public static func read(_ path: String, limit: Int = 1 << 20, trusted: Bool = false) throws -> [UInt8] {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         defer { fd.close() }
         do {
             let st = try fd.status()
             if st.st_mode & S_IFMT != S_IFREG { throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFDIR ? .isDirectory : .invalid) }
+            if trusted {
+                if st.st_uid != geteuid() && st.st_uid != 0 { throw UntrustedFile(path: path, reason: "owned by uid \(st.st_uid), not by this user or root") }
+                if st.st_mode & 0o022 != 0 { throw UntrustedFile(path: path, reason: "writable by group or others") }
+            }
             return try fd.readAll(limit: limit)
         } catch let error as SystemError {
             throw error.at(path)
@@ -90,6 +96,14 @@ public enum FileSystem {
             throw error.at(temporary)
         }
     }
+}
+
+/// A file that must not be trusted: swiftd runs what it says (config) or
+/// signals what it names (state).
+public struct UntrustedFile: Error, Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason) (refused)" }
 }
 
 /// String operations on paths, without touching the file system.
