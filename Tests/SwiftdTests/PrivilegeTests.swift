@@ -50,6 +50,29 @@ import Testing
         #expect(try h.swiftd(["status", "u"]).code == 0)
     }
 
+    @Test(.enabled(if: geteuid() == 0, "needs root to switch groups"))
+    func groupOptionsSetThePrimaryGroup() throws {
+        let h = try Harness("group")
+        defer { h.cleanup() }
+        chmod(h.scratch.path, 0o711)
+        let out = h.scratch.file("described")
+        mkdir(out, 0o777)
+        chmod(out, 0o777)
+        let daemonGroup = try #require(try Credentials.groupID("daemon"))
+        #expect(try h.startService("both", ["--user", "nobody:daemon"], service: ["--describe", Path.join(out, "both")]).code == 0)
+        let both = keyValues(String(decoding: (try? FileSystem.read(Path.join(out, "both"))) ?? [], as: UTF8.self))
+        #expect(both["uid"] == "65534")
+        #expect(both["gid"] == "\(daemonGroup)")
+        #expect(both["groups"]?.split(separator: ",").contains("\(daemonGroup)") == true, "\(both)")
+        #expect(try h.startService("group", ["--group", "daemon"], service: ["--describe", Path.join(out, "group")]).code == 0)
+        let group = keyValues(String(decoding: (try? FileSystem.read(Path.join(out, "group"))) ?? [], as: UTF8.self))
+        #expect(group["uid"] == "0")
+        #expect(group["gid"] == "\(daemonGroup)")
+        #expect(group["groups"] == "\(daemonGroup)", "root's own groups are dropped: \(group)")
+        let unknown = try h.startService("bad", ["--group", "no-such-group-swiftd"])
+        #expect(unknown.code == 2 && unknown.stderr.contains("unknown group 'no-such-group-swiftd'"), "\(unknown)")
+    }
+
     @Test func unknownUserIsTwoNamingIt() throws {
         let h = try Harness("user-unknown")
         defer { h.cleanup() }

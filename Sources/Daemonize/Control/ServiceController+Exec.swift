@@ -53,23 +53,13 @@ extension ServiceController {
     private func execService(_ configuration: ServiceConfiguration, credentials: Credentials?, daemon: Daemon,
                              notifySocket: String?, readyWrite: FileDescriptor?) -> Never {
         let name = configuration.name
-        let pidFile: PIDFile
-        do {
-            pidFile = try PIDFile.acquire(at: paths.pidFile(name))
-        } catch let locked as PIDFile.Locked {
-            daemon.ready(alreadyRunning(name, pid: locked.pid, holder: locked.holder))
-            exit(0)
-        } catch {
-            daemon.fail("\(name): \(error)", exitCode: ExitCode.failure)
-            exit(1)
-        }
+        let pidFile = lockInDaemon(name, daemon: daemon, pid: getpid())
         var state = ServiceState(configuration: configuration)
         state.mode = .exec
         state.phase = .running
         state.pid = getpid()
         state.pidStartTime = ProcessTable.stat(of: getpid())?.startTime
-        let wall = WallClock.now()
-        state.serviceSince = Double(wall.seconds) + Double(wall.nanoseconds) / 1e9
+        state.serviceSince = WallClock.seconds()
         try? state.write(paths.stateFile(name))
 
         var descriptors: [Int32: FileDescriptor] = [:]

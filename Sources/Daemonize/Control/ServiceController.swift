@@ -52,6 +52,21 @@ public struct ServiceController: Sendable {
         }
     }
 
+    /// In the daemon: takes the service's pidfile (writing `pid`). When
+    /// another process holds it, tells the start command "already running"
+    /// (exit 0) and exits; on any other failure reports it and exits 1.
+    func lockInDaemon(_ name: ServiceName, daemon: Daemon, pid: pid_t?) -> PIDFile {
+        do {
+            return try PIDFile.acquire(at: paths.pidFile(name), pid: pid)
+        } catch let locked as PIDFile.Locked {
+            daemon.ready(alreadyRunning(name, pid: locked.pid, holder: locked.holder))
+            exit(0)
+        } catch {
+            daemon.fail("\(name): \(error)", exitCode: ExitCode.failure)
+            exit(1)
+        }
+    }
+
     /// "web is already running (pid N)"; while a supervisor waits to respawn,
     /// the file holds no pid and the supervisor is named instead.
     func alreadyRunning(_ name: ServiceName, pid: pid_t?, holder: pid_t?) -> String {
@@ -95,22 +110,12 @@ public struct ServiceController: Sendable {
 
     private func startSupervised(_ configuration: ServiceConfiguration) throws -> Outcome {
         let name = configuration.name
-        let pidPath = paths.pidFile(name)
         CrashPoint.reach("before-fork")
         switch try Daemon.fork(DaemonOptions()) {
         case .daemon(let daemon):
             ProcessTitle.set("swiftd: \(name)")
             CrashPoint.reach("before-pidfile")
-            let pidFile: PIDFile
-            do {
-                pidFile = try PIDFile.acquire(at: pidPath, pid: nil)
-            } catch let locked as PIDFile.Locked {
-                daemon.ready(alreadyRunning(name, pid: locked.pid, holder: locked.holder))
-                exit(0)
-            } catch {
-                daemon.fail("\(name): \(error)", exitCode: ExitCode.failure)
-                exit(1)
-            }
+            let pidFile = lockInDaemon(name, daemon: daemon, pid: nil)
             do {
                 let supervisor = try Supervisor(configuration: configuration, paths: paths, pidFile: pidFile, role: .background(daemon))
                 supervisor.run()

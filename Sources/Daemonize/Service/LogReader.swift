@@ -35,7 +35,6 @@ public enum LogReader {
     /// the log's directory, not on a timer.
     public static func follow(_ path: String, from offset: off_t, emit: ([UInt8]) -> Void) throws -> Never {
         let directory = Path.directory(of: path)
-        let name = Path.fileName(of: path)
         let notify = inotify_init1(Int32(IN_CLOEXEC))
         if notify < 0 { throw SystemError("inotify_init1") }
         let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE)
@@ -61,8 +60,8 @@ public enum LogReader {
                     continue
                 }
             }
+            // Sleep until something in the log's directory changes.
             _ = events.withUnsafeMutableBytes { read(notify, $0.baseAddress, $0.count) }
-            _ = name
         }
     }
 }

@@ -54,8 +54,7 @@ public struct ServiceStatus: Sendable {
             if pid != nil {
                 status.state = phase == .starting ? .starting : phase == .stopping ? .stopping : .running
                 if let recorded, recorded.pid == pid, let since = recorded.serviceSince {
-                    let now = WallClock.now()
-                    let elapsed = Double(now.seconds) + Double(now.nanoseconds) / 1e9 - since
+                    let elapsed = WallClock.seconds() - since
                     status.uptime = Interval(nanoseconds: Int64(max(0, elapsed) * 1e9))
                 }
             } else {

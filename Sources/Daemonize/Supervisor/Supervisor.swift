@@ -391,8 +391,7 @@ public final class Supervisor {
             }
             state.pid = process.pid
             state.pidStartTime = ProcessTable.stat(of: process.pid)?.startTime
-            let wall = WallClock.now()
-            state.serviceSince = Double(wall.seconds) + Double(wall.nanoseconds) / 1e9
+            state.serviceSince = WallClock.seconds()
             state.failure = nil
             log.note("\(configuration.name) started (pid \(process.pid))")
         } catch let error as LaunchError {

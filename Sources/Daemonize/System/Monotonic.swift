@@ -37,4 +37,10 @@ public enum WallClock {
         clock_gettime(CLOCK_REALTIME, &ts)
         return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
     }
+
+    /// Seconds since the epoch as a floating-point number.
+    public static func seconds() -> Double {
+        let now = now()
+        return Double(now.seconds) + Double(now.nanoseconds) / 1e9
+    }
 }
