@@ -108,6 +108,9 @@ enum Commands {
             let name = try name(parsed.positionals[0], for: command)
             if let words = parsed.command, words.isEmpty { throw UsageError(message: "no command after --", command: command) }
             let loaded = try ConfigurationLoader.load(name, paths: controller.paths, command: parsed.command, options: startSettings(parsed))
+            if command == "run" && !loaded.configuration.supervise {
+                throw UsageError(message: "run always supervises: --no-supervise is for start", command: command)
+            }
             switch command {
             case "start": return report(controller.start(loaded.configuration))
             case "run": return controller.run(loaded.configuration)

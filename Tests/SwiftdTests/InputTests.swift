@@ -19,6 +19,7 @@ import Testing
         "signal with a bad signal": ["signal", "x", "NOPE"],
         "unknown command": ["strat", "x"],
         "no name": ["start"],
+        "run without a supervisor": ["run", "x", "--no-supervise", "--", "/bin/true"],
     ]
 
     @Test(arguments: cases.keys.sorted())
