@@ -3,7 +3,8 @@
 #   make                          release build of swiftd (Swift runtime linked in statically)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall PREFIX=/usr/local DESTDIR=
-#   make check                    the project's tests: test, lint, install-test
+#   make check                    the project's tests: test, lint, install-test, fuzz
+#   make fuzz FUZZ_SECONDS=60     every libFuzzer target in Tests/Fuzz, this long each
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -17,6 +18,7 @@ DESTDIR    ?=
 SWIFT      ?= swift
 MANDOC     ?= mandoc
 INSTALL    ?= install
+FUZZ_SECONDS ?= 60
 
 # --static-swift-stdlib: the binary needs no Swift runtime on the target, only libc,
 # libstdc++ and libgcc_s.
@@ -27,7 +29,7 @@ SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
 
 # One target at a time: swift build and swift test share .build.
 .NOTPARALLEL:
-.PHONY: all build install uninstall check test lint install-test clean
+.PHONY: all build install uninstall check test lint install-test fuzz clean
 
 all: build
 
@@ -66,7 +68,7 @@ uninstall:
 	fi
 
 # The project's test command (README, .ci/run).
-check: test lint install-test
+check: test lint install-test fuzz
 
 test:
 	$(SWIFT) test
@@ -78,5 +80,10 @@ lint:
 install-test:
 	sh Tests/install-test.sh
 
+# Builds in .build-fuzz; fails on any crash, hang, leak or broken property (Tests/Fuzz/README.md).
+fuzz:
+	Tests/Fuzz/run --seconds $(FUZZ_SECONDS)
+
 clean:
 	$(SWIFT) package clean
+	rm -rf .build-fuzz
