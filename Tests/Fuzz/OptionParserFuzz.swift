@@ -31,6 +31,17 @@ public func fuzzOptionParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         _ = Usage.help(for: command)
         return 0
     }
+    // Every option spelled --name=value (flags and short options too) parses
+    // to the same result: both spellings are documented as equivalent.
+    let spelled = parsed.options.map { "--\($0.0)=\($0.1)" } + parsed.positionals + (parsed.command.map { ["--"] + $0 } ?? [])
+    do {
+        let again = try ArgumentParser.parse(spelled, spec: spec)
+        require(again.options.map { "\($0.0)=\($0.1)" } == parsed.options.map { "\($0.0)=\($0.1)" }
+                    && again.positionals == parsed.positionals && again.command == parsed.command && !again.help,
+                "\(spelled) parses differently from the words they came from")
+    } catch {
+        require(false, "\(spelled), spelled from what parsed, fails: \(error)")
+    }
     switch command {
     case "start", "run", "restart", "check":
         guard let name = try? Commands.name(parsed.positionals[0], for: command) else { return 0 }
