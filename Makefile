@@ -3,7 +3,9 @@
 #   make                          release build of swiftd (Swift runtime linked in statically)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall PREFIX=/usr/local DESTDIR=
-#   make check                    the project's tests: test, lint, install-test, stress
+#   make check                    the project's tests: test, lint, install-test, stress, fuzz
+#   make stress                   the reliability tests longer than a minute
+#   make fuzz FUZZ_SECONDS=60     every libFuzzer target in Tests/Fuzz, this long each
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -17,6 +19,7 @@ DESTDIR    ?=
 SWIFT      ?= swift
 MANDOC     ?= mandoc
 INSTALL    ?= install
+FUZZ_SECONDS ?= 60
 
 # --static-swift-stdlib: the binary needs no Swift runtime on the target, only libc,
 # libstdc++ and libgcc_s.
@@ -27,7 +30,7 @@ SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
 
 # One target at a time: swift build and swift test share .build.
 .NOTPARALLEL:
-.PHONY: all build install uninstall check test lint install-test stress clean
+.PHONY: all build install uninstall check test lint install-test stress fuzz clean
 
 all: build
 
@@ -66,7 +69,7 @@ uninstall:
 	fi
 
 # The project's test command (README, .ci/run).
-check: test lint install-test stress
+check: test lint install-test stress fuzz
 
 test:
 	$(SWIFT) test
@@ -82,5 +85,10 @@ install-test:
 stress:
 	SWIFTD_STRESS=1 $(SWIFT) test --filter StressTests
 
+# Builds in .build-fuzz; fails on any crash, hang, leak or broken property (Tests/Fuzz/README.md).
+fuzz:
+	Tests/Fuzz/run --seconds $(FUZZ_SECONDS)
+
 clean:
 	$(SWIFT) package clean
+	rm -rf .build-fuzz

@@ -68,9 +68,12 @@ enum ArgumentParser {
             if word.hasPrefix("--") {
                 var name = String(word.dropFirst(2))
                 var inlineValue: String?
-                if let eq = name.firstIndex(of: "=") {
-                    inlineValue = String(name[name.index(after: eq)...])
-                    name = String(name[..<eq])
+                // The "=" found by scalar: a value starting with a combining
+                // mark would fuse with it into one Character.
+                let scalars = name.unicodeScalars
+                if let eq = scalars.firstIndex(of: "=") {
+                    inlineValue = String(scalars[scalars.index(after: eq)...])
+                    name = String(scalars[..<eq])
                 }
                 guard let option = options.first(where: { $0.long == name }) else {
                     let hint = Suggestion.closest(to: name, among: options.map(\.long)).map { " (did you mean '--\($0)'?)" } ?? ""

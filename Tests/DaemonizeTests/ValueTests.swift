@@ -20,6 +20,45 @@ import Testing
         #expect(Signal(rawValue: 40).name == "40")
     }
 
+    /// Found by Tests/Fuzz (ValueParsersFuzz): 90s printed as "1m30s", which
+    /// the parser refuses, so a state file recording it could not be read.
+    @Test func durationsPrintAsTheyParse() {
+        #expect(Interval.seconds(90).description == "90s")
+        #expect(Interval.seconds(5400).description == "90m")
+        #expect(Interval.seconds(3600).description == "1h")
+        #expect(Interval.milliseconds(1500).description == "1500ms")
+        #expect(Interval(nanoseconds: 1_500).description == "1500ns")
+        #expect(Interval.zero.description == "0")
+        for text in ["90s", "232", "1.5s", "3601s", "25h", "1.000001s", "0.999999999d", "36500d", "7ns"] {
+            let interval = Interval(parsing: text)
+            #expect(interval != nil, "\(text)")
+            #expect(interval.flatMap { Interval(parsing: $0.description) } == interval, "\(text)")
+        }
+    }
+
+    /// Found by Tests/Fuzz (ValueParsersFuzz): twenty digits, or a long
+    /// fraction of a large unit, overflowed Int64 and trapped (`swiftd stop
+    /// NAME --timeout 11111111111111111111` crashed).
+    @Test func durationsTooLongAreRefusedWithoutTrapping() {
+        #expect(Interval(parsing: "1111111111111111111111") == nil)
+        #expect(Interval(parsing: "9999999999999999999ns") == nil)
+        #expect(Interval(parsing: "36501d") == nil)
+        #expect(Interval(parsing: "36500d") == Interval(nanoseconds: Interval.maximum))
+        #expect(Interval(parsing: "0.999999999d") == Interval(nanoseconds: 86_399_999_913_600))
+        #expect(Interval(parsing: "1.123456789h") == Interval(nanoseconds: 4_044_444_440_400))
+        #expect(Interval(parsing: "1.5ns") == Interval(nanoseconds: 1))
+    }
+
+    /// Found by Tests/Fuzz (ValueParsersFuzz): a word starting with a
+    /// combining mark fused with the quote before it, so quoting did not
+    /// split back into the same words.
+    @Test func wordsWithCombiningMarksQuoteAndSplitBack() throws {
+        let words = ["\u{301}", "'\u{301}", "a \u{301}", "\u{301}'", "e\u{301}"]
+        #expect(try CommandWords.split(CommandWords.quote(words)) == words)
+        #expect(try CommandWords.split("a '\u{301}' \\\u{301} \"\u{301}\"") == ["a", "\u{301}", "\u{301}", "\u{301}"])
+        #expect(CommandWords.uncommented("a '\u{301}#' #\u{301} comment") == "a '\u{301}#'")
+    }
+
     @Test func exitStatusReadsAndRecords() {
         #expect(ExitStatus.exited(3).description == "exited with status 3")
         #expect(ExitStatus.signaled(.kill, coreDumped: false).description == "killed by signal KILL")

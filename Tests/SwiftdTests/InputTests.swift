@@ -16,6 +16,9 @@ import Testing
         "bad restart policy": ["start", "x", "--restart", "sometimes", "--", "/bin/true"],
         "missing option value": ["start", "x", "--chdir"],
         "stop with a bad timeout": ["stop", "x", "--timeout", "-1"],
+        // Found by Tests/Fuzz: these trapped on Int64 overflow (signal 4).
+        "stop with a timeout past Int64": ["stop", "x", "--timeout", "11111111111111111111"],
+        "start with a duration past Int64": ["start", "x", "--stop-timeout", "11111111111111111111ms", "--", "/bin/true"],
         "signal with a bad signal": ["signal", "x", "NOPE"],
         "unknown command": ["strat", "x"],
         "no name": ["start"],
@@ -61,6 +64,35 @@ import Testing
         for key in ServiceConfiguration.keys where key.name != "command" {
             #expect(startHelp.stdout.contains("--\(key.name)"), "start help lists --\(key.name)")
         }
+    }
+
+    /// Found by Tests/Fuzz (OptionParserFuzz): a value starting with a
+    /// combining mark fused with the "=" of `--name=value`, which then read
+    /// as an unknown option.
+    @Test func optionValueAfterEqualsMayStartWithACombiningMark() throws {
+        let h = try Harness("input-combining")
+        defer { h.cleanup() }
+        let result = try h.swiftd(["stop", "x", "--signal=\u{301}TERM"])
+        #expect(result.code == 2, "\(result)")
+        #expect(result.stderr.contains("bad signal '\u{301}TERM'"), "\(result)")
+    }
+
+    /// Found by Tests/Fuzz: the state file of these starts did not read back
+    /// (90s was recorded as "1m30s"; "argv=" fused with a combining mark), so
+    /// `status` said "unknown" and `restart` failed.
+    @Test func awkwardStartOptionsAreRecordedReadably() throws {
+        let h = try Harness("input-recorded")
+        defer { h.cleanup() }
+        let start = try h.swiftd(["start", "x", "--stop-timeout", "90s", "--min-uptime", "0", "--",
+                                  "/bin/sh", "-c", "exec sleep 100", "\u{301}"])
+        #expect(start.code == 0, "\(start)")
+        let state = try #require(h.state("x"))
+        #expect(state.configuration.stopTimeout == .seconds(90))
+        #expect(state.configuration.command.last == "\u{301}")
+        let status = try h.swiftd(["status", "x"])
+        #expect(status.code == 0, "\(status)")
+        #expect(status.stdout.contains("x: running"), "\(status)")
+        #expect(try h.swiftd(["stop", "x", "--timeout", "1s"]).code == 0)
     }
 
     @Test func optionValuesWithEquals() throws {

@@ -16,15 +16,20 @@ public enum CommandWords {
     }
 
     /// The words of `line`.
+    ///
+    /// Read scalar by scalar, as sh reads bytes, not by `Character`: a
+    /// combining mark after a quote or a blank would otherwise fuse with it
+    /// into one `Character` that is neither, and the quote or blank would be
+    /// lost ("'\u{301}'" would not be a quoted word).
     public static func split(_ line: String) throws -> [String] {
         var words: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var inWord = false
-        var iterator = line.makeIterator()
+        var iterator = line.unicodeScalars.makeIterator()
         while let c = iterator.next() {
             switch c {
             case " ", "\t", "\n", "\r":
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord { words.append(String(current)); current = String.UnicodeScalarView(); inWord = false }
             case "'":
                 inWord = true
                 var closed = false
@@ -54,20 +59,22 @@ public enum CommandWords {
                 inWord = true
             }
         }
-        if inWord { words.append(current) }
+        if inWord { words.append(String(current)) }
         return words
     }
 
     /// `line` up to a comment: a `#` that begins a word outside quotes, as
     /// in sh (`a#b` and `"#"` are not comments). Trailing blanks are dropped.
     /// An unterminated quote leaves the line whole, for `split` to reject.
+    /// Scalar by scalar, like `split`.
     public static func uncommented(_ line: String) -> String {
-        var quote: Character?
+        var quote: Unicode.Scalar?
         var escaped = false
         // True after an unquoted, unescaped blank (or at the start).
         var atWordStart = true
-        for index in line.indices {
-            let c = line[index]
+        let scalars = line.unicodeScalars
+        for index in scalars.indices {
+            let c = scalars[index]
             if escaped {
                 escaped = false
                 if quote == nil { atWordStart = false }
@@ -80,7 +87,7 @@ public enum CommandWords {
             switch c {
             case "'", "\"": quote = c
             case "\\": escaped = true
-            case "#" where atWordStart: return String(line[..<index]).trimmingSpaces
+            case "#" where atWordStart: return String(scalars[..<index]).trimmingSpaces
             default: break
             }
             atWordStart = c == " " || c == "\t"
@@ -99,7 +106,15 @@ public enum CommandWords {
             (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || "-_./:=@%+,".utf8.contains(b)
         }
         if safe && !word.isEmpty { return word }
-        return "'" + word.replacingAll("'", with: "'\\''") + "'"
+        // By scalars, like `split`: a quote followed by a combining mark is
+        // still a quote to be escaped.
+        var quoted = String.UnicodeScalarView()
+        quoted.append("'")
+        for scalar in word.unicodeScalars {
+            if scalar == "'" { quoted.append(contentsOf: "'\\''".unicodeScalars) } else { quoted.append(scalar) }
+        }
+        quoted.append("'")
+        return String(quoted)
     }
 }
 

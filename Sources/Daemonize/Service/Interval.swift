@@ -27,7 +27,8 @@ public struct Interval: Hashable, Comparable, Sendable, CustomStringConvertible 
         var fractionScale: Int64 = 1
         var digits = 0
         while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
-            guard whole < Interval.maximum else { return nil }
+            // Checked before the digit is added, so that `whole` cannot overflow.
+            guard whole <= Interval.maximum / 10 else { return nil }
             whole = whole * 10 + Int64(bytes[i] - 48)
             i += 1
             digits += 1
@@ -56,31 +57,29 @@ public struct Interval: Hashable, Comparable, Sendable, CustomStringConvertible 
         case "d": perUnit = 86_400_000_000_000
         default: return nil
         }
-        let (product, overflow) = whole.multipliedReportingOverflow(by: perUnit)
-        guard !overflow else { return nil }
-        let total = product + fraction * perUnit / fractionScale
+        guard whole <= Interval.maximum / perUnit else { return nil }
+        // fraction * perUnit can pass Int64.max ("0.999999999d"); the quotient,
+        // less than perUnit, cannot. Neither can the sum, whole * perUnit
+        // being at most the maximum.
+        let share = fractionScale.dividingFullWidth(fraction.multipliedFullWidth(by: perUnit)).quotient
+        let total = whole * perUnit + share
         guard total <= Interval.maximum else { return nil }
         self.init(nanoseconds: total)
     }
 
     public static func < (a: Interval, b: Interval) -> Bool { a.nanoseconds < b.nanoseconds }
 
-    /// The shortest exact form: "250ms", "10s", "5m", "1h30m", "1500us".
+    /// An exact form in the largest unit that divides it: "250ms", "10s",
+    /// "90s", "5m", "1500us". One number and one unit, never "1m30s": state
+    /// files record durations this way and `init(parsing:)` reads them back.
     public var description: String {
         let n = nanoseconds
         if n == 0 { return "0" }
-        let units: [(Int64, String)] = [(86_400_000_000_000, "d"), (3_600_000_000_000, "h"), (60_000_000_000, "m"), (1_000_000_000, "s")]
-        if n % 1_000_000_000 == 0 {
-            var rest = n
-            var text = ""
-            for (size, name) in units where rest >= size {
-                text += "\(rest / size)\(name)"
-                rest %= size
-            }
-            return text
+        let units: [(Int64, String)] = [(86_400_000_000_000, "d"), (3_600_000_000_000, "h"), (60_000_000_000, "m"),
+                                         (1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")]
+        for (size, name) in units where n % size == 0 {
+            return "\(n / size)\(name)"
         }
-        if n % 1_000_000 == 0 { return "\(n / 1_000_000)ms" }
-        if n % 1_000 == 0 { return "\(n / 1_000)us" }
         return "\(n)ns"
     }
 

@@ -97,12 +97,14 @@ public struct ServiceState: Hashable, Sendable {
         var state = ServiceState(configuration: ServiceConfiguration(name: name))
         var argv: [String] = []
         var sawVersion = false
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+        // Lines and "=" are found by scalar, not by Character: a value that
+        // starts with a combining mark would otherwise fuse with the "=".
+        for (index, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
             guard let eq = line.firstIndex(of: "=") else {
                 throw ConfigurationError(key: "", message: "line \(index + 1): expected key=value")
             }
             let key = String(line[..<eq])
-            let value = unescape(String(line[line.index(after: eq)...]))
+            let value = unescape(line[line.index(after: eq)...])
             func bad() -> ConfigurationError { ConfigurationError(key: key, message: "line \(index + 1): bad \(key) '\(value)'") }
             switch key {
             case "version":
@@ -138,21 +140,22 @@ public struct ServiceState: Hashable, Sendable {
         return state
     }
 
+    /// By scalar, like `decode`: "\r\n" is one Character but two scalars to escape.
     private func escape(_ value: String) -> String {
-        var out = ""
-        for c in value {
+        var out = String.UnicodeScalarView()
+        for c in value.unicodeScalars {
             switch c {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
             default: out.append(c)
             }
         }
-        return out
+        return String(out)
     }
 
-    private static func unescape(_ value: String) -> String {
-        var out = ""
+    private static func unescape(_ value: Substring.UnicodeScalarView) -> String {
+        var out = String.UnicodeScalarView()
         var escaped = false
         for c in value {
             if escaped {
@@ -168,12 +171,16 @@ public struct ServiceState: Hashable, Sendable {
                 out.append(c)
             }
         }
-        return out
+        return String(out)
     }
 }
 
 /// Seconds with millisecond precision, without Foundation's formatting.
 func formatSeconds(_ value: Double) -> String {
+    // Whole milliseconds must fit Int64 (a state file can say "since=1e300"),
+    // and the digits below assume no sign: Swift's own form, which Double()
+    // reads back, for anything else.
+    guard value >= 0, value < 9e15 else { return "\(value)" }
     let millis = Int64((value * 1000).rounded())
     let fraction = millis % 1000
     let text = String(fraction)

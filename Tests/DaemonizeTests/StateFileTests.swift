@@ -1,0 +1,64 @@
+@testable import Daemonize
+import Testing
+
+/// `NAME.state` written and read back: pure encoding, no processes involved.
+@Suite struct StateFileTests {
+    func roundTrip(_ state: ServiceState) throws -> ServiceState {
+        try ServiceState.decode(state.encoded(), name: state.name)
+    }
+
+    @Test func everySettingReadsBack() throws {
+        var configuration = ServiceConfiguration(name: ServiceName("web")!)
+        configuration.command = ["/usr/bin/python3", "-m", "http.server", "a b", "it's"]
+        for (key, value) in [("restart", "always"), ("restart-delay", "250ms"), ("stop-signal", "INT"), ("env", "A=b c"),
+                             ("log-max-size", "512K"), ("start-limit", "3/10s"), ("ready", "fd:4"), ("nice", "-5")] {
+            try configuration.apply(key, value)
+        }
+        var state = ServiceState(configuration: configuration)
+        state.pid = 1235
+        state.serviceSince = 1_700_000_000.125
+        state.statusText = "line one\nline two \\ end"
+        let decoded = try roundTrip(state)
+        #expect(decoded == state)
+    }
+
+    /// Found by Tests/Fuzz (OptionParserFuzz): a stop-timeout of 90s was
+    /// recorded as "1m30s", which did not read back: `status` said
+    /// "unknown", and `restart` failed.
+    @Test func durationsThatAreNotOneUnitReadBack() throws {
+        var configuration = ServiceConfiguration(name: ServiceName("web")!)
+        configuration.command = ["sleep", "100"]
+        try configuration.apply("stop-timeout", "90s")
+        try configuration.apply("restart-max-delay", "3601s")
+        let decoded = try roundTrip(ServiceState(configuration: configuration))
+        #expect(decoded.configuration.stopTimeout == .seconds(90))
+        #expect(decoded.configuration.restartMaxDelay == .seconds(3601))
+    }
+
+    /// Found by Tests/Fuzz (OptionParserFuzz): an argument starting with a
+    /// combining mark fused with the "=" of its line ("argv=\u{301}"), and
+    /// the state file no longer read (`swiftd start x -- cmd $'\xcc\x81'`).
+    /// "\r\n", one Character, was written unescaped.
+    @Test func valuesWithCombiningMarksAndCRLFReadBack() throws {
+        var configuration = ServiceConfiguration(name: ServiceName("web")!)
+        configuration.command = ["/bin/echo", "\u{301}", "=\u{301}", "a\r\nb", "\\\u{301}"]
+        try configuration.apply("env", "A=\r\n")
+        try configuration.apply("user", "\u{301}")
+        var state = ServiceState(configuration: configuration)
+        state.statusText = "\u{301}ready\r\n"
+        let encoded = state.encoded()
+        #expect(!encoded.contains(UInt8(ascii: "\r")))
+        let decoded = try ServiceState.decode(encoded, name: state.name)
+        #expect(decoded == state)
+    }
+
+    /// Found by Tests/Fuzz (StateFileFuzz): "since=1e300" read, but writing
+    /// the state back (as `stop` does) overflowed Int64 milliseconds and trapped.
+    @Test func aSinceBeyondInt64MillisecondsWritesBack() throws {
+        let state = try ServiceState.decode(Array("version=1\nname=web\nsince=1e300\n".utf8), name: ServiceName("web")!)
+        #expect(state.serviceSince == 1e300)
+        #expect(try roundTrip(state).serviceSince == 1e300)
+        #expect(formatSeconds(1.5) == "1.500")
+        #expect(formatSeconds(-0.5) == "-0.5")
+    }
+}

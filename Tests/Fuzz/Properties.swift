@@ -1,0 +1,52 @@
+// Shared by every fuzz target: how a broken property is reported, and the
+// properties more than one target checks.
+@testable import Daemonize
+
+/// Stops the run when a property does not hold. libFuzzer treats the abort
+/// like any other crash: it saves the input and prints where.
+func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if condition() { return }
+    let text = "fuzz property failed: \(message())\n"
+    _ = text.withCString { fputs($0, stderr) }
+    abort()
+}
+
+/// The fuzzer's input as bytes.
+func inputBytes(_ start: UnsafeRawPointer, _ count: Int) -> [UInt8] {
+    Array(UnsafeRawBufferPointer(start: start, count: count))
+}
+
+/// The input as text: invalid UTF-8 becomes U+FFFD, as it does for swiftd's
+/// own arguments.
+func inputText(_ start: UnsafeRawPointer, _ count: Int) -> String {
+    String(decoding: UnsafeRawBufferPointer(start: start, count: count), as: UTF8.self)
+}
+
+/// The input as words separated by NUL bytes, the way argv reaches a program.
+func inputWords(_ start: UnsafeRawPointer, _ count: Int) -> [String] {
+    UnsafeRawBufferPointer(start: start, count: count)
+        .split(separator: 0, omittingEmptySubsequences: false)
+        .map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// A configuration recorded in a state file reads back with the same
+/// settings and command: what `restart` and `status` rely on.
+func requireStateRoundTrip(_ configuration: ServiceConfiguration) {
+    var state = ServiceState(configuration: configuration)
+    state.phase = .running
+    state.pid = 4242
+    state.serviceSince = 1_700_000_000.125
+    let encoded = state.encoded()
+    let decoded: ServiceState
+    do {
+        decoded = try ServiceState.decode(encoded, name: configuration.name)
+    } catch {
+        require(false, "state of \(configuration.settings) does not read back: \(error)\n\(String(decoding: encoded, as: UTF8.self))")
+        return
+    }
+    let before = configuration.settings.map { "\($0.0)=\($0.1)" }
+    let after = decoded.configuration.settings.map { "\($0.0)=\($0.1)" }
+    require(before == after, "settings \(before) read back as \(after)")
+    require(decoded.configuration.argv == configuration.argv, "argv \(configuration.argv) reads back as \(decoded.configuration.argv)")
+    require(decoded.configuration.source == configuration.source, "source \(configuration.source) reads back as \(decoded.configuration.source)")
+}
