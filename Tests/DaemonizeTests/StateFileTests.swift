@@ -62,3 +62,25 @@ import Testing
         #expect(formatSeconds(-0.5) == "-0.5")
     }
 }
+
+/// A state file from a newer swiftd, and values split at "=" by scalar.
+@Suite struct StateFileCompatibilityTests {
+    @Test func unknownSettingsFromANewerSwiftdAreSkipped() throws {
+        let text = "version=1\nname=x\nmode=supervised\nphase=running\nargv=/bin/sleep\nconfig.some-future-key=on\nconfig.chdir=/srv\n"
+        let state = try ServiceState.decode(Array(text.utf8), name: try #require(ServiceName("x")))
+        #expect(state.configuration.chdir == "/srv")
+        #expect(throws: ConfigurationError.self) {
+            try ServiceState.decode(Array((text + "config.umask=999\n").utf8), name: ServiceName("x")!)
+        }
+    }
+
+    @Test func environmentValuesMayStartWithACombiningMark() throws {
+        var configuration = ServiceConfiguration(name: try #require(ServiceName("x")))
+        try configuration.apply("env", "A=\u{301}x")
+        #expect(configuration.serviceEnvironment(credentials: nil, notifySocket: nil).contains("A=\u{301}x"))
+        var origins: [String: String] = [:]
+        try ConfigurationFile.apply(contents: Array("command = /bin/true\nenv = B=\u{301}\n".utf8), path: "x.conf",
+                                    to: &configuration, origins: &origins)
+        #expect(configuration.environment.last == "B=\u{301}")
+    }
+}

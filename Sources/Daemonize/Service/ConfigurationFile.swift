@@ -31,23 +31,24 @@ public enum ConfigurationFile {
     public static func apply(contents bytes: [UInt8], path: String, to configuration: inout ServiceConfiguration,
                              origins: inout [String: String]) throws {
         var firstLine: [String: Int] = [:]
+        var listOrigins: [String: [String]] = [:]
         for (number, line) in try lines(of: bytes, path: path) {
             func fail(_ message: String) -> ServiceError {
                 ServiceError("\(path):\(number): \(message)", code: ExitCode.notConfigured)
             }
             let trimmed = line.trimmingSpaces
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let eq = trimmed.firstIndex(of: "=") else {
+            guard let (rawKey, rawValue) = trimmed.splitAtFirst("=") else {
                 let hint = ServiceConfiguration.key(trimmed).map { $0.kind == .flag ? " (write '\($0.name) = yes')" : " (write '\($0.name) = \($0.placeholder)')" } ?? ""
                 throw fail("expected 'key = value', got '\(String(trimmed.prefix(60)))'\(hint)")
             }
-            let key = String(trimmed[..<eq]).trimmingSpaces
+            let key = rawKey.trimmingSpaces
             guard !key.isEmpty else { throw fail("missing key before '='") }
             guard let spec = ServiceConfiguration.key(key) else {
                 let hint = ServiceConfiguration.suggestion(for: key).map { " (did you mean '\($0)'?)" } ?? ""
                 throw fail("unknown key '\(key)'\(hint)")
             }
-            let rest = String(trimmed[trimmed.index(after: eq)...]).trimmingSpaces
+            let rest = rawValue.trimmingSpaces
             let value: String
             if key == "command" {
                 value = CommandWords.uncommented(rest)
@@ -73,12 +74,15 @@ public enum ConfigurationFile {
                 throw fail(error.message)
             }
             let here = "\(path):\(number)"
-            if spec.kind == .list, let earlier = origins[key] {
-                origins[key] = earlier + ", " + here
+            if spec.kind == .list {
+                // Joined once at the end: appending to one string per line
+                // would cost time growing with the square of the lines.
+                listOrigins[key, default: origins[key].map { [$0] } ?? []].append(here)
             } else {
                 origins[key] = here
             }
         }
+        for (key, places) in listOrigins { origins[key] = places.joined(separator: ", ") }
     }
 
     /// The numbered lines of a file's text (LF or CRLF line ends, a leading

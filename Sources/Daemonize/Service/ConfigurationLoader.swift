@@ -61,8 +61,8 @@ public enum ConfigurationLoader {
             loaded = Loaded(configuration: configuration, origins: origins)
             // The options given at the last start still apply, before the new ones.
             let earlier = recorded.configuration.commandLineOptions.compactMap { option -> (String, String)? in
-                guard let eq = option.firstIndex(of: "=") else { return nil }
-                return (String(option[..<eq]), String(option[option.index(after: eq)...]))
+                guard let (key, value) = option.splitAtFirst("=") else { return nil }
+                return (key, value)
             }
             try applyOptions(earlier, to: &loaded.configuration, origins: &loaded.origins)
         } else {

@@ -140,7 +140,7 @@ extension ServiceConfiguration {
             guard !value.isEmpty else { throw bad("empty group") }
             group = value
         case "env":
-            guard let eq = value.firstIndex(of: "="), eq != value.startIndex else { throw bad("expected NAME=VALUE") }
+            guard let parts = value.splitAtFirst("="), !parts.before.isEmpty else { throw bad("expected NAME=VALUE") }
             environment.append(value)
         case "clear-env": clearEnvironment = try flag()
         case "log":

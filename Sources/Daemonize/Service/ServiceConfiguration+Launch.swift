@@ -24,8 +24,8 @@ extension ServiceConfiguration {
             if let home = credentials.home { env = Environment.setting("HOME", to: home, in: env) }
         }
         for entry in environment {
-            guard let eq = entry.firstIndex(of: "=") else { continue }
-            env = Environment.setting(String(entry[..<eq]), to: String(entry[entry.index(after: eq)...]), in: env)
+            guard let (name, value) = entry.splitAtFirst("=") else { continue }
+            env = Environment.setting(name, to: value, in: env)
         }
         if let notifySocket { env = Environment.setting("NOTIFY_SOCKET", to: notifySocket, in: env) }
         return env

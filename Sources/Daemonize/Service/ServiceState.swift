@@ -126,7 +126,9 @@ public struct ServiceState: Hashable, Sendable {
             case "argv": argv.append(value)
             case "option": state.configuration.commandLineOptions.append(value)
             default:
-                if key.hasPrefix("config.") {
+                // A setting a newer swiftd knows and this one does not is
+                // skipped, like any unknown key; a bad value of a known one is an error.
+                if key.hasPrefix("config."), ServiceConfiguration.key(String(key.dropFirst(7))) != nil {
                     do {
                         try state.configuration.apply(String(key.dropFirst(7)), value)
                     } catch let error as ConfigurationError {
