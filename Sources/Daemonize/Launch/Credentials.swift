@@ -25,18 +25,25 @@ public struct Credentials: Hashable, Sendable {
 
     /// Resolves `user` (a name or a number) and an optional `group` (name or
     /// number; the user's primary group by default), with the user's
-    /// supplementary groups as `initgroups` would set them.
+    /// supplementary groups as `initgroups` would set them, from
+    /// `/etc/passwd` and `/etc/group` (see `UserDatabase`).
     public static func lookup(user: String?, group: String?) throws -> Credentials {
+        let database = UserDatabase()
         var result = Credentials()
         if let user {
-            guard let entry = try passwordEntry(user) else { throw CredentialsError.unknownUser(user) }
-            result = entry
-            if let uid = entry.uid, let gid = entry.gid {
-                result.groups = supplementaryGroups(of: entry.userName ?? user, primary: gid, uid: uid)
+            if let entry = database.user(user) {
+                result = Credentials(userName: entry.name, uid: entry.uid, gid: entry.gid,
+                                     groups: database.supplementaryGroups(of: entry.name, primary: entry.gid),
+                                     home: entry.home, shell: entry.shell)
+            } else if let uid = uid_t(user) {
+                // A number without a passwd entry is still a valid uid.
+                result = Credentials(userName: nil, uid: uid, gid: gid_t(uid), groups: [gid_t(uid)])
+            } else {
+                throw CredentialsError.unknownUser(user)
             }
         }
         if let group {
-            guard let gid = try groupID(group) else { throw CredentialsError.unknownGroup(group) }
+            guard let gid = database.groupID(group) else { throw CredentialsError.unknownGroup(group) }
             result.gid = gid
             if user == nil {
                 result.groups = [gid]
@@ -48,45 +55,9 @@ public struct Credentials: Hashable, Sendable {
         return result
     }
 
-    private static func passwordEntry(_ user: String) throws -> Credentials? {
-        var entry = passwd()
-        var found: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        let byName = buffer.withUnsafeMutableBufferPointer { getpwnam_r(user, &entry, $0.baseAddress!, $0.count, &found) }
-        if byName == 0, found != nil { return credentials(from: entry) }
-        if let uid = uid_t(user) {
-            let byID = buffer.withUnsafeMutableBufferPointer { getpwuid_r(uid, &entry, $0.baseAddress!, $0.count, &found) }
-            if byID == 0, found != nil { return credentials(from: entry) }
-            // A number without a passwd entry is still a valid uid.
-            return Credentials(userName: nil, uid: uid, gid: gid_t(uid), groups: [gid_t(uid)])
-        }
-        return nil
-    }
-
-    private static func credentials(from entry: passwd) -> Credentials {
-        Credentials(userName: entry.pw_name.map { String(cString: $0) }, uid: entry.pw_uid, gid: entry.pw_gid,
-                    home: entry.pw_dir.map { String(cString: $0) }, shell: entry.pw_shell.map { String(cString: $0) })
-    }
-
     /// Resolves a group name or number.
     public static func groupID(_ group: String) throws -> gid_t? {
-        var entry = Glibc.group()
-        var found: UnsafeMutablePointer<Glibc.group>?
-        var buffer = [CChar](repeating: 0, count: 65536)
-        let byName = buffer.withUnsafeMutableBufferPointer { getgrnam_r(group, &entry, $0.baseAddress!, $0.count, &found) }
-        if byName == 0, found != nil { return entry.gr_gid }
-        return gid_t(group)
-    }
-
-    private static func supplementaryGroups(of user: String, primary: gid_t, uid: uid_t) -> [gid_t] {
-        var count: Int32 = 64
-        while true {
-            var groups = [gid_t](repeating: 0, count: Int(count))
-            let n = getgrouplist(user, primary, &groups, &count)
-            if n >= 0 { return Array(groups.prefix(Int(count))) }
-            if count > 65536 { return [primary] }
-            count *= 2
-        }
+        UserDatabase().groupID(group)
     }
 }
 

@@ -21,16 +21,18 @@ extension PIDFile {
         }
     }
 
-    /// Probes `path`: absent, stale, running or unreadable. Reads the file and
-    /// the kernel's lock table; never takes the lock, so a concurrent
-    /// `acquire` never fails because of a probe.
+    /// Probes `path`: absent, stale, running or unreadable. Asks for a
+    /// shared lock without waiting, which only an exclusive holder refuses,
+    /// and drops it at once; `acquire` tells such a probe from a holder and
+    /// tries again, so a concurrent `acquire` never fails because of a probe.
+    /// (The kernel's lock table, `/proc/locks`, would also tell, but reading
+    /// it waits for an RCU grace period: milliseconds after a quiet spell.)
+    /// The holder is not looked up: `running(pid:holder:)` has holder nil.
     public static func status(at path: String) -> Status {
         do {
             guard let snapshot = try Snapshot.read(path) else { return .absent }
-            switch FileLocks.flockHolder(of: snapshot.file) {
-            case .none: return .stale(pid: parsePID(snapshot.content))
-            case .process(let holder): return .running(pid: parsePID(snapshot.content), holder: holder)
-            }
+            let pid = parsePID(snapshot.content)
+            return snapshot.locked ? .running(pid: pid, holder: nil) : .stale(pid: pid)
         } catch {
             return .unreadable(reason: "\(error)")
         }
@@ -49,12 +51,23 @@ extension PIDFile {
         }
     }
 
+    /// The process holding the exclusive lock on `path`, from the kernel's
+    /// lock table. Slow after a quiet spell (see `status(at:)`): for
+    /// diagnostics and the cases where no record names the holder.
+    public static func lockHolder(at path: String) -> pid_t? {
+        guard let st = try? FileSystem.linkStatus(path), case .process(let pid) = FileLocks.flockHolder(of: FileLocks.FileID(st)) else { return nil }
+        return pid
+    }
+
     /// Which process of a locked pidfile to open.
     public enum Target: Sendable {
         /// The pid written in the file (the service).
         case recorded
-        /// The process holding the lock (a supervisor, or the service itself in exec mode).
-        case holder
+        /// The process holding the lock (a supervisor, or the service itself
+        /// in exec mode); `expected` is who the records say it is, checked
+        /// through that process's own descriptors, else looked up in the
+        /// kernel's lock table.
+        case holder(expected: pid_t?)
     }
 
     /// Opens a pidfd for the process a locked pidfile names, checking the lock
@@ -63,12 +76,19 @@ extension PIDFile {
     /// absent, stale or empty.
     public static func openProcess(at path: String, _ target: Target = .recorded) throws -> ProcessHandle? {
         for _ in 0..<16 {
-            guard let before = try Snapshot.read(path),
-                  case .process(let holder) = FileLocks.flockHolder(of: before.file) else { return nil }
+            guard let before = try Snapshot.read(path), before.locked else { return nil }
             let pid: pid_t?
             switch target {
-            case .recorded: pid = parsePID(before.content)
-            case .holder: pid = holder
+            case .recorded:
+                pid = parsePID(before.content)
+            case .holder(let expected):
+                if let expected, FileLocks.holdsExclusiveLock(pid: expected, on: before.file) {
+                    pid = expected
+                } else if case .process(let holder) = FileLocks.flockHolder(of: before.file) {
+                    pid = holder
+                } else {
+                    pid = nil
+                }
             }
             guard let pid else { return nil }
             let handle: ProcessHandle
@@ -77,10 +97,17 @@ extension PIDFile {
             } catch let error as SystemError where error.errno == .noSuchProcess {
                 continue
             }
-            if let after = try Snapshot.read(path), after == before,
-               case .process(let stillHolder) = FileLocks.flockHolder(of: after.file), stillHolder == holder {
-                return handle
+            // The pidfd now pins one process. If the file is still the same,
+            // still locked, and (for the holder) that process still holds it,
+            // the pidfd names the process the file named.
+            var confirmed = false
+            if let after = try Snapshot.read(path), after == before {
+                switch target {
+                case .recorded: confirmed = true
+                case .holder: confirmed = FileLocks.holdsExclusiveLock(pid: pid, on: after.file)
+                }
             }
+            if confirmed { return handle }
             handle.close()
         }
         return nil
@@ -96,10 +123,12 @@ extension PIDFile {
         return true
     }
 
-    /// A pidfile's identity and content at one moment.
+    /// A pidfile's identity, content and lock at one moment.
     struct Snapshot: Equatable {
         var file: FileLocks.FileID
         var content: [UInt8]
+        /// An exclusive lock is held on it.
+        var locked: Bool
 
         /// Nil when `path` does not exist.
         static func read(_ path: String) throws -> Snapshot? {
@@ -116,7 +145,16 @@ extension PIDFile {
                 // A pidfile someone else could have written is never trusted.
                 if st.st_uid != geteuid() && st.st_uid != 0 { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
                 // A pid is at most 11 bytes; read a little more to see garbage as garbage.
-                return Snapshot(file: FileLocks.FileID(st), content: try fd.read(upTo: 32, at: 0))
+                let content = try fd.read(upTo: 32, at: 0)
+                var locked = false
+                if retryingOnInterrupt({ flock(fd.rawValue, LOCK_SH | LOCK_NB) }) == 0 {
+                    _ = flock(fd.rawValue, LOCK_UN)
+                } else if errno == EWOULDBLOCK {
+                    locked = true
+                } else {
+                    throw SystemError("flock", path: path)
+                }
+                return Snapshot(file: FileLocks.FileID(st), content: content, locked: locked)
             } catch let error as SystemError {
                 throw error.at(path)
             }

@@ -61,11 +61,19 @@ public final class PIDFile {
                 fd.close()
                 throw error.at(path)
             }
-            if retryingOnInterrupt({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) != 0 {
-                let error = SystemError("flock", path: path)
+            switch takeExclusiveLock(fd, file: FileLocks.FileID(st)) {
+            case .taken:
+                break
+            case .heldByAnother:
                 fd.close()
-                guard error.errno == .wouldBlock else { throw error }
-                throw lockedError(path: path, file: FileLocks.FileID(st), waitForPID: waitForPID)
+                // Wait briefly for the holder's pid; a holder that lets go
+                // meanwhile (one that only held it for a moment) is no reason
+                // to give up: try again.
+                guard let locked = holderReport(path: path, waitForPID: waitForPID) else { continue }
+                throw locked
+            case .failed(let errno):
+                fd.close()
+                throw SystemError("flock", path: path, errno: errno)
             }
             // The previous holder may have removed or replaced the file between
             // our open and our lock: then we locked an orphan inode. Try again.
@@ -146,14 +154,42 @@ public final class PIDFile {
         if st.st_uid != geteuid() { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
     }
 
-    private static func lockedError(path: String, file: FileLocks.FileID, waitForPID: Int64) -> Locked {
-        let deadline = Monotonic.now() + waitForPID
-        var pause: Int64 = 500_000
+    enum LockAttempt: Equatable {
+        case taken
+        case heldByAnother
+        case failed(Errno)
+    }
+
+    /// Takes the exclusive lock without waiting for a holder. Probes
+    /// (`status(at:)`) hold a shared lock for a moment, so a failed attempt
+    /// asks the kernel's lock table whether an exclusive holder exists (slow
+    /// after a quiet spell, but this is the contended path only) and tries
+    /// again when only probes were in the way. Acquirers never take shared
+    /// locks themselves: many of them racing would keep each other out.
+    static func takeExclusiveLock(_ fd: FileDescriptor, file: FileLocks.FileID) -> LockAttempt {
+        let deadline = Monotonic.now() + 2_000_000_000
+        var pause: Int64 = 20_000
         while true {
-            var holder: pid_t?
-            if case .process(let h) = FileLocks.flockHolder(of: file) { holder = h }
-            let pid = (try? FileSystem.read(path, limit: 64)).flatMap { parsePID($0) }
-            if pid != nil || Monotonic.now() >= deadline { return Locked(path: path, pid: pid, holder: holder) }
+            if retryingOnInterrupt({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) == 0 { return .taken }
+            guard errno == EWOULDBLOCK else { return .failed(Errno.current) }
+            if case .process = FileLocks.flockHolder(of: file) { return .heldByAnother }
+            // Only probes: they let go within microseconds.
+            if Monotonic.now() >= deadline { return .failed(.wouldBlock) }
+            Monotonic.sleep(nanoseconds: pause)
+            pause = min(pause * 2, 2_000_000)
+        }
+    }
+
+    /// The holder of a lock we could not take: the pid it wrote, waited for
+    /// briefly while it has not written one yet. Nil when the lock was
+    /// released (or the file removed) in the meantime.
+    private static func holderReport(path: String, waitForPID: Int64) -> Locked? {
+        let deadline = Monotonic.now() + waitForPID
+        var pause: Int64 = 200_000
+        while true {
+            guard let snapshot = try? Snapshot.read(path), snapshot.locked else { return nil }
+            let pid = parsePID(snapshot.content)
+            if pid != nil || Monotonic.now() >= deadline { return Locked(path: path, pid: pid, holder: nil) }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 10_000_000)
         }

@@ -45,7 +45,10 @@ public struct ServiceStatus: Sendable {
             status.statusText = recorded.statusText
         }
         switch PIDFile.status(at: paths.pidFile(name)) {
-        case .running(let pid, let holder):
+        case .running(let pid, _):
+            // The supervisor is who the record says; only without a record is
+            // the (slower) kernel lock table asked.
+            let holder = recorded.map { $0.mode == .exec ? pid : $0.supervisorPID } ?? PIDFile.lockHolder(at: paths.pidFile(name))
             let mode = recorded?.mode ?? (pid != nil && pid == holder ? .exec : .supervised)
             status.mode = mode
             status.pid = pid

@@ -5,8 +5,10 @@
 /// editors that save by renaming over the file, and paths that do not exist
 /// yet are picked up when they appear.
 final class FileWatcher {
-    /// Quiet time after the last event before changes are looked at.
-    static let debounce: Int64 = 200_000_000
+    /// Quiet time after the last event before changes are looked at: long
+    /// enough that an editor's save (write a copy, rename it over) or a
+    /// burst of writes is one change, short enough to feel immediate.
+    static let debounce: Int64 = 40_000_000
     /// Longest wait after the first event of a burst.
     static let longestWait: Int64 = 2_000_000_000
 

@@ -11,10 +11,8 @@
 /// that no code runs in between to fault pages straight back in (the kernel
 /// maps 64 KiB around each faulting page).
 enum ResidentMemory {
-    /// The (start, length) pairs of the mappings that are safe to release,
-    /// after returning free heap to the kernel.
+    /// The (start, length) pairs of the mappings that are safe to release.
     static func releasableRanges() -> [UInt] {
-        _ = dz_malloc_trim()
         guard let smaps = try? FileSystem.read("/proc/self/smaps", limit: 1 << 22) else { return [] }
         var ranges: [UInt] = []
         var current: (start: UInt, end: UInt, candidate: Bool)?
@@ -53,9 +51,11 @@ enum ResidentMemory {
         return ranges
     }
 
-    /// Releases `ranges` and polls `fds` (see `dz_release_and_poll`).
+    /// Returns free heap to the kernel, releases `ranges` and polls `fds`
+    /// (see `dz_release_and_poll`).
     static func releaseAndPoll(_ ranges: [UInt], _ fds: inout [pollfd], timeout: Int32) -> Int32 {
-        ranges.withUnsafeBufferPointer { r in
+        _ = dz_malloc_trim()
+        return ranges.withUnsafeBufferPointer { r in
             fds.withUnsafeMutableBufferPointer { f in
                 dz_release_and_poll(r.baseAddress, Int32(r.count / 2), f.baseAddress, UInt(f.count), timeout)
             }

@@ -65,6 +65,9 @@ public final class Supervisor {
     /// whether anything ran since.
     private var lastTrim: Int64 = 0
     private var trimWanted = true
+    /// The mappings to release, found once (they do not change while the
+    /// supervisor runs: the same binary, the same libraries).
+    private var releasable: [UInt]?
 
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
@@ -175,7 +178,8 @@ public final class Supervisor {
                 if now - lastTrim >= 10_000_000_000 {
                     lastTrim = now
                     trimWanted = false
-                    r = ResidentMemory.releaseAndPoll(ResidentMemory.releasableRanges(), &fds, timeout: -1)
+                    if releasable == nil { releasable = ResidentMemory.releasableRanges() }
+                    r = ResidentMemory.releaseAndPoll(releasable ?? [], &fds, timeout: -1)
                 } else {
                     timeout = Monotonic.millisecondsUntil(lastTrim + 10_000_000_000)
                     r = poll(&fds, nfds_t(fds.count), timeout)
@@ -489,7 +493,8 @@ public final class Supervisor {
         case .starting:
             startFailed("\(status)", code: ExitCode.failure)
         case .stopping:
-            saveState()
+            // Recorded when the stop completes (`finish`): one write, not two.
+            break
         case .running, .backoff:
             log.note("\(configuration.name) \(status)")
             decideAfterExit(status, ranFor: ranFor)

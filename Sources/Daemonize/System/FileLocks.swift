@@ -38,6 +38,26 @@ public enum FileLocks {
         return holder(of: file, in: table)
     }
 
+    /// True when process `pid` holds an exclusive `flock` on `file` through one
+    /// of its own descriptors, as `/proc/PID/fdinfo` shows it. Unlike
+    /// `/proc/locks`, this never waits for an RCU grace period.
+    public static func holdsExclusiveLock(pid: pid_t, on file: FileID) -> Bool {
+        guard pid > 0 else { return false }
+        for fd in ProcessTable.openDescriptors(of: pid) {
+            var st = stat()
+            guard stat("/proc/\(pid)/fd/\(fd)", &st) == 0, FileID(st) == file else { continue }
+            guard let info = try? FileSystem.read("/proc/\(pid)/fdinfo/\(fd)", limit: 65536) else { continue }
+            for line in info.split(separator: 10) where line.starts(with: "lock:".utf8) {
+                let fields = line.split(separator: UInt8(ascii: " "))
+                if fields.contains(where: { $0.elementsEqual("FLOCK".utf8) }) && fields.contains(where: { $0.elementsEqual("WRITE".utf8) })
+                    && !fields.contains(where: { $0.elementsEqual("->".utf8) }) {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
     /// Finds the holder of `file` in the text of `/proc/locks`.
     static func holder(of file: FileID, in table: [UInt8]) -> Holder {
         // "1: FLOCK  ADVISORY  WRITE 2024 fe:00:16220216 0 EOF"; blocked
