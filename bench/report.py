@@ -1,0 +1,387 @@
+#!/usr/bin/python3
+"""Writes bench/results.md (to stdout) from the raw numbers of one bench/run (bench/raw/)."""
+import csv
+import json
+import os
+import statistics
+import sys
+
+RAW = sys.argv[1]
+
+
+def meta():
+    values = {}
+    with open(os.path.join(RAW, "meta.txt")) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                values[k] = v
+    return values
+
+
+M = meta()
+
+
+def hf(name):
+    """Median (ms) of one hyperfine benchmark, or None when it was not run."""
+    path = os.path.join(RAW, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)["results"][0]["median"] * 1e3
+
+
+def rows(name):
+    path = os.path.join(RAW, name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(csv.reader(f))
+
+
+def by_tool(name, value_column, tool_column=0):
+    out = {}
+    for r in rows(name):
+        out.setdefault(r[tool_column], []).append(float(r[value_column]))
+    return out
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def pct(xs, q):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    k = max(0, min(len(xs) - 1, int(round(q * (len(xs) - 1)))))
+    return xs[k]
+
+
+def fmt_ms(v):
+    if v is None:
+        return "n/a"
+    if v >= 100:
+        return "%.0f ms" % v
+    if v >= 10:
+        return "%.1f ms" % v
+    return "%.2f ms" % v
+
+
+def fmt_ratio(a, b):
+    if a is None or b is None:
+        return "n/a"
+    if b == 0:
+        return "—" if a == 0 else "∞"
+    r = a / b
+    if r == 0:
+        return "0"
+    if r >= 100:
+        return "%.0f" % r
+    if r >= 10:
+        return "%.1f" % r
+    if r >= 0.1:
+        return "%.2f" % r
+    return "%.3f" % r
+
+
+def yes(ok):
+    return "**yes**" if ok else "**no**"
+
+
+table = []   # (row, what, swiftd figure, peer, peer figure, ratio, target, met)
+missed = []  # row numbers whose target is missed
+
+
+def line(row, what, s, peer, p, fmt, target="report", judge=None):
+    if judge is None:
+        met = "—"
+    elif s is None or p is None:
+        met = "n/a"
+    else:
+        ok = judge(s, p)
+        met = yes(ok)
+        if not ok and row not in missed:
+            missed.append(row)
+    table.append((row, what, fmt(s), peer, fmt(p), fmt_ratio(s, p), target, met))
+
+
+IDLE = M.get("idle_seconds", "0.2")
+after = "after %s s idle" % IDLE
+
+# ---- 1: start
+s0 = hf("r1_swiftd_min0")
+sd = hf("r1_swiftd_default")
+w1 = "start, `--min-uptime 0`, " + after
+line("1", w1, s0, "start-stop-daemon -b -m", hf("r1_ssd"), fmt_ms,
+     "no slower than start-stop-daemon", lambda s, p: s <= p)
+line("1", "start, `--min-uptime 0`, back to back", hf("r1_swiftd_min0_b2b"), "start-stop-daemon -b -m",
+     hf("r1_ssd_b2b"), fmt_ms, "no slower than start-stop-daemon", lambda s, p: s <= p)
+line("1", w1, s0, "daemon", hf("r1_daemon"), fmt_ms)
+line("1", w1, s0, "daemonize", hf("r1_daemonize"), fmt_ms)
+line("1", w1, s0, "supervisorctl start (startsecs=0)", hf("r1_supervisorctl_startsecs0"), fmt_ms)
+line("1", "start, defaults (100 ms start window), " + after, sd, "start-stop-daemon -b -m", hf("r1_ssd"), fmt_ms)
+line("1", "start, defaults (100 ms start window), " + after, sd, "supervisorctl start (startsecs=1, its default)",
+     hf("r1_supervisorctl_startsecs1"), fmt_ms)
+
+# ---- 2: stop
+s = hf("r2_swiftd")
+w2 = "stop (service exits on TERM at once), " + after
+t2 = "≥ 20× faster than start-stop-daemon, and < 10 ms"
+j2 = lambda s, p: p / s >= 20 and s < 10
+line("2", w2, s, "start-stop-daemon --stop --retry TERM/5/KILL/5", hf("r2_ssd"), fmt_ms, t2, j2)
+line("2", "stop, right after the start", hf("r2_swiftd_b2b"), "start-stop-daemon --stop --retry TERM/5/KILL/5",
+     hf("r2_ssd_b2b"), fmt_ms, t2, j2)
+line("2", w2, s, "daemon --stop, then --running until it says no", hf("r2_daemon"), fmt_ms)
+line("2", w2, s, "supervisorctl stop", hf("r2_supervisorctl"), fmt_ms)
+line("2", w2, s, "sv stop", hf("r2_sv"), fmt_ms)
+
+# ---- 3: status
+s = hf("r3_swiftd")
+w3 = "status of a running service, " + after
+line("3", w3, s, "start-stop-daemon --status", hf("r3_ssd"), fmt_ms,
+     "≤ 1.2× start-stop-daemon", lambda s, p: s <= 1.2 * p)
+line("3", "status of a running service, back to back", hf("r3_swiftd_b2b"), "start-stop-daemon --status",
+     hf("r3_ssd_b2b"), fmt_ms, "≤ 1.2× start-stop-daemon", lambda s, p: s <= 1.2 * p)
+line("3", w3, s, "daemon --running", hf("r3_daemon"), fmt_ms)
+line("3", w3, s, "supervisorctl status", hf("r3_supervisorctl"), fmt_ms)
+line("3", w3, s, "sv status", hf("r3_sv"), fmt_ms)
+
+# ---- 4, 5: memory and wake-ups
+mem = {}   # tool -> {settle seconds: (vmrss, anon, file, pss)}
+for r in rows("memory.csv"):
+    tool, pid, at, vmrss, anon, filerss, pss = r
+    mem.setdefault(tool, {})[int(at)] = tuple(int(x) if x else None for x in (vmrss, anon, filerss, pss))
+wake = {r[0]: int(r[5]) for r in rows("wakeups.csv")}
+PEERS45 = ["daemon", "runsv", "supervise", "s6-supervise", "supervisord"]
+fmt_kb = lambda v: "n/a" if v is None else "%d kB" % v
+two_mb = 2048
+sw = mem.get("swiftd", {}).get(1, (None,) * 4)
+for peer in PEERS45:
+    pv = mem.get(peer, {}).get(1, (None,) * 4)
+    line("4", "supervisor VmRSS, quiet service, 1 s after start", sw[0], peer, pv[0], fmt_kb,
+         "≤ 2 MB (2,048 kB)", lambda s, p: s <= two_mb)
+for peer in PEERS45:
+    pv = mem.get(peer, {}).get(1, (None,) * 4)
+    line("4", "… of it anonymous (RssAnon)", sw[1], peer, pv[1], fmt_kb)
+fmt_n = lambda v: "n/a" if v is None else "%d" % v
+for peer in PEERS45:
+    line("5", "supervisor wake-ups in 10 s, quiet service", wake.get("swiftd"), peer, wake.get(peer), fmt_n,
+         "0", lambda s, p: s == 0)
+
+# ---- 6: respawn
+resp = by_tool("respawn.csv", 2)
+PEERS6 = [("daemon", "daemon -r -A 100"), ("runsv", "runsv"), ("s6-supervise", "s6-supervise"),
+          ("supervisord", "supervisord (autorestart)")]
+for key, label in PEERS6:
+    line("6", "respawn: service exit → next exec (median)", median(resp.get("swiftd")), label, median(resp.get(key)),
+         fmt_ms, "< 5 ms", lambda s, p: s < 5)
+
+# ---- 7: watch
+watch = by_tool("watch.csv", 2)
+for key, label in [("entr", "entr -r"), ("naive", "1 s mtime-polling loop")]:
+    line("7", "watch: file rewritten → new instance runs (median)", median(watch.get("swiftd")), label,
+         median(watch.get(key)), fmt_ms, "< 50 ms", lambda s, p: s < 50)
+
+# ---- 8: log throughput
+logs = {}
+for r in rows("logs.csv"):
+    tool, run, nbytes, millis = r[0], r[1], int(r[2]), float(r[3])
+    logs.setdefault(tool, []).append(nbytes / 1e6 / (millis / 1e3))
+thr = {k: median(v) for k, v in logs.items()}
+fmt_mbs = lambda v: "n/a" if v is None else "%.0f MB/s" % v
+nbytes = int(M.get("log_bytes", "0"))
+what8 = "log throughput, %d MB of lines (median MB/s)" % (nbytes // 1000000)
+line("8", what8, thr.get("swiftd"), "`cat > file` (the limit)", thr.get("cat > file"), fmt_mbs,
+     "≥ 0.8× `cat > file`", lambda s, p: s >= 0.8 * p)
+for key, label in [("svlogd", "svlogd"), ("multilog", "multilog"), ("s6-log", "s6-log"), ("supervisord", "supervisord")]:
+    line("8", what8, thr.get("swiftd"), label, thr.get(key), fmt_mbs, "faster", lambda s, p: s > p)
+
+# ---- 9: --version and size
+line("9", "`--version`, cold (binary not in page cache)", hf("r9_swiftd_cold"), "`true`, cold", hf("r9_true_cold"), fmt_ms)
+line("9", "`--version`, cold (binary not in page cache)", hf("r9_swiftd_cold"), "start-stop-daemon --version, cold",
+     hf("r9_ssd_cold"), fmt_ms)
+line("9", "`--version`, warm", hf("r9_swiftd_warm"), "`true`, warm", hf("r9_true_warm"), fmt_ms)
+line("9", "`--version`, warm", hf("r9_swiftd_warm"), "start-stop-daemon --version, warm", hf("r9_ssd_warm"), fmt_ms)
+sizes = {r[0]: int(r[1]) for r in rows("size.csv")}
+fmt_size = lambda v: "n/a" if v is None else ("%.1f MB" % (v / 1e6) if v >= 1e6 else "%.1f kB" % (v / 1e3))
+for key in ["true", "start-stop-daemon"]:
+    line("9", "binary size (as built by `swift build -c release --static-swift-stdlib`)", sizes.get("swiftd"), key,
+         sizes.get(key), fmt_size)
+line("9", "binary size, stripped", sizes.get("swiftd (stripped)"), "start-stop-daemon", sizes.get("start-stop-daemon"), fmt_size)
+
+# ---------------------------------------------------------------------------
+out = []
+w = out.append
+duration = int(M.get("duration_seconds", "0"))
+w("# swiftd against its peers: results")
+w("")
+w("Written by `bench/run` (see `bench/README.md`); every figure below comes from the one run described here.")
+w("")
+w("- **When**: %s; load average (1, 5, 15 min) %s at the start, %s at the end." %
+  (M.get("date"), M.get("loadavg_start"), M.get("loadavg_end")))
+w("- **Machine**: %s, %s cores, %s MB RAM; %s; kernel %s." %
+  (M.get("cpu"), M.get("cores"), M.get("mem_mb"), M.get("os"), M.get("kernel")))
+w("- **swiftd**: %s at commit %s, built with `swift build -c release --static-swift-stdlib` (%s)." %
+  (M.get("swiftd_version"), M.get("git_commit"), M.get("swift")))
+w("- **Duration**: bench/run took %d min %02d s in all (installing the peers, building swiftd in %s s, measuring)." %
+  (duration // 60, duration % 60, M.get("build_seconds", "?")))
+if M.get("quick") == "1":
+    w("- **Quick mode** (`--quick`): fewer runs and a smaller log; not the figures to quote.")
+w("")
+w("Times are medians: hyperfine's for rows 1-3 and 9 (each command run directly, no shell, after 3 warm-up runs), "
+  "of the samples for rows 6-8. \"swiftd ÷ peer\" divides swiftd's figure by the peer's: below 1 means swiftd's is "
+  "smaller (faster, smaller, fewer), except in row 8 where the figures are throughputs and above 1 means swiftd is faster.")
+w("")
+w("| # | what | swiftd | peer | peer's figure | swiftd ÷ peer | target | met |")
+w("|---|---|---|---|---|---|---|---|")
+for r in table:
+    w("| %s |" % " | ".join(r))
+w("")
+
+# ---- scaling
+w("## How the figures grow")
+w("")
+w("`swiftd status NAME` and `swiftd stop NAME` with 1, 10 and 100 swiftd services running (all in the same run "
+  "directory; the stopped one is started again before each run). Back to back, so that the growth is not hidden "
+  "behind the grace period of rows 1-3:")
+w("")
+w("| command | 1 service | 10 services | 100 services | 100 ÷ 1 |")
+w("|---|---|---|---|---|")
+for cmd in ["status", "stop"]:
+    v = [hf("scale_%s_n%d" % (cmd, n)) for n in (1, 10, 100)]
+    w("| `swiftd %s NAME` | %s | %s | %s | %s |" % (cmd, fmt_ms(v[0]), fmt_ms(v[1]), fmt_ms(v[2]), fmt_ratio(v[2], v[0])))
+w("")
+w("`start --min-uptime 0`, back to back, with a larger caller: 100 extra environment variables (passed on to the service), "
+  "1,000 extra open descriptors in the caller (descriptor limit %s; none may reach the service):" % M.get("nofile_limit", "?"))
+w("")
+w("| caller | swiftd start | start-stop-daemon -b -m |")
+w("|---|---|---|")
+base_sw, base_ssd = hf("scale_start_plain"), hf("scale_start_ssd_plain")
+w("| plain | %s | %s |" % (fmt_ms(base_sw), fmt_ms(base_ssd)))
+w("| + 100 environment entries | %s | |" % fmt_ms(hf("scale_start_env100")))
+w("| + 1,000 open descriptors | %s | |" % fmt_ms(hf("scale_start_fds1000")))
+w("| + both | %s | %s |" % (fmt_ms(hf("scale_start_env100_fds1000")), fmt_ms(hf("scale_start_ssd_env100_fds1000"))))
+w("")
+w("The run directory (pidfiles, state files) is on a %s for every measurement above, as `/run` and "
+  "`$XDG_RUNTIME_DIR` are. With it on the disk (%s, this machine mounts it with `discard`) instead:" %
+  (M.get("run_dir_fs", "?"), M.get("disk_run_dir_fs", "?")))
+w("")
+w("| command (back to back) | run dir on %s | run dir on %s |" % (M.get("run_dir_fs", "?"), M.get("disk_run_dir_fs", "?")))
+w("|---|---|---|")
+w("| `swiftd start --min-uptime 0` | %s | %s |" % (fmt_ms(hf("scale_start_plain")), fmt_ms(hf("scale_start_diskrun"))))
+w("| `swiftd stop` | %s | %s |" % (fmt_ms(hf("scale_stop_n1")), fmt_ms(hf("scale_stop_diskrun"))))
+fds = {r[0]: r[1:] for r in rows("fds.csv")}
+if fds:
+    w("")
+    parts = []
+    if "swiftd" in fds:
+        parts.append("under swiftd the service had %s open descriptors and the supervisor %s" % (fds["swiftd"][0], fds["swiftd"][1]))
+    if "start-stop-daemon" in fds:
+        parts.append("under start-stop-daemon the service had %s" % fds["start-stop-daemon"][0])
+    w("Started from a caller holding 1,000 extra descriptors, " + "; ".join(parts) + " (`ls /proc/PID/fd`).")
+w("")
+
+# ---- correctness at return
+checks = rows("checks.csv")
+if checks:
+    w("## What holds when the command returns")
+    w("")
+    w("Checked while benchmarking (not timed), %s times each:" % checks[0][4])
+    w("")
+    w("| command | tool | check | held |")
+    w("|---|---|---|---|")
+    for kind, tool, what, ok, total in checks:
+        w("| %s | %s | %s | %s of %s |" % (kind, tool, what, ok, total))
+    w("")
+
+# ---- details of rows 4-8
+w("## Details")
+w("")
+w("Row 4, resident memory of each supervisor process (kB) 1 s and 11 s after its start: VmRSS / RssAnon / RssFile / Pss.")
+w("")
+w("| supervisor | at 1 s | at 11 s | wake-ups in 10 s |")
+w("|---|---|---|---|")
+for t in ["swiftd"] + PEERS45:
+    m = mem.get(t, {})
+    f = lambda v: " / ".join("n/a" if x is None else str(x) for x in v) if v else "n/a"
+    w("| %s | %s | %s | %s |" % (t, f(m.get(1)), f(m.get(11)), wake.get(t, "n/a")))
+w("")
+w("Row 6, respawn latency (ms) over %d respawns each:" % max((len(v) for v in resp.values()), default=0))
+w("")
+w("| supervisor | min | median | 90th pct | max |")
+w("|---|---|---|---|---|")
+for t in ["swiftd", "daemon", "runsv", "s6-supervise", "supervisord"]:
+    xs = resp.get(t, [])
+    w("| %s | %s | %s | %s | %s |" % (t, fmt_ms(min(xs) if xs else None), fmt_ms(median(xs)), fmt_ms(pct(xs, 0.9)),
+                                      fmt_ms(max(xs) if xs else None)))
+w("")
+w("Row 7, watch latency (ms) over %d rewrites each:" % max((len(v) for v in watch.values()), default=0))
+w("")
+w("| watcher | min | median | max |")
+w("|---|---|---|---|")
+for t in ["swiftd", "entr", "naive"]:
+    xs = watch.get(t, [])
+    w("| %s | %s | %s | %s |" % (t, fmt_ms(min(xs) if xs else None), fmt_ms(median(xs)), fmt_ms(max(xs) if xs else None)))
+w("")
+w("Row 8, seconds until all %d bytes were in the log, each run:" % nbytes)
+w("")
+w("| logger | runs (s) | median MB/s |")
+w("|---|---|---|")
+secs = {}
+for r in rows("logs.csv"):
+    secs.setdefault(r[0], []).append(float(r[3]) / 1e3)
+for t in ["cat > file", "swiftd", "svlogd", "multilog", "s6-log", "supervisord"]:
+    xs = secs.get(t, [])
+    w("| %s | %s | %s |" % (t, ", ".join("%.2f" % x for x in xs) or "n/a", fmt_mbs(thr.get(t))))
+w("")
+w("swiftd binary: needs %s; RUNPATH `%s`." % (M.get("swiftd_needed", "?").strip(), M.get("swiftd_runpath", "")))
+w("")
+
+# ---- what if
+if hf("wi_static_version_warm") is not None:
+    w("## What if swiftd were linked fully static")
+    w("")
+    w("Not how swiftd is installed: the same sources built with `swift build -c release --static-swift-stdlib "
+      "-Xswiftc -static-executable`, measured in the same run, to show what process start-up costs the installed "
+      "binary (a PIE that the dynamic loader links against libstdc++, libm, libgcc_s and libc at every start).")
+    w("")
+    w("| command | as installed | fully static | start-stop-daemon |")
+    w("|---|---|---|---|")
+    w("| `--version`, warm | %s | %s | %s |" % (fmt_ms(hf("r9_swiftd_warm")), fmt_ms(hf("wi_static_version_warm")),
+                                             fmt_ms(hf("r9_ssd_warm"))))
+    w("| `status`, back to back | %s | %s | %s |" % (fmt_ms(hf("r3_swiftd_b2b")), fmt_ms(hf("wi_static_status_b2b")),
+                                                   fmt_ms(hf("r3_ssd_b2b"))))
+    w("| `status`, %s | %s | %s | %s |" % (after, fmt_ms(hf("r3_swiftd")), fmt_ms(hf("wi_static_status")),
+                                         fmt_ms(hf("r3_ssd"))))
+    w("| `start --min-uptime 0`, back to back | %s | %s | %s |" % (
+        fmt_ms(hf("r1_swiftd_min0_b2b")), fmt_ms(hf("wi_static_start_b2b")), fmt_ms(hf("r1_ssd_b2b"))))
+    w("| `stop`, right after the start | %s | %s | %s |" % (
+        fmt_ms(hf("r2_swiftd_b2b")), fmt_ms(hf("wi_static_stop_b2b")), fmt_ms(hf("r2_ssd_b2b"))))
+    w("| binary size | %s | %s | %s |" % (fmt_size(sizes.get("swiftd")), fmt_size(sizes.get("swiftd (fully static)")),
+                                         fmt_size(sizes.get("start-stop-daemon"))))
+    w("")
+
+# ---- peers
+w("## Peers and flags")
+w("")
+w("Debian 12 packages: " + ", ".join("%s %s" % (p, M.get("version_" + p, "?")) for p in
+                                      ["dpkg", "daemon", "daemonize", "supervisor", "runit", "daemontools", "s6", "entr",
+                                       "hyperfine"]) + ". Each peer runs as its documentation recommends; the exact "
+  "command lines are in `bench/README.md`. Everything runs under one child subreaper that reaps every orphan at once, "
+  "as init does.")
+w("")
+
+# ---- notes
+w("## Notes on the targets")
+w("")
+notes = []
+if not missed:
+    w("Every target is met.")
+else:
+    w("Missed: row%s %s." % ("s" if len(missed) > 1 else "", ", ".join(missed)))
+w("")
+for n in notes:
+    w(n)
+    w("")
+print("\n".join(out).rstrip() + "\n")
