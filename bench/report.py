@@ -211,6 +211,133 @@ for key in ["true", "start-stop-daemon"]:
 line("9", "binary size, stripped", sizes.get("swiftd (stripped)"), "start-stop-daemon", sizes.get("start-stop-daemon"), fmt_size)
 
 # ---------------------------------------------------------------------------
+def ms(v):
+    return fmt_ms(v)
+
+
+def diff(a, b):
+    return None if a is None or b is None else a - b
+
+
+def build_notes():
+    n = []
+    v_sw, v_ssd, v_true = hf("r9_swiftd_warm"), hf("r9_ssd_warm"), hf("r9_true_warm")
+    wi_v, wi_st, wi_sti, wi_sta, wi_sto = (hf("wi_static_version_warm"), hf("wi_static_status_b2b"),
+                                           hf("wi_static_status"), hf("wi_static_start_b2b"), hf("wi_static_stop_b2b"))
+    static = wi_v is not None
+    fix_locks = ("test the lock without `/proc/locks`, for example with open file description locks (`F_OFD_SETLK`, "
+                 "inherited across fork and exec like `flock`), whose `F_OFD_GETLK` reports a conflicting lock "
+                 "without taking it and without the global semaphore, or by reading only the holder's "
+                 "`/proc/PID/fdinfo/*` (their `lock:` lines), whose pid the state file records")
+    fix_startup = "link the binary fully static (section \"What if\")" if static else "make start-up cheaper"
+    if any(r in missed for r in ("1", "2", "3")):
+        t = ("**Rows 1-3: two costs start-stop-daemon does not have.** (a) *The `/proc/locks` wait.* swiftd tells "
+             "whether a service runs from `/proc/locks` (liveness without taking the lock). Reading `/proc/locks` "
+             "takes the kernel's global file-lock semaphore for writing (`percpu_down_write(&file_rwsem)` in "
+             "`locks_start()`), which first waits for an RCU grace period unless another writer came by moments "
+             "before. Back to back, the previous command's read keeps it fast; after a quiet spell, which is how "
+             "people and scripts run these commands, the first read waits (here about %s for `status`: %s after "
+             "%s s of quiet against %s back to back). (b) *Process start-up.* The installed binary is a "
+             "position-independent executable that the dynamic loader links against libstdc++, libm, libgcc_s and "
+             "libc at every start, after probing its own directory (RUNPATH `$ORIGIN`) and the hwcaps "
+             "subdirectories there for each library; then the Swift runtime initialises. `swiftd --version` takes %s "
+             "against %s for `start-stop-daemon --version` (row 9)" %
+             (ms(diff(hf("r3_swiftd"), hf("r3_swiftd_b2b"))), ms(hf("r3_swiftd")), IDLE, ms(hf("r3_swiftd_b2b")),
+              ms(v_sw), ms(v_ssd)))
+        t += ("; linked fully static, %s." % ms(wi_v)) if static else "."
+        t += (" What would remove them: %s; and %s." % (fix_locks, fix_startup))
+        n.append(t)
+    if "1" in missed:
+        s_idle, s_b2b, p_idle, p_b2b = hf("r1_swiftd_min0"), hf("r1_swiftd_min0_b2b"), hf("r1_ssd"), hf("r1_ssd_b2b")
+        t = ("**Row 1, start.** `swiftd start --min-uptime 0` took %s after quiet and %s back to back; "
+             "start-stop-daemon %s and %s. On top of (a) and (b), the supervisor works before it can report: the "
+             "double fork, the log, the signal descriptor and the relay pipe, `NAME.state` (a temporary file, then "
+             "rename), the fork and exec of the service and the round trip on the status pipe." %
+             (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
+        if static:
+            t += " Fully static, back to back `start` took %s." % ms(wi_sta)
+            if wi_sta is not None and p_b2b is not None and wi_sta > p_b2b:
+                t += (" That is still above start-stop-daemon: meeting the target also needs less work before the "
+                      "report (for instance `NAME.state` written once the caller has its answer), since "
+                      "start-stop-daemon keeps no resident process to set up.")
+        n.append(t)
+    if "2" in missed:
+        s_idle, s_b2b, p_idle = hf("r2_swiftd"), hf("r2_swiftd_b2b"), hf("r2_ssd")
+        t = ("**Row 2, stop.** `swiftd stop` took %s after quiet and %s right after the start; start-stop-daemon %s, "
+             "which is its poll: it sends TERM, then looks again after 20 ms at first. 20× faster than that is %s, "
+             "less than starting any program takes here (`true`: %s), so that half of the target cannot be met by "
+             "a command that is a program of its own." %
+             (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_idle / 20 if p_idle else None), ms(v_true)))
+        if s_idle is not None and s_idle >= 10:
+            t += " The 10 ms half is missed after quiet because of (a)."
+        if static:
+            t += " Fully static, `stop` right after the start took %s." % ms(wi_sto)
+        n.append(t)
+    if "3" in missed:
+        s_idle, s_b2b, p_idle, p_b2b = hf("r3_swiftd"), hf("r3_swiftd_b2b"), hf("r3_ssd"), hf("r3_ssd_b2b")
+        t = ("**Row 3, status.** `swiftd status` took %s after quiet and %s back to back; start-stop-daemon %s and "
+             "%s. The first is mostly (a), the second mostly (b)." % (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
+        if static:
+            t += (" Fully static: %s back to back, %s after quiet (start-up fixed, the wait not). Meeting 1.2× needs "
+                  "both fixes." % (ms(wi_st), ms(wi_sti)))
+        n.append(t)
+    if "4" in missed:
+        n.append("**Row 4, memory.** The supervisor's VmRSS is %s kB; the details table shows what it is made of."
+                 % (mem.get("swiftd", {}).get(1, (None,))[0]))
+    if "5" in missed:
+        n.append("**Row 5, wake-ups.** The swiftd supervisor woke %s times in 10 s with a quiet service." %
+                 wake.get("swiftd"))
+    if "6" in missed:
+        xs = resp.get("swiftd", [])
+        n.append("**Row 6, respawn.** swiftd's median respawn took %s (max %s) at `--restart-delay 0`." %
+                 (ms(median(xs)), ms(max(xs) if xs else None)))
+    if "7" in missed:
+        m = median(watch.get("swiftd", []))
+        n.append("**Row 7, watch.** A rewrite reached a new instance in %s (median). swiftd's file watcher waits for "
+                 "200 ms without inotify events before it compares contents (`FileWatcher.debounce`: a burst of "
+                 "writes is one change, a save of the same bytes none); that quiet period is the floor, and "
+                 "stopping the old instance and starting the new one took the remaining %s. `entr -r` waits 50 ms. "
+                 "What would meet 50 ms: a debounce of at most about %s, keeping the content comparison (it was not "
+                 "changed for this benchmark)." % (ms(m), ms(diff(m, 200)), ms(diff(50, diff(m, 200)))))
+    if "8" in missed:
+        t = ("**Row 8, log throughput.** swiftd moved %s against %s for `cat > file`." %
+             (fmt_mbs(thr.get("swiftd")), fmt_mbs(thr.get("cat > file"))))
+        slower = [k for k in ["svlogd", "multilog", "s6-log", "supervisord"]
+                  if thr.get(k) is not None and thr.get("swiftd") is not None and thr["swiftd"] <= thr[k]]
+        if slower:
+            t += " Not faster than: %s." % ", ".join(slower)
+        t += (" The supervisor reads the pipe 128 KiB at a time, looks backwards for the last newline, writes the "
+              "complete lines and moves the rest to the front of its buffer; `cat` only reads and writes.")
+        n.append(t)
+    # Not misses, but worth knowing.
+    sw = mem.get("swiftd", {}).get(1)
+    anon_peers = [a for a in (mem.get(k, {}).get(1, (None, None))[1] for k in ["daemon", "runsv", "supervise",
+                                                                               "s6-supervise"]) if a]
+    if sw and anon_peers:
+        n.append("**Row 4, what the figure is made of.** The supervisor's %s kB of VmRSS are %s kB anonymous and %s kB "
+                 "file-backed. It stays under 2 MB because an idle supervisor hands its clean file-backed pages "
+                 "(code and read-only data of the binary and libraries) back to the page cache with `MADV_DONTNEED` "
+                 "(`ResidentMemory.swift`); they fault back in at the next event. Its anonymous memory is %.0f–%.0f× "
+                 "the C supervisors' (%d–%d kB)." % (sw[0], sw[1], sw[2], sw[1] / max(anon_peers),
+                                                     sw[1] / min(anon_peers), min(anon_peers), max(anon_peers)))
+    slow = [k for k in ["s6-supervise", "supervisord"] if median(resp.get(k, [])) and median(resp.get(k, [])) > 500]
+    if slow:
+        n.append("**Row 6, the one-second peers.** %s started the next instance about a second after each exit, "
+                 "although the service had run 1.1 s (longer than the minimum run both runsv and s6 ask for). Seen "
+                 "with strace while developing this benchmark: s6-supervise 2.11 reaps at once, then waits in `ppoll` with a 1 s timeout before it "
+                 "forks `./run`; supervisord reaps at once (the child's output pipe wakes it) but spawns only on the "
+                 "next pass of its main loop, after a `poll` with a 1 s timeout. Neither has a setting that shortens "
+                 "it." % " and ".join(slow))
+    ck = {(r[0], r[1]): (int(r[3]), int(r[4])) for r in rows("checks.csv")}
+    late = [t for (k, t), (ok, total) in ck.items() if k == "start" and ok < total]
+    if late:
+        n.append("**Starts that return early.** %s returned before their pidfile was written (or before their process "
+                 "ran) in some runs (table \"What holds when the command returns\"): their start figures cover less "
+                 "work than swiftd's and start-stop-daemon's." % " and ".join(late))
+    return n
+
+
+# ---------------------------------------------------------------------------
 out = []
 w = out.append
 duration = int(M.get("duration_seconds", "0"))
@@ -375,7 +502,7 @@ w("")
 # ---- notes
 w("## Notes on the targets")
 w("")
-notes = []
+notes = build_notes()
 if not missed:
     w("Every target is met.")
 else:
