@@ -231,8 +231,10 @@ def build_notes():
                  "`/proc/PID/fdinfo/*` (their `lock:` lines), whose pid the state file records")
     fix_startup = "link the binary fully static (section \"What if\")" if static else "make start-up cheaper"
     if any(r in missed for r in ("1", "2", "3")):
-        t = ("**Rows 1-3: two costs start-stop-daemon does not have.** (a) *The `/proc/locks` wait.* swiftd tells "
-             "whether a service runs from `/proc/locks` (liveness without taking the lock). Reading `/proc/locks` "
+        t = ("**Rows 1-3: two costs start-stop-daemon does not have.** (a) *The `/proc/locks` wait.* `swiftd stop` "
+             "and `swiftd status` find the process that holds a service's pidfile lock in `/proc/locks` (liveness "
+             "without taking the lock; `start` takes the lock and reads `/proc/locks` only when it is held). "
+             "Reading `/proc/locks` "
              "takes the kernel's global file-lock semaphore for writing (`percpu_down_write(&file_rwsem)` in "
              "`locks_start()`), which first waits for an RCU grace period unless another writer came by moments "
              "before. Back to back, the previous command's read keeps it fast; after a quiet spell, which is how "
@@ -250,16 +252,17 @@ def build_notes():
     if "1" in missed:
         s_idle, s_b2b, p_idle, p_b2b = hf("r1_swiftd_min0"), hf("r1_swiftd_min0_b2b"), hf("r1_ssd"), hf("r1_ssd_b2b")
         t = ("**Row 1, start.** `swiftd start --min-uptime 0` took %s after quiet and %s back to back; "
-             "start-stop-daemon %s and %s. On top of (a) and (b), the supervisor works before it can report: the "
-             "double fork, the log, the signal descriptor and the relay pipe, `NAME.state` (a temporary file, then "
-             "rename), the fork and exec of the service and the round trip on the status pipe." %
-             (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
+             "start-stop-daemon %s and %s. `start` does not pay (a). Besides (b), the supervisor works before it "
+             "can report: the double fork, the log, the signal descriptor and the relay pipe, `NAME.state` (a "
+             "temporary file, then rename), the fork and exec of the service and the round trip on the status pipe; "
+             "start-stop-daemon has no resident process to set up." % (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
         if static:
             t += " Fully static, back to back `start` took %s." % ms(wi_sta)
             if wi_sta is not None and p_b2b is not None and wi_sta > p_b2b:
-                t += (" That is still above start-stop-daemon: meeting the target also needs less work before the "
-                      "report (for instance `NAME.state` written once the caller has its answer), since "
-                      "start-stop-daemon keeps no resident process to set up.")
+                t += (" That is still above start-stop-daemon: what would meet the target is the static link plus a "
+                      "shorter path from the caller to the report (this run does not break that path down).")
+            else:
+                t += " That would meet the target."
         n.append(t)
     if "2" in missed:
         s_idle, s_b2b, p_idle = hf("r2_swiftd"), hf("r2_swiftd_b2b"), hf("r2_ssd")
@@ -351,14 +354,22 @@ w("- **Machine**: %s, %s cores, %s MB RAM; %s; kernel %s." %
   (M.get("cpu"), M.get("cores"), M.get("mem_mb"), M.get("os"), M.get("kernel")))
 w("- **swiftd**: %s at commit %s, built with `swift build -c release --static-swift-stdlib` (%s)." %
   (M.get("swiftd_version"), M.get("git_commit"), M.get("swift")))
-w("- **Duration**: bench/run took %d min %02d s in all (installing the peers, building swiftd in %s s, measuring)." %
-  (duration // 60, duration % 60, M.get("build_seconds", "?")))
+installed = M.get("installed", "")
+w("- **Duration**: bench/run took %d min %02d s in all: %s, building swiftd (%s s, and %s s more for the fully static "
+  "build of the \"What if\" section), measuring." %
+  (duration // 60, duration % 60,
+   ("installing %s from Debian (%s s)" % (installed, M.get("install_seconds", "?"))) if installed
+   else "nothing to install (the peers were already there)",
+   M.get("build_seconds", "?"), M.get("build_static_seconds", "?")))
 if M.get("quick") == "1":
     w("- **Quick mode** (`--quick`): fewer runs and a smaller log; not the figures to quote.")
 w("")
 w("Times are medians: hyperfine's for rows 1-3 and 9 (each command run directly, no shell, after 3 warm-up runs), "
-  "of the samples for rows 6-8. \"swiftd ÷ peer\" divides swiftd's figure by the peer's: below 1 means swiftd's is "
-  "smaller (faster, smaller, fewer), except in row 8 where the figures are throughputs and above 1 means swiftd is faster.")
+  "of the samples for rows 6-8. In rows 1-3 every command runs after %s s of quiet (\"after %s s idle\"), as when a "
+  "person or a script runs it, and again for swiftd and start-stop-daemon in quick succession (\"back to back\", "
+  "hyperfine's usual way); the difference matters to swiftd (notes). \"swiftd ÷ peer\" divides swiftd's figure by "
+  "the peer's: below 1 means swiftd's is smaller (faster, smaller, fewer), except in row 8 where the figures are "
+  "throughputs and above 1 means swiftd is faster." % (M.get("idle_seconds", "0.2"), M.get("idle_seconds", "0.2")))
 w("")
 w("| # | what | swiftd | peer | peer's figure | swiftd ÷ peer | target | met |")
 w("|---|---|---|---|---|---|---|---|")
@@ -390,9 +401,12 @@ w("| + 100 environment entries | %s | |" % fmt_ms(hf("scale_start_env100")))
 w("| + 1,000 open descriptors | %s | |" % fmt_ms(hf("scale_start_fds1000")))
 w("| + both | %s | %s |" % (fmt_ms(hf("scale_start_env100_fds1000")), fmt_ms(hf("scale_start_ssd_env100_fds1000"))))
 w("")
+opts = M.get("disk_run_dir_mount_options", "")
 w("The run directory (pidfiles, state files) is on a %s for every measurement above, as `/run` and "
-  "`$XDG_RUNTIME_DIR` are. With it on the disk (%s, this machine mounts it with `discard`) instead:" %
-  (M.get("run_dir_fs", "?"), M.get("disk_run_dir_fs", "?")))
+  "`$XDG_RUNTIME_DIR` are. With it on the disk instead (%s%s), where replacing `NAME.state` by rename makes the "
+  "file system write the new file's data out first:" %
+  (M.get("run_dir_fs", "?"), M.get("disk_run_dir_fs", "?"),
+   ", mounted with `discard`" if "discard" in opts.split(",") else ""))
 w("")
 w("| command (back to back) | run dir on %s | run dir on %s |" % (M.get("run_dir_fs", "?"), M.get("disk_run_dir_fs", "?")))
 w("|---|---|---|")
@@ -494,9 +508,32 @@ w("## Peers and flags")
 w("")
 w("Debian 12 packages: " + ", ".join("%s %s" % (p, M.get("version_" + p, "?")) for p in
                                       ["dpkg", "daemon", "daemonize", "supervisor", "runit", "daemontools", "s6", "entr",
-                                       "hyperfine"]) + ". Each peer runs as its documentation recommends; the exact "
-  "command lines are in `bench/README.md`. Everything runs under one child subreaper that reaps every orphan at once, "
-  "as init does.")
+                                       "hyperfine"]) + ". Each peer as its documentation recommends, with only what "
+  "the comparison needs added (details in `bench/README.md`). Everything runs under one child subreaper that "
+  "reaps every orphan at once, as init does; the run directory is on a tmpfs, logs on the disk.")
+w("")
+w("| row | swiftd | peers |")
+w("|---|---|---|")
+for r in [
+    ("1", "`swiftd start N --run-dir R --log-dir L [--min-uptime 0] -- /bin/sleep 100000`",
+     "`start-stop-daemon --start --background --make-pidfile --pidfile P --exec /bin/sleep -- 100000`; "
+     "`daemon --name=N --pidfiles=R -- /bin/sleep 100000`; `daemonize -p P -l LOCK /bin/sleep 100000`; "
+     "`supervisorctl start N` (`autostart=false`; `startsecs` 1, its default, or 0)"),
+    ("2", "`swiftd stop N`",
+     "`start-stop-daemon --stop --retry TERM/5/KILL/5 --remove-pidfile --pidfile P`; `daemon --name=N --stop` then "
+     "`daemon --name=N --running` until it says no; `supervisorctl stop N`; `sv stop DIR`"),
+    ("3", "`swiftd status N`",
+     "`start-stop-daemon --status --pidfile P`; `daemon --name=N --running`; `supervisorctl status N`; `sv status DIR`"),
+    ("4, 5", "`swiftd start q` (defaults)",
+     "`daemon --name=N`; `runsv DIR`; `supervise DIR`; `s6-supervise DIR`; `supervisord` with one program"),
+    ("6", "`--restart on-failure --restart-delay 0 --start-limit none`",
+     "`daemon --respawn --attempts=100`; `runsv DIR`; `s6-supervise DIR`; supervisord (program defaults)"),
+    ("7", "`--watch FILE`", "`entr -n -r`; a shell loop polling `stat -c %y` every second"),
+    ("8", "`--restart no --min-uptime 0 --log-max-size 1G` (no rotation within the 500 MB)",
+     "`cat > FILE`; `svlogd DIR` (`s0`: no rotation); `multilog s16777215 n40 DIR`; `s6-log n40 s1000000000 DIR`; "
+     "supervisord `stdout_logfile_maxbytes=0`; no timestamps anywhere"),
+]:
+    w("| %s | %s | %s |" % r)
 w("")
 
 # ---- notes
