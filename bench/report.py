@@ -252,10 +252,14 @@ def build_notes():
     if "1" in missed:
         s_idle, s_b2b, p_idle, p_b2b = hf("r1_swiftd_min0"), hf("r1_swiftd_min0_b2b"), hf("r1_ssd"), hf("r1_ssd_b2b")
         t = ("**Row 1, start.** `swiftd start --min-uptime 0` took %s after quiet and %s back to back; "
-             "start-stop-daemon %s and %s. `start` does not pay (a). Besides (b), the supervisor works before it "
-             "can report: the double fork, the log, the signal descriptor and the relay pipe, `NAME.state` (a "
-             "temporary file, then rename), the fork and exec of the service and the round trip on the status pipe; "
-             "start-stop-daemon has no resident process to set up." % (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
+             "start-stop-daemon %s and %s. `start` does not pay (a)" % (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
+        if None not in (s_idle, s_b2b, p_idle, p_b2b) and s_b2b > 0 and p_b2b > 0:
+            rs, rp = s_idle / s_b2b, p_idle / p_b2b
+            t += (" (its two figures differ by a factor %.2f, start-stop-daemon's by %.2f%s)" %
+                  (rs, rp, ": starting from an idle machine costs both alike" if abs(rs - rp) <= 0.25 * rp else ""))
+        t += (". Besides (b), the supervisor works before it can report: the double fork, the log, the signal "
+              "descriptor and the relay pipe, `NAME.state` (a temporary file, then rename), the fork and exec of the "
+              "service and the round trip on the status pipe; start-stop-daemon has no resident process to set up.")
         if static:
             t += " Fully static, back to back `start` took %s." % ms(wi_sta)
             if wi_sta is not None and p_b2b is not None and wi_sta > p_b2b:
