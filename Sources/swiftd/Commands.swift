@@ -204,13 +204,8 @@ enum Commands {
             try c.validate()
             _ = try c.credentials()
             _ = try c.resolvedExecutable()
-        } catch let error as ConfigurationError {
-            Standard.error("swiftd: \(error.message)")
-            return ExitCode.notConfigured
-        } catch let error as ServiceError {
-            Standard.error("swiftd: \(error.message)")
-            return ExitCode.notConfigured
         } catch {
+            // ConfigurationError and ServiceError describe themselves by their message.
             Standard.error("swiftd: \(error)")
             return ExitCode.notConfigured
         }
