@@ -21,6 +21,7 @@
 #endif
 
 pid_t dz_fork(void) { return fork(); }
+pid_t dz_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int dz_pidfd_open(pid_t pid) {
 #ifdef SYS_pidfd_open

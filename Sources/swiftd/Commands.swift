@@ -71,7 +71,7 @@ enum Commands {
             return error.code
         } catch {
             Standard.error("swiftd: \(error)")
-            return ExitCode.failure
+            return ExitCode.of(error)
         }
     }
 
@@ -185,7 +185,7 @@ enum Commands {
         var rows = [["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "COMMAND"]]
         for s in statuses {
             rows.append([s.name.rawValue, s.state.rawValue, s.pid.map(String.init) ?? "-", s.uptime?.approximate ?? "-",
-                         "\(s.restarts)", s.recorded.map { CommandWords.quote($0.configuration.argv) } ?? "-"])
+                         "\(s.restarts)", s.recorded.map { Escaped.line(CommandWords.quote($0.configuration.argv)) } ?? "-"])
         }
         var widths = [Int](repeating: 0, count: 6)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -230,12 +230,16 @@ enum Commands {
             return ExitCode.failure
         }
         do {
+            // What the service printed reaches the terminal with its control characters escaped.
             let tail = try LogReader.lastLines(path, count: count)
-            tail.withUnsafeBytes { try? FileDescriptor.standardOutput.writeAll($0) }
+            try? FileDescriptor.standardOutput.writeAll(Escaped.log(tail).text)
             if parsed.has("follow") {
                 let size = (try? FileSystem.status(path)).flatMap { $0 }.map { off_t($0.st_size) } ?? 0
+                var rest: [UInt8] = []
                 try LogReader.follow(path, from: size) { chunk in
-                    chunk.withUnsafeBytes { try? FileDescriptor.standardOutput.writeAll($0) }
+                    let escaped = Escaped.log(rest + chunk, final: false)
+                    rest = escaped.rest
+                    try? FileDescriptor.standardOutput.writeAll(escaped.text)
                 }
             }
         } catch let error as SystemError {

@@ -87,6 +87,8 @@ int dz_exec_in_place(const struct dz_launch_attr *attr, int *step, int *report_f
 // MARK: - Process control
 
 pid_t dz_fork(void);
+/// The calling thread's id (gettid).
+pid_t dz_gettid(void);
 int dz_pidfd_open(pid_t pid);
 int dz_pidfd_send_signal(int pidfd, int sig);
 /// Queue `sig` with an integer payload (si_code SI_QUEUE), through a pidfd.

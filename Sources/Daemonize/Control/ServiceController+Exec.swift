@@ -34,17 +34,17 @@ extension ServiceController {
             case .closed: break
             }
             guard let pid = startup.daemonPID, let handle = try? ProcessHandle.open(pid: pid) else {
-                return Outcome(code: ExitCode.failure, error: "\(name) failed to start: its process is gone")
+                return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: "its process is gone", lines: []))
             }
             defer { handle.close() }
             let waited = ReadinessWait(configuration: configuration, process: handle, notify: notify, pipe: readiness?.read).wait()
             switch waited {
             case .ready:
-                return Outcome(code: ExitCode.success, output: "\(name) started (pid \(pid))")
+                return Outcome(code: ExitCode.success, output: Wording.started(name, pid: pid))
             case .exited(let status):
-                return execStartFailed(configuration, pid: pid, reason: "\(status)")
+                return execStartFailed(configuration, pid: pid, reason: "\(status)", exited: status)
             case .failed(let reason):
-                return execStartFailed(configuration, pid: pid, reason: reason)
+                return execStartFailed(configuration, pid: pid, reason: reason, exited: nil)
             }
         }
     }
@@ -60,7 +60,14 @@ extension ServiceController {
         state.pid = getpid()
         state.pidStartTime = ProcessTable.stat(of: getpid())?.startTime
         state.serviceSince = WallClock.seconds()
-        try? state.write(paths.stateFile(name))
+        do {
+            try state.write(paths.stateFile(name))
+        } catch {
+            // Without its record the service could not be told from a stranger.
+            pidFile.release()
+            daemon.fail(Wording.startFailure(name, reason: "cannot write its state: \(error)", lines: []), exitCode: ExitCode.failure)
+            exit(1)
+        }
 
         var descriptors: [Int32: FileDescriptor] = [:]
         var readyNumber: Int32?
@@ -71,7 +78,16 @@ extension ServiceController {
         // The lock lives exactly as long as the command: it inherits the descriptor.
         let lockNumber: Int32 = readyNumber == 3 ? 4 : 3
         descriptors[lockNumber] = pidFile.descriptor
-        let output: LaunchConfiguration.Stream = configuration.logFile(in: paths).map { .file($0, append: true) } ?? .null
+        var output = LaunchConfiguration.Stream.null
+        if let log = configuration.logFile(in: paths) {
+            do {
+                output = .descriptor(try FileSystem.openLog(log))
+            } catch {
+                pidFile.release()
+                daemon.fail(Wording.startFailure(name, reason: "log \(log): \(error)", lines: []), exitCode: ExitCode.of(error))
+                exit(1)
+            }
+        }
         let launch = configuration.launchConfiguration(credentials: credentials, output: output, error: output,
                                                        notifySocket: notifySocket, descriptors: descriptors, parentDeathSignal: nil)
         let (error, report) = Launcher.execInPlace(launch, keeping: daemon.reportDescriptor)
@@ -82,32 +98,34 @@ extension ServiceController {
         state.failure = "failed to start: \(error)"
         try? state.write(paths.stateFile(name))
         let code = (error as? LaunchError)?.startExitCode ?? ExitCode.failure
-        daemon.fail("\(name) failed to start: \(error)", exitCode: code)
+        daemon.fail(Wording.startFailure(name, reason: "\(error)", lines: []), exitCode: code)
         exit(127)
     }
 
-    /// The command died or never became ready: stop what is left of it,
-    /// clear its pidfile, record the failure, and say why with its last log lines.
-    private func execStartFailed(_ configuration: ServiceConfiguration, pid: pid_t, reason: String) -> Outcome {
+    /// The command died or never became ready: stop what is left of it (its
+    /// session, whatever holds its lock, and its orphans, which this process
+    /// adopted as their subreaper), clear its pidfile, record the failure,
+    /// and say why with its last log lines.
+    private func execStartFailed(_ configuration: ServiceConfiguration, pid: pid_t, reason: String, exited: ExitStatus?) -> Outcome {
         let name = configuration.name
         var state = (try? ServiceState.read(paths.stateFile(name), name: name)) ?? ServiceState(configuration: configuration)
         state.mode = .exec
         state.pid = pid
-        Leftovers.stop(state, signal: configuration.stopSignal, timeout: configuration.stopTimeout)
+        let lockFile = (try? PIDFile.Snapshot.read(paths.pidFile(name)))??.file
+        let left = Leftovers.find(state, lockFile: lockFile, adopted: true).filter { $0 != pid }.count
+        Leftovers.stop(state, signal: configuration.stopSignal, timeout: configuration.stopTimeout, lockFile: lockFile, adopted: true)
+        var why = reason
+        if exited?.isSuccess == true && left > 0 { why = Wording.daemonized(reason, left: left) }
         if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) {
             state.phase = .failed
             state.pid = nil
-            state.failure = "failed to start: \(reason)"
+            state.failure = "failed to start: \(why)"
             try? state.write(paths.stateFile(name))
             lock.release()
         }
-        var message = "\(name) failed to start: \(reason)"
-        if let log = configuration.logFile(in: paths), let tail = try? LogReader.lastLines(log, count: 5), !tail.isEmpty {
-            let lines = String(decoding: tail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            message += "\nlast lines of its log:" + lines.map { "\n  " + $0 }.joined()
-        }
-        return Outcome(code: ExitCode.failure, error: message)
+        return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: why, log: configuration.logFile(in: paths)))
     }
+
 }
 
 /// Waiting for an exec-mode service to be up: its start window, a READY=1

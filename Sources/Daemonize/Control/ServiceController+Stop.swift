@@ -2,40 +2,66 @@ extension ServiceController {
     // MARK: stop
 
     /// Stops the service: asks its supervisor (which stops every process of
-    /// it) or, in exec mode, signals its session itself; returns once the
-    /// lock is released and nothing of the service is left.
+    /// it) or, in exec mode, signals its processes itself; returns once
+    /// nothing of the service is left. Only a process proven to be the
+    /// service's is ever signalled; a lock held by anything else (another
+    /// command clearing up) is waited for, never signalled.
     public func stop(_ name: ServiceName, signal: Signal? = nil, timeout: Interval? = nil) -> Outcome {
         if let refused = checkRunDirectory() { return refused }
-        let recorded = try? ServiceState.read(paths.stateFile(name), name: name)
-        let pidPath = paths.pidFile(name)
-        switch PIDFile.status(at: pidPath) {
-        case .unreadable(let reason):
-            return Outcome(code: ExitCode.failure, error: "\(name): \(reason)")
-        case .absent, .stale:
-            return stopDead(name, signal: signal, timeout: timeout)
-        case .running(let pid, _):
-            // Without a record, the kernel's lock table says whether the service holds its own lock.
-            let exec = recorded?.mode == .exec || (recorded == nil && pid != nil && pid == PIDFile.lockHolder(at: pidPath))
-            return exec ? stopExec(name, recorded: recorded, signal: signal, timeout: timeout)
-                        : stopSupervised(name, recorded: recorded, signal: signal, timeout: timeout)
+        let started = Monotonic.now()
+        var pause: Int64 = 1_000_000
+        do {
+            while true {
+                let snapshot = try ServiceSnapshot.read(name, paths: paths)
+                let configured = snapshot.recorded?.configuration ?? ServiceConfiguration(name: name)
+                let request = (signal: signal ?? configured.stopSignal, timeout: timeout ?? configured.stopTimeout)
+                if snapshot.isExecMode {
+                    if try snapshot.isRunning() { return try stopExec(snapshot, signal: request.signal, timeout: request.timeout) }
+                } else if let supervisor = try snapshot.supervisor() {
+                    return stopSupervised(name, supervisor: supervisor, signal: signal, timeout: timeout, request: request)
+                }
+                switch snapshot.lock {
+                case .held:
+                    // Held by no supervisor we know: a command clearing what a
+                    // dead instance left, or a new supervisor about to record itself.
+                    if Monotonic.now() - started >= request.timeout.nanoseconds + 30_000_000_000 {
+                        return Outcome(code: ExitCode.failure, error: "\(name): could not stop: \(snapshot.pidPath) stays locked by a process that is not its supervisor")
+                    }
+                    Monotonic.sleep(nanoseconds: pause)
+                    pause = min(pause * 2, 20_000_000)
+                    continue
+                case .untrusted(let holder):
+                    return Outcome(code: ExitCode.failure, error: untrustedLock(snapshot, holder: holder))
+                case .absent, .free:
+                    if let outcome = stopDead(name, signal: request.signal, timeout: request.timeout) { return outcome }
+                    continue
+                }
+            }
+        } catch {
+            return Outcome(code: ExitCode.of(error), error: error is ServiceError ? "\(error)" : "\(name): \(error)")
         }
     }
 
     /// Not running: clears a stale pidfile and whatever a dead supervisor
     /// left, holding the pidfile's lock the while (see `clearLeftovers`); a
-    /// service started meanwhile holds it, and is then left alone.
-    private func stopDead(_ name: ServiceName, signal: Signal?, timeout: Interval?) -> Outcome {
+    /// service started meanwhile holds it, and is then left alone. Nil when
+    /// the record under the lock names an instance that still runs: look again.
+    private func stopDead(_ name: ServiceName, signal: Signal, timeout: Interval) -> Outcome? {
         guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else {
             return Outcome(code: ExitCode.success, output: "\(name) is not running")
         }
         defer { lock.release() }
+        CrashPoint.reach("clearing-leftovers")
         var leftovers = 0
         if var recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
-            leftovers = Leftovers.find(recorded).count
-            if leftovers > 0 {
-                Leftovers.stop(recorded, signal: signal ?? recorded.configuration.stopSignal, timeout: timeout ?? recorded.configuration.stopTimeout)
+            do {
+                if try liveInstance(recorded) != nil { return nil }
+            } catch {
+                return Outcome(code: ExitCode.of(error), error: "\(name): \(error)")
             }
-            if [.starting, .running, .backoff, .stopping].contains(recorded.phase) {
+            leftovers = Leftovers.find(recorded).count
+            if leftovers > 0 { Leftovers.stop(recorded, signal: signal, timeout: timeout) }
+            if recorded.isActive {
                 recorded.phase = .stopped
                 recorded.pid = nil
                 try? recorded.write(paths.stateFile(name))
@@ -45,17 +71,8 @@ extension ServiceController {
         return Outcome(code: ExitCode.success, output: "\(name) is not running")
     }
 
-    private func stopSupervised(_ name: ServiceName, recorded: ServiceState?, signal: Signal?, timeout: Interval?) -> Outcome {
-        let pidPath = paths.pidFile(name)
-        let supervisor: ProcessHandle
-        do {
-            guard let handle = try PIDFile.openProcess(at: pidPath, .holder(expected: recorded?.supervisorPID)) else {
-                return Outcome(code: ExitCode.success, output: "\(name) is not running")
-            }
-            supervisor = handle
-        } catch {
-            return Outcome(code: ExitCode.failure, error: "\(name): \(error)")
-        }
+    private func stopSupervised(_ name: ServiceName, supervisor: ProcessHandle, signal: Signal?, timeout: Interval?,
+                                request: (signal: Signal, timeout: Interval)) -> Outcome {
         defer { supervisor.close() }
         do {
             if let value = StopRequest.encode(signal: signal, timeout: timeout) {
@@ -64,7 +81,7 @@ extension ServiceController {
                 try supervisor.send(.terminate)
             }
         } catch let error as SystemError where error.errno == .noSuchProcess {
-            return Outcome(code: ExitCode.success, output: "\(name) is not running")
+            // It died just now: see below what it left.
         } catch let error as SystemError {
             return Outcome(code: ExitCode.forStart(error.errno), error: "\(name): cannot signal its supervisor: \(error.errno)")
         } catch {
@@ -72,57 +89,73 @@ extension ServiceController {
         }
         // The supervisor exits only once every process of the service is gone;
         // its exit releases the lock. Its pidfd says so at once.
-        let allowed = (timeout ?? recorded?.configuration.stopTimeout ?? .seconds(10)).nanoseconds + 10_000_000_000
-        if supervisor.waitForExit(timeoutMilliseconds: Int32(clamping: allowed / 1_000_000)) {
-            return Outcome(code: ExitCode.success, output: "\(name) stopped")
+        let allowed = request.timeout.nanoseconds + 10_000_000_000
+        var killed = false
+        if !supervisor.waitForExit(timeoutMilliseconds: Int32(clamping: allowed / 1_000_000)) {
+            // A supervisor that does not answer: kill it; its service gets its
+            // parent-death signal, and whatever is left is stopped below.
+            try? supervisor.send(.kill)
+            _ = supervisor.waitForExit(timeoutMilliseconds: 5000)
+            killed = true
         }
-        // A supervisor that does not answer: kill it; its service gets its
-        // parent-death signal, and whatever is left of the session is stopped here.
-        try? supervisor.send(.kill)
-        _ = supervisor.waitForExit(timeoutMilliseconds: 5000)
-        if let recorded {
-            Leftovers.stop(recorded, signal: .kill, timeout: .seconds(1))
-        }
-        if case .running = PIDFile.status(at: pidPath) {
-            return Outcome(code: ExitCode.failure, error: "\(name): could not stop: its supervisor did not exit")
-        }
-        return Outcome(code: ExitCode.success, output: "\(name) stopped (its supervisor did not answer and was killed)")
+        return afterSupervisor(name, supervisor: supervisor.pid, killed: killed, request: request)
     }
 
-    /// Exec mode: the stop signal to the service's process group, SIGKILL
-    /// after the timeout, then wait for the rest of its session and its lock.
-    private func stopExec(_ name: ServiceName, recorded: ServiceState?, signal: Signal?, timeout: Interval?) -> Outcome {
-        let pidPath = paths.pidFile(name)
-        let stopSignal = signal ?? recorded?.configuration.stopSignal ?? .terminate
-        let stopTimeout = timeout ?? recorded?.configuration.stopTimeout ?? .seconds(10)
-        guard let service = try? PIDFile.openProcess(at: pidPath, .recorded) else {
-            return Outcome(code: ExitCode.success, output: "\(name) is not running")
+    /// The supervisor is gone. If it recorded the end of its service, that is
+    /// the answer; if it died first (killed by the OOM killer, or by us), what
+    /// is left of the service is stopped here, under the lock, and recorded.
+    private func afterSupervisor(_ name: ServiceName, supervisor: pid_t, killed: Bool, request: (signal: Signal, timeout: Interval)) -> Outcome {
+        if !killed, let final = try? ServiceState.read(paths.stateFile(name), name: name), final.supervisorPID == supervisor, !final.isActive {
+            return Outcome(code: ExitCode.success, output: "\(name) stopped")
         }
-        defer { service.close() }
-        let pid = service.pid
-        // The leader is alive (its pidfd says so), so its group is its own.
-        if !service.hasExited {
-            _ = kill(-pid, stopSignal.rawValue)
-            _ = kill(-pid, SIGCONT)
+        guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else {
+            // Another start took the service over meanwhile: ours is gone.
+            return Outcome(code: ExitCode.success, output: "\(name) stopped")
         }
-        try? service.send(stopSignal)
-        if !service.waitForExit(timeoutMilliseconds: Int32(clamping: stopTimeout.milliseconds)) {
-            if !service.hasExited { _ = kill(-pid, SIGKILL) }
-            try? service.send(.kill)
-            _ = service.waitForExit(timeoutMilliseconds: 5000)
+        defer { lock.release() }
+        var left = 0
+        var cleared = true
+        if var recorded = try? ServiceState.read(paths.stateFile(name), name: name), recorded.supervisorPID == supervisor {
+            left = Leftovers.find(recorded).count
+            cleared = Leftovers.stop(recorded, signal: killed ? .kill : request.signal, timeout: killed ? .seconds(1) : request.timeout)
+            if recorded.isActive {
+                recorded.phase = .stopped
+                recorded.pid = nil
+                try? recorded.write(paths.stateFile(name))
+            }
         }
-        var state = recorded ?? ServiceState(configuration: ServiceConfiguration(name: name))
-        state.pid = pid
-        Leftovers.stop(state, signal: stopSignal, timeout: stopTimeout)
+        if !cleared { return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running") }
+        if killed { return Outcome(code: ExitCode.success, output: "\(name) stopped (its supervisor did not answer and was killed)") }
+        let detail = left > 0 ? "; \(left) process\(left == 1 ? "" : "es") of it stopped" : ""
+        return Outcome(code: ExitCode.success, output: "\(name) stopped (its supervisor died during the stop\(detail))")
+    }
+
+    /// Exec mode: the stop signal to every process of the service (its
+    /// session, and whatever holds its lock), SIGKILL after the timeout, then
+    /// the record, under the lock once nobody holds it.
+    private func stopExec(_ snapshot: ServiceSnapshot, signal: Signal, timeout: Interval) throws -> Outcome {
+        let name = snapshot.name
+        var recorded = snapshot.recorded ?? ServiceState(configuration: ServiceConfiguration(name: name))
+        if snapshot.recorded == nil, case .held(let pid?) = snapshot.lock {
+            // No record: the lock's holder wrote its own pid (checked by isExecMode).
+            recorded.mode = .exec
+            recorded.pid = pid
+            recorded.pidStartTime = try ProcessTable.status(of: pid)?.startTime
+        }
+        // The pidfile must name the recorded process (throws otherwise).
+        try snapshot.mainProcess()?.close()
+        var lockFile: FileLocks.FileID?
+        if case .held = snapshot.lock { lockFile = snapshot.file }
+        let cleared = Leftovers.stop(recorded, signal: signal, timeout: timeout, lockFile: lockFile)
         // Children that inherited the lock's descriptor hold it until they end.
         let deadline = Monotonic.now() + 5_000_000_000
-        while case .running = PIDFile.status(at: pidPath), Monotonic.now() < deadline {
+        while case .running = PIDFile.status(at: snapshot.pidPath), Monotonic.now() < deadline {
             Monotonic.sleep(nanoseconds: 2_000_000)
         }
-        guard let lock = try? PIDFile.acquire(at: pidPath, pid: nil, waitForPID: 0) else {
-            return Outcome(code: ExitCode.failure, error: "\(name): could not stop: its pidfile is still locked")
+        guard cleared, let lock = try? PIDFile.acquire(at: snapshot.pidPath, pid: nil, waitForPID: 0) else {
+            return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running")
         }
-        if var recorded {
+        if snapshot.recorded != nil {
             recorded.phase = .stopped
             recorded.pid = nil
             try? recorded.write(paths.stateFile(name))
@@ -152,12 +185,17 @@ extension ServiceController {
         return signal(name, recorded?.configuration.reloadSignal ?? .hangup, verb: "reloaded")
     }
 
-    /// Sends `signal` to the service's main process through a pidfd taken
-    /// while its pidfile is locked. Exit 3 when it is not running.
+    /// Sends `signal` to the service's main process, proven to be the
+    /// service's (see `ServiceSnapshot.mainProcess`). Exit 3 when it is not
+    /// running, 4 when it is another user's.
     public func signal(_ name: ServiceName, _ signal: Signal, verb: String? = nil) -> Outcome {
         if let refused = checkRunDirectory() { return refused }
         do {
-            guard let handle = try PIDFile.openProcess(at: paths.pidFile(name), .recorded) else {
+            let snapshot = try ServiceSnapshot.read(name, paths: paths)
+            if case .untrusted(let holder) = snapshot.lock {
+                return Outcome(code: ExitCode.failure, error: untrustedLock(snapshot, holder: holder))
+            }
+            guard let handle = try snapshot.mainProcess() else {
                 return Outcome(code: ExitCode.notRunning, error: "\(name) is not running")
             }
             defer { handle.close() }
@@ -166,10 +204,8 @@ extension ServiceController {
             return Outcome(code: ExitCode.success, output: what)
         } catch let error as SystemError where error.errno == .noSuchProcess {
             return Outcome(code: ExitCode.notRunning, error: "\(name) is not running")
-        } catch let error as SystemError {
-            return Outcome(code: ExitCode.forStart(error.errno), error: "\(name): \(error)")
         } catch {
-            return Outcome(code: ExitCode.failure, error: "\(name): \(error)")
+            return Outcome(code: ExitCode.of(error), error: error is ServiceError ? "\(error)" : "\(name): \(error)")
         }
     }
 

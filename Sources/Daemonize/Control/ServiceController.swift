@@ -33,47 +33,101 @@ public struct ServiceController: Sendable {
         do {
             let credentials = try prepare(configuration)
             let name = configuration.name
-            switch PIDFile.status(at: paths.pidFile(name), waitingForPID: 500_000_000) {
-            case .running(let pid, let holder):
-                return Outcome(code: ExitCode.success, output: alreadyRunning(name, pid: pid, holder: holder))
-            case .unreadable(let reason):
-                return Outcome(code: ExitCode.failure, error: "\(name): \(reason)")
-            case .stale, .absent:
-                CrashPoint.reach("after-probe")
-                clearLeftovers(name)
+            if let running = try runningInstance(name) {
+                return Outcome(code: ExitCode.success, output: running)
             }
+            CrashPoint.reach("after-probe")
+            clearLeftovers(name)
             return configuration.supervise ? try startSupervised(configuration) : try startExec(configuration, credentials: credentials)
-        } catch let error as ServiceError {
-            return .failure(error)
         } catch let error as ConfigurationError {
             let code = configuration.source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
             return Outcome(code: code, error: error.message)
+        } catch let error as ServiceError {
+            return .failure(error)
         } catch {
-            return Outcome(code: ExitCode.failure, error: "\(configuration.name): \(error)")
+            return Outcome(code: ExitCode.of(error), error: "\(configuration.name): \(error)")
         }
+    }
+
+    /// "NAME is already running (pid N)" when something of the service runs
+    /// (its lock is held, or its record names a live supervisor or exec-mode
+    /// process), nil when it can be started. A lock held without a pid by a
+    /// process that is not the service's (a command clearing what a dead
+    /// instance left) is waited for; a new supervisor's pid, briefly.
+    func runningInstance(_ name: ServiceName) throws -> String? {
+        let started = Monotonic.now()
+        var pause: Int64 = 1_000_000
+        while true {
+            let snapshot = try ServiceSnapshot.read(name, paths: paths)
+            let waited = Monotonic.now() - started
+            switch snapshot.lock {
+            case .held(let pid?):
+                return Wording.alreadyRunning(name, pid: pid, supervisor: nil)
+            case .held(nil):
+                if let supervisor = try snapshot.supervisor() {
+                    supervisor.close()
+                    if snapshot.recorded?.phase == .backoff || waited >= 500_000_000 {
+                        return Wording.alreadyRunning(name, pid: nil, supervisor: supervisor.pid)
+                    }
+                }
+                let patience = (snapshot.recorded?.configuration.stopTimeout.nanoseconds ?? 0) + 30_000_000_000
+                if waited >= patience {
+                    throw ServiceError("\(name): \(snapshot.pidPath) stays locked by a process that is neither its supervisor nor the service (not starting)",
+                                       code: ExitCode.failure)
+                }
+            case .untrusted(let holder):
+                throw ServiceError(untrustedLock(snapshot, holder: holder), code: ExitCode.failure)
+            case .absent, .free:
+                guard let recorded = snapshot.recorded else { return nil }
+                return try liveInstance(recorded).map { Wording.alreadyRunning(name, pid: $0.pid, supervisor: $0.supervisor) }
+            }
+            Monotonic.sleep(nanoseconds: pause)
+            pause = min(pause * 2, 20_000_000)
+        }
+    }
+
+    /// The pid (and supervisor) of the instance `recorded` names, when it is
+    /// still alive although its lock says nothing: a supervisor whose pidfile
+    /// was removed, an exec-mode service that closed its lock's descriptor.
+    func liveInstance(_ recorded: ServiceState) throws -> (pid: pid_t?, supervisor: pid_t?)? {
+        guard recorded.isActive else { return nil }
+        if recorded.mode == .exec {
+            guard let main = try recorded.main?.open() else { return nil }
+            main.close()
+            return (main.pid, nil)
+        }
+        guard let supervisor = try recorded.supervisor?.open() else { return nil }
+        supervisor.close()
+        let pid = try recorded.main?.isAlive() == true ? recorded.pid : nil
+        return (pid, supervisor.pid)
+    }
+
+    func untrustedLock(_ snapshot: ServiceSnapshot, holder: pid_t?) -> String {
+        "\(snapshot.name): \(snapshot.pidPath) is locked by \(holder.map { "pid \($0)" } ?? "a process"), which is not a process of \(snapshot.name), "
+            + "and other users can open it (left by an older swiftd): remove it"
     }
 
     /// In the daemon: takes the service's pidfile (writing `pid`). When
-    /// another process holds it, tells the start command "already running"
-    /// (exit 0) and exits; on any other failure reports it and exits 1.
+    /// another process holds it, or the record names an instance that still
+    /// runs without it, tells the start command "already running" (exit 0)
+    /// and exits; on any other failure reports it and exits 1. The check
+    /// under the lock is the one that decides between racing starts.
     func lockInDaemon(_ name: ServiceName, daemon: Daemon, pid: pid_t?) -> PIDFile {
         do {
-            return try PIDFile.acquire(at: paths.pidFile(name), pid: pid)
+            let lock = try PIDFile.acquire(at: paths.pidFile(name), pid: pid)
+            if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try liveInstance(recorded) {
+                lock.release()
+                daemon.ready(Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor))
+                exit(0)
+            }
+            return lock
         } catch let locked as PIDFile.Locked {
-            daemon.ready(alreadyRunning(name, pid: locked.pid, holder: locked.holder))
+            daemon.ready(Wording.alreadyRunning(name, pid: locked.pid, supervisor: locked.holder))
             exit(0)
         } catch {
-            daemon.fail("\(name): \(error)", exitCode: ExitCode.failure)
+            daemon.fail("\(name): \(error)", exitCode: ExitCode.of(error))
             exit(1)
         }
-    }
-
-    /// "web is already running (pid N)"; while a supervisor waits to respawn,
-    /// the file holds no pid and the supervisor is named instead.
-    func alreadyRunning(_ name: ServiceName, pid: pid_t?, holder: pid_t?) -> String {
-        if let pid { return "\(name) is already running (pid \(pid))" }
-        let supervisor = holder ?? (try? ServiceState.read(paths.stateFile(name), name: name))?.supervisorPID
-        return "\(name) is already running (restarting; supervisor pid \(supervisor.map(String.init) ?? "unknown"))"
     }
 
     /// Everything that can be checked before forking: the configuration, the
@@ -91,27 +145,33 @@ public struct ServiceController: Sendable {
         if let log = configuration.logFile(in: paths) {
             try paths.prepareLogDirectory(for: log)
             do {
-                let fd = try FileDescriptor.open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: 0o644)
-                let st = try fd.status()
-                fd.close()
-                if st.st_mode & S_IFMT != S_IFREG { throw ServiceError("log \(log): not a regular file", code: ExitCode.failure) }
+                try FileSystem.openLog(log).close()
             } catch let error as SystemError {
                 throw ServiceError("log \(log): \(error.errno == .tooManyLinks ? "is a symbolic link (refused)" : error.errno.description)",
                                    code: ExitCode.forStart(error.errno))
+            } catch let error as UntrustedFile {
+                throw ServiceError("log \(log): \(error.reason) (refused)", code: ExitCode.noPermission)
             }
         }
         return credentials
     }
 
-    /// Kills what is left of a service whose supervisor died (it held no
-    /// lock any more), so that a new start begins clean. Only while holding
-    /// the pidfile's lock: then no supervisor runs the service or can start
-    /// it meanwhile, and the record read under the lock is not a newcomer's.
+    /// Kills what is left of a service whose supervisor (or exec-mode
+    /// process) died, so that a new start begins clean. Only while holding
+    /// the pidfile's lock, and only when the record under it names an
+    /// instance that is gone: then no supervisor runs the service or can
+    /// start it meanwhile, and the record is not a newcomer's.
     func clearLeftovers(_ name: ServiceName) {
         guard let first = try? ServiceState.read(paths.stateFile(name), name: name), !Leftovers.find(first).isEmpty,
               let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else { return }
         defer { lock.release() }
+        CrashPoint.reach("clearing-leftovers")
         guard let recorded = try? ServiceState.read(paths.stateFile(name), name: name) else { return }
+        do {
+            if try liveInstance(recorded) != nil { return }
+        } catch {
+            return
+        }
         Leftovers.stop(recorded, signal: recorded.configuration.stopSignal, timeout: recorded.configuration.stopTimeout)
     }
 
@@ -129,7 +189,7 @@ public struct ServiceController: Sendable {
             } catch {
                 pidFile.release()
                 let code = (error as? ServiceError)?.code ?? ExitCode.failure
-                daemon.fail("\(name) failed to start: \(error)", exitCode: code)
+                daemon.fail(Wording.startFailure(name, reason: "\(error)", lines: []), exitCode: code)
                 exit(1)
             }
         case .original(let startup):
@@ -142,7 +202,7 @@ public struct ServiceController: Sendable {
                 return Outcome(code: code, error: message)
             case .closed:
                 let status = startup.waitForDaemonExit()
-                return Outcome(code: ExitCode.failure, error: "\(name) failed to start: its supervisor \(status.map { "\($0)" } ?? "died")")
+                return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: "its supervisor \(status.map { "\($0)" } ?? "died")", lines: []))
             }
         }
     }
@@ -159,7 +219,12 @@ public struct ServiceController: Sendable {
             do {
                 pidFile = try PIDFile.acquire(at: paths.pidFile(name), pid: nil)
             } catch let locked as PIDFile.Locked {
-                Standard.error("swiftd: " + alreadyRunning(name, pid: locked.pid, holder: locked.holder))
+                Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: locked.pid, supervisor: locked.holder))
+                return ExitCode.failure
+            }
+            if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try liveInstance(recorded) {
+                pidFile.release()
+                Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor))
                 return ExitCode.failure
             }
             let supervisor = try Supervisor(configuration: configuration, paths: paths, pidFile: pidFile, role: .foreground)
@@ -172,7 +237,7 @@ public struct ServiceController: Sendable {
             return configuration.source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
         } catch {
             Standard.error("swiftd: \(name): \(error)")
-            return ExitCode.failure
+            return ExitCode.of(error)
         }
     }
 }

@@ -53,7 +53,7 @@ public final class Daemon {
             if access(directory, W_OK) != 0 { throw DaemonError.pidFileDirectory(SystemError("access", path: directory)) }
             switch PIDFile.status(at: pidPath) {
             case .running(let pid, let holder): throw PIDFile.Locked(path: pidPath, pid: pid, holder: holder)
-            case .unreadable(let reason): throw DaemonError.unusablePIDFile(reason)
+            case .unreadable(let reason, _): throw DaemonError.unusablePIDFile(reason)
             default: break
             }
         }
@@ -121,7 +121,7 @@ public final class Daemon {
             }
         }
         var keep = options.keepDescriptors.map(\.rawValue) + [channel.rawValue]
-        if let pidFile { keep.append(pidFile.descriptor.rawValue) }
+        if let pidFile { keep += pidFile.descriptors.map(\.rawValue) }
         _ = dz_close_all_except(3, keep, Int32(keep.count))
         return Daemon(pidFile: pidFile, channel: channel)
     }

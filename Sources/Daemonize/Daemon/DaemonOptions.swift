@@ -10,7 +10,7 @@ public struct DaemonOptions: Sendable {
 
     /// A pidfile the daemon locks and writes its pid to; nil for none.
     public var pidFile: String?
-    /// Permissions of a new pidfile.
+    /// Permissions of the pidfile. Keep 0600: a user who can open it can lock it.
     public var pidFileMode: mode_t
     /// The daemon's working directory.
     public var workingDirectory: String
@@ -21,7 +21,7 @@ public struct DaemonOptions: Sendable {
     /// Descriptors above 2 the daemon keeps (every other one is closed).
     public var keepDescriptors: [FileDescriptor]
 
-    public init(pidFile: String? = nil, pidFileMode: mode_t = 0o644, workingDirectory: String = "/", umask: mode_t = 0o022,
+    public init(pidFile: String? = nil, pidFileMode: mode_t = 0o600, workingDirectory: String = "/", umask: mode_t = 0o022,
                 output: Output = .null, keepDescriptors: [FileDescriptor] = []) {
         self.pidFile = pidFile
         self.pidFileMode = pidFileMode

@@ -8,15 +8,16 @@ extension PIDFile {
         /// Locked: `pid` is what the file holds (nil while its holder has not
         /// written one), `holder` the process that took the lock.
         case running(pid: pid_t?, holder: pid_t?)
-        /// The file cannot be read or is not a regular file.
-        case unreadable(reason: String)
+        /// The file cannot be read or is not a regular file; `errno` says
+        /// why when a system call failed (`EACCES`: another user's file).
+        case unreadable(reason: String, errno: Errno?)
 
         public var description: String {
             switch self {
             case .absent: return "absent"
             case .stale(let pid): return "stale" + (pid.map { " (pid \($0))" } ?? "")
             case .running(let pid, let holder): return "running (pid \(pid.map(String.init) ?? "?"), holder \(holder.map(String.init) ?? "?"))"
-            case .unreadable(let reason): return "unreadable: \(reason)"
+            case .unreadable(let reason, _): return "unreadable: \(reason)"
             }
         }
     }
@@ -34,7 +35,7 @@ extension PIDFile {
             let pid = parsePID(snapshot.content)
             return snapshot.locked ? .running(pid: pid, holder: nil) : .stale(pid: pid)
         } catch {
-            return .unreadable(reason: "\(error)")
+            return .unreadable(reason: "\(error)", errno: (error as? SystemError)?.errno)
         }
     }
 
@@ -63,17 +64,19 @@ extension PIDFile {
     public enum Target: Sendable {
         /// The pid written in the file (the service).
         case recorded
-        /// The process holding the lock (a supervisor, or the service itself
-        /// in exec mode); `expected` is who the records say it is, checked
-        /// through that process's own descriptors, else looked up in the
-        /// kernel's lock table.
-        case holder(expected: pid_t?)
+        /// The process holding the lock: `expected`, checked through that
+        /// process's own descriptors. Nobody else: a process that holds the
+        /// lock for a moment (a command cleaning up) is never taken for it.
+        case holder(expected: pid_t)
     }
 
     /// Opens a pidfd for the process a locked pidfile names, checking the lock
     /// before and after the pidfd is taken: a pid is never opened unless its
     /// pidfile was locked, unchanged, the whole time. Nil when the file is
-    /// absent, stale or empty.
+    /// absent, stale or empty, or when the expected holder does not hold it.
+    ///
+    /// - Throws: `PIDFileError.refusedPID` when the file names pid 1 or the
+    ///   calling process: never a service's pid, never signalled.
     public static func openProcess(at path: String, _ target: Target = .recorded) throws -> ProcessHandle? {
         for _ in 0..<16 {
             guard let before = try Snapshot.read(path), before.locked else { return nil }
@@ -82,15 +85,10 @@ extension PIDFile {
             case .recorded:
                 pid = parsePID(before.content)
             case .holder(let expected):
-                if let expected, FileLocks.holdsExclusiveLock(pid: expected, on: before.file) {
-                    pid = expected
-                } else if case .process(let holder) = FileLocks.flockHolder(of: before.file) {
-                    pid = holder
-                } else {
-                    pid = nil
-                }
+                pid = FileLocks.holdsExclusiveLock(pid: expected, on: before.file) ? expected : nil
             }
             guard let pid else { return nil }
+            if pid <= 1 || pid == getpid() { throw PIDFileError.refusedPID(path: path, pid: pid) }
             let handle: ProcessHandle
             do {
                 handle = try ProcessHandle.open(pid: pid)
@@ -129,6 +127,11 @@ extension PIDFile {
         var content: [UInt8]
         /// An exclusive lock is held on it.
         var locked: Bool
+        /// Its permission bits: a file others can open is a lock others can take.
+        var mode: mode_t
+
+        /// Other users can open the file, so its lock may be theirs.
+        var othersCanOpen: Bool { mode & 0o044 != 0 }
 
         /// Nil when `path` does not exist.
         static func read(_ path: String) throws -> Snapshot? {
@@ -154,7 +157,7 @@ extension PIDFile {
                 } else {
                     throw SystemError("flock", path: path)
                 }
-                return Snapshot(file: FileLocks.FileID(st), content: content, locked: locked)
+                return Snapshot(file: FileLocks.FileID(st), content: content, locked: locked, mode: st.st_mode & 0o7777)
             } catch let error as SystemError {
                 throw error.at(path)
             }

@@ -3,22 +3,35 @@
 /// The file holds the pid as decimal digits and a newline and carries an
 /// exclusive `flock` for as long as this object (or a process that inherited
 /// its descriptor) lives. A file that exists but is not locked is stale.
+///
+/// `flock` needs only read access, so a lock proves something only on a file
+/// others cannot open: new files are created 0600 and an existing file is
+/// set to the requested mode once locked. The locked descriptor is read-only:
+/// a process it is handed to across `exec` holds the lock but cannot rewrite
+/// the file through it. The content is written through a write-only
+/// descriptor opened for each write (through `/proc/self/fd`, so on the very
+/// file locked), which needs write permission on the file at that moment.
 public final class PIDFile {
     /// Where the file is.
     public let path: String
-    /// The open, locked descriptor (close-on-exec).
-    public let descriptor: FileDescriptor
+    /// The open, locked descriptor: read-only, close-on-exec.
+    public private(set) var descriptor: FileDescriptor
     /// The locked file's identity.
-    public let file: FileLocks.FileID
+    public private(set) var file: FileLocks.FileID
+    private let mode: mode_t
     private var isReleased = false
 
-    private init(path: String, descriptor: FileDescriptor, file: FileLocks.FileID) {
+    private init(path: String, descriptor: FileDescriptor, file: FileLocks.FileID, mode: mode_t) {
         self.path = path
         self.descriptor = descriptor
         self.file = file
+        self.mode = mode
     }
 
     deinit { release() }
+
+    /// The descriptors to keep, for a process that closes every other one.
+    var descriptors: [FileDescriptor] { [descriptor] }
 
     /// Another process holds the lock.
     public struct Locked: Error, Hashable, Sendable, CustomStringConvertible {
@@ -37,22 +50,25 @@ public final class PIDFile {
     }
 
     /// Opens `path` (creating it with `mode`), takes its exclusive lock
-    /// without waiting, checks that `path` still names the locked file, then
-    /// truncates it and writes `pid` (or leaves it empty when `pid` is nil).
+    /// without waiting, checks that `path` still names the locked file, sets
+    /// its mode, then truncates it and writes `pid` (or leaves it empty when
+    /// `pid` is nil).
     ///
     /// - Parameters:
     ///   - path: The pidfile. A symlink, a directory, a FIFO or a file owned
     ///     by another user is refused.
     ///   - pid: What to write; the calling process by default.
-    ///   - mode: Permissions for a new file.
+    ///   - mode: The file's permissions, set on a new file and on an existing
+    ///     one once it is locked. Keep the default 0600: any user who can open
+    ///     the file can also lock it, and its lock would then prove nothing.
     ///   - waitForPID: When the lock is held, how long to wait for its holder
     ///     to write a pid before reporting it without one (nanoseconds).
     /// - Returns: The held lock; release it with `release()` or by dropping it.
     /// - Throws: `PIDFile.Locked` when another process holds the lock, or a
     ///   `SystemError` naming the step.
-    public static func acquire(at path: String, pid: pid_t? = getpid(), mode: mode_t = 0o644, waitForPID: Int64 = 500_000_000) throws -> PIDFile {
+    public static func acquire(at path: String, pid: pid_t? = getpid(), mode: mode_t = 0o600, waitForPID: Int64 = 500_000_000) throws -> PIDFile {
         for _ in 0..<64 {
-            let fd = try FileDescriptor.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
+            let fd = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
             let st: stat
             do {
                 st = try fd.status()
@@ -60,6 +76,9 @@ public final class PIDFile {
             } catch let error as SystemError {
                 fd.close()
                 throw error.at(path)
+            } catch {
+                fd.close()
+                throw error
             }
             switch takeExclusiveLock(fd, file: FileLocks.FileID(st)) {
             case .taken:
@@ -81,33 +100,101 @@ public final class PIDFile {
                 fd.close()
                 continue
             }
-            let lock = PIDFile(path: path, descriptor: fd, file: FileLocks.FileID(st))
             do {
-                try fd.setNonBlocking(false)
-                try lock.write(pid: pid)
+                if st.st_mode & 0o7777 != mode, fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: path) }
+                let lock = PIDFile(path: path, descriptor: fd, file: FileLocks.FileID(st), mode: mode)
+                do {
+                    try fd.setNonBlocking(false)
+                    try lock.write(pid: pid)
+                } catch {
+                    lock.release()
+                    throw error
+                }
+                return lock
             } catch let error as SystemError {
-                lock.release()
+                fd.close()
                 throw error.at(path)
             }
-            return lock
         }
         throw SystemError("flock", path: path, errno: .wouldBlock)
+    }
+
+    /// A write-only descriptor on the file `fd` has open (a new open file
+    /// description, so it shares neither the lock nor the read-only mode).
+    private static func reopenForWriting(_ fd: FileDescriptor, path: String) throws -> FileDescriptor {
+        do {
+            return try FileDescriptor.open("/proc/self/fd/\(fd.rawValue)", O_WRONLY | O_NOCTTY)
+        } catch let error as SystemError {
+            throw SystemError("open", path: path, errno: error.errno)
+        }
     }
 
     /// Replaces the file's content with `pid` and a newline, or empties it when
     /// `pid` is nil (a supervisor between two runs of its service).
     public func write(pid: pid_t?) throws {
+        try PIDFile.write(pid: pid, through: descriptor, path: path)
+    }
+
+    private static func write(pid: pid_t?, through locked: FileDescriptor, path: String) throws {
+        let writer = try reopenForWriting(locked, path: path)
+        defer { writer.close() }
         do {
-            try descriptor.truncate(to: 0)
+            try writer.truncate(to: 0)
             if let pid {
                 let text = Array("\(pid)\n".utf8)
                 let n = text.withUnsafeBytes { buffer in
-                    retryingOnInterrupt { pwrite(descriptor.rawValue, buffer.baseAddress, buffer.count, 0) }
+                    retryingOnInterrupt { pwrite(writer.rawValue, buffer.baseAddress, buffer.count, 0) }
                 }
                 if n != text.count { throw SystemError("write", path: path) }
             }
         } catch let error as SystemError {
             throw error.at(path)
+        }
+    }
+
+    /// True when `path` no longer names the locked file: it was removed or
+    /// renamed away while locked (an administrator, a /tmp cleaner).
+    public var isUnlinked: Bool {
+        guard let st = try? FileSystem.linkStatus(path) else { return true }
+        return FileLocks.FileID(st) != file
+    }
+
+    /// Puts a removed pidfile back: a new file, locked before it appears at
+    /// `path`, holding `pid`, replaces the one this object held. Returns
+    /// false when `path` still names the locked file.
+    ///
+    /// - Throws: `PIDFile.Locked` when another process locked a new file at
+    ///   `path` meanwhile (this object then keeps its old, unlinked lock), or a
+    ///   `SystemError`.
+    @discardableResult
+    public func restore(pid: pid_t?) throws -> Bool {
+        guard !isReleased, isUnlinked else { return false }
+        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(getpid()).new"
+        try FileSystem.remove(temporary)
+        let fd = try FileDescriptor.open(temporary, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode: mode)
+        do {
+            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temporary) }
+            if retryingOnInterrupt({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) != 0 { throw SystemError("flock", path: temporary) }
+            let st = try fd.status()
+            try PIDFile.write(pid: pid, through: fd, path: temporary)
+            // link(2) never replaces: a file someone created at `path` meanwhile
+            // is replaced only when nobody locks it.
+            if link(temporary, path) == 0 {
+                try FileSystem.remove(temporary)
+            } else {
+                let failure = SystemError("link", path: path)
+                guard failure.errno == .exists, let other = try Snapshot.read(path) else { throw failure }
+                if other.locked { throw Locked(path: path, pid: PIDFile.parsePID(other.content), holder: nil) }
+                try FileSystem.rename(temporary, to: path)
+            }
+            descriptor.close()
+            descriptor = fd
+            file = FileLocks.FileID(st)
+            return true
+        } catch {
+            fd.close()
+            _ = unlink(temporary)
+            throw error
         }
     }
 
@@ -202,11 +289,14 @@ public enum PIDFileError: Error, Hashable, Sendable, CustomStringConvertible {
     case notRegular(path: String)
     /// A file owned by another user: never truncated, never trusted.
     case foreignOwner(path: String, uid: uid_t)
+    /// A locked file naming pid 1 or the caller: no service has that pid.
+    case refusedPID(path: String, pid: pid_t)
 
     public var description: String {
         switch self {
         case .notRegular(let path): return "open \(path): not a regular file"
         case .foreignOwner(let path, let uid): return "open \(path): owned by uid \(uid), not by this user (refused)"
+        case .refusedPID(let path, let pid): return "\(path) names pid \(pid), which is never a service's (refused)"
         }
     }
 }

@@ -27,6 +27,21 @@ public enum ExitCode {
     }
 }
 
+extension ExitCode {
+    /// The exit code a command ends with for `error`: a `ServiceError`
+    /// carries its own; another user's file or a permission error is 4;
+    /// anything else 1.
+    public static func of(_ error: Error) -> Int32 {
+        switch error {
+        case let error as ServiceError: return error.code
+        case let error as SystemError: return forStart(error.errno)
+        case is UntrustedFile: return noPermission
+        case PIDFileError.foreignOwner: return noPermission
+        default: return failure
+        }
+    }
+}
+
 /// A failed service operation: a one-line message and its exit code.
 public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String

@@ -1,65 +1,88 @@
-/// Processes left of a service whose supervisor (or, in exec mode, whose
-/// main process) is gone: the members of the session the service led.
+/// The processes of a service that no supervisor watches over any more (its
+/// supervisor died, or it runs in exec mode): the members of the session its
+/// main process led, and, in exec mode, the processes that hold its lock
+/// (the read-only descriptor only the service was given: a daemon that put
+/// itself in the background keeps it).
 ///
 /// A session id stays allocated while any member lives, so while members are
 /// found its number cannot have been reused; and a live process with the
 /// recorded pid but another start time proves the pid was reused, in which
 /// case nothing is touched.
 enum Leftovers {
-    /// The live members of the recorded service's session. Nothing unless
-    /// the record has the service's start time; never pid 1, this process or
-    /// its ancestors; and only processes that started no earlier than the
-    /// service (a process older than the service cannot be of it).
-    static func find(_ recorded: ServiceState) -> [pid_t] {
+    /// The live processes of the recorded service. Nothing unless the record
+    /// has the service's start time; never pid 1, this process or its
+    /// ancestors; and only processes that started no earlier than the service
+    /// (a process older than the service cannot be of it).
+    ///
+    /// - Parameters:
+    ///   - lockFile: exec mode: the service's pidfile, whose lock holders are its processes.
+    ///   - adopted: the caller is the subreaper of the service's orphans (the
+    ///     start command while it waits): its descendants are the service's too.
+    static func find(_ recorded: ServiceState, lockFile: FileLocks.FileID? = nil, adopted: Bool = false) -> [pid_t] {
         guard let pid = recorded.pid, pid > 1, let start = recorded.pidStartTime else { return [] }
-        let me = getpid()
-        var ancestors: Set<pid_t> = [me]
-        var current = me
-        while let st = ProcessTable.stat(of: current), st.parent > 0, !ancestors.contains(st.parent) {
-            ancestors.insert(st.parent)
-            current = st.parent
-        }
-        guard !ancestors.contains(pid) else { return [] }
+        let excluded = callerAndAncestors()
+        guard !excluded.contains(pid) else { return [] }
         if let st = ProcessTable.stat(of: pid), !st.isZombie, st.startTime != start { return [] }
-        return ProcessTable.members(ofSession: pid).filter { member in
-            guard member > 1, !ancestors.contains(member), let st = ProcessTable.stat(of: member) else { return false }
+        var found = ProcessTable.members(ofSession: pid)
+        if let lockFile { found += FileLocks.holders(of: lockFile).filter { !found.contains($0) } }
+        if adopted { found += ProcessTree.descendants(of: getpid()).filter { !found.contains($0) } }
+        return found.filter { member in
+            guard member > 1, !excluded.contains(member), let st = ProcessTable.stat(of: member), !st.isZombie else { return false }
             return st.startTime >= start
         }
     }
 
-    /// Sends `signal` to each of `pids` (through pidfds), SIGKILL after
-    /// `timeout`, and waits until none is left (zombies count as gone).
-    /// Returns true when all are gone.
+    /// Sends `signal` to each process of the recorded service (through
+    /// pidfds), SIGKILL after `timeout`, and waits until none is left
+    /// (zombies count as gone). Processes that appear meanwhile (forked by
+    /// the ones being stopped) get the same. Returns true when all are gone.
     @discardableResult
-    static func stop(_ recorded: ServiceState, signal: Signal, timeout: Interval) -> Bool {
-        var handles: [ProcessHandle] = []
-        for pid in find(recorded) {
-            guard let handle = try? ProcessHandle.open(pid: pid) else { continue }
-            // Re-check membership now that the pidfd pins the process.
-            guard let st = ProcessTable.stat(of: pid), st.session == recorded.pid else { handle.close(); continue }
-            try? handle.send(signal)
-            try? handle.send(.continue)
-            handles.append(handle)
-        }
-        defer { for h in handles { h.close() } }
+    static func stop(_ recorded: ServiceState, signal: Signal, timeout: Interval, lockFile: FileLocks.FileID? = nil, adopted: Bool = false) -> Bool {
+        var handles: [pid_t: ProcessHandle] = [:]
+        defer { for h in handles.values { h.close() } }
         let deadline = Monotonic.now() + timeout.nanoseconds
         var killed = false
         var pause: Int64 = 1_000_000
         while true {
-            handles.removeAll { h in
-                if h.hasExited { return true }
-                if let st = ProcessTable.stat(of: h.pid), st.isZombie { return true }
-                return false
+            for pid in find(recorded, lockFile: lockFile, adopted: adopted) where handles[pid] == nil {
+                guard let handle = try? ProcessHandle.open(pid: pid) else { continue }
+                // Re-check membership now that the pidfd pins the process.
+                guard belongs(pid, to: recorded, lockFile: lockFile, adopted: adopted) else { handle.close(); continue }
+                try? handle.send(killed ? .kill : signal)
+                if !killed { try? handle.send(.continue) }
+                handles[pid] = handle
             }
-            if handles.isEmpty { return find(recorded).isEmpty }
-            if !killed && Monotonic.now() >= deadline {
-                for h in handles { try? h.send(.kill) }
+            for (pid, h) in handles where h.hasExited || ProcessTable.stat(of: pid)?.isZombie ?? true {
+                h.close()
+                handles[pid] = nil
+            }
+            if handles.isEmpty && find(recorded, lockFile: lockFile, adopted: adopted).isEmpty { return true }
+            let now = Monotonic.now()
+            if !killed && now >= deadline {
+                for h in handles.values { try? h.send(.kill) }
                 killed = true
-            } else if killed && Monotonic.now() >= deadline + 5_000_000_000 {
+            } else if killed && now >= deadline + 5_000_000_000 {
                 return false
             }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 20_000_000)
         }
+    }
+
+    private static func belongs(_ pid: pid_t, to recorded: ServiceState, lockFile: FileLocks.FileID?, adopted: Bool) -> Bool {
+        guard let st = ProcessTable.stat(of: pid), let start = recorded.pidStartTime, st.startTime >= start else { return false }
+        if st.session == recorded.pid { return true }
+        if let lockFile, FileLocks.holdsExclusiveLock(pid: pid, on: lockFile) { return true }
+        return adopted && ProcessTree.isDescendant(pid, of: getpid())
+    }
+
+    private static func callerAndAncestors() -> Set<pid_t> {
+        var result: Set<pid_t> = [getpid(), 1]
+        var current = getpid()
+        while let st = ProcessTable.stat(of: current), st.parent > 0, !result.contains(st.parent) {
+            result.insert(st.parent)
+            current = st.parent
+        }
+        return result
     }
 }

@@ -20,6 +20,8 @@ public struct ServiceState: Hashable, Sendable {
     public var phase: Phase = .starting
     /// The supervisor's pid (supervised mode).
     public var supervisorPID: pid_t?
+    /// The supervisor's start time (`/proc/PID/stat` field 22).
+    public var supervisorStartTime: UInt64?
     /// The service's pid, as last started.
     public var pid: pid_t?
     /// The service's start time in clock ticks since boot (`/proc/PID/stat`
@@ -46,15 +48,15 @@ public struct ServiceState: Hashable, Sendable {
     }
 
     /// Reads the state file of `name` at `path`; nil when there is none.
-    /// - Throws: `ServiceError` (exit code 4) naming the file and the problem.
+    /// - Throws: the `SystemError` or `UntrustedFile` of a file that cannot be
+    ///   read (another user's: `EACCES`), or a `ServiceError` (exit code 4)
+    ///   naming the file and what is wrong with its content.
     public static func read(_ path: String, name: ServiceName) throws -> ServiceState? {
         let bytes: [UInt8]
         do {
             bytes = try FileSystem.read(path, limit: (1 << 20) + 1, trusted: true)
         } catch let error as SystemError where error.errno == .noSuchFile {
             return nil
-        } catch {
-            throw ServiceError("\(error)", code: ExitCode.unknown)
         }
         if bytes.count > 1 << 20 { throw ServiceError("\(path): longer than 1 MiB (not a state file)", code: ExitCode.unknown) }
         do {
@@ -64,15 +66,32 @@ public struct ServiceState: Hashable, Sendable {
         }
     }
 
-    /// Writes the state atomically to `path`.
+    /// Writes the state atomically to `path`, readable by its owner only:
+    /// it holds the command line and the environment settings.
     public func write(_ path: String) throws {
-        try FileSystem.writeAtomically(path, encoded(), mode: 0o644)
+        try FileSystem.writeAtomically(path, encoded(), mode: 0o600)
     }
+
+    /// The supervisor as recorded (supervised mode), when its start time is known.
+    var supervisor: RecordedProcess? {
+        guard let supervisorPID, let supervisorStartTime else { return nil }
+        return RecordedProcess(pid: supervisorPID, startTime: supervisorStartTime)
+    }
+
+    /// The service's main process as recorded, when its start time is known.
+    var main: RecordedProcess? {
+        guard let pid, let pidStartTime else { return nil }
+        return RecordedProcess(pid: pid, startTime: pidStartTime)
+    }
+
+    /// The record says a process of the service should exist.
+    var isActive: Bool { [.starting, .running, .backoff, .stopping].contains(phase) }
 
     /// The file's text: "key=value" lines, values escaped (\\ and \n).
     public func encoded() -> [UInt8] {
         var lines: [(String, String)] = [("version", "1"), ("name", name.rawValue), ("mode", mode.rawValue), ("phase", phase.rawValue)]
         if let supervisorPID { lines.append(("supervisor", "\(supervisorPID)")) }
+        if let supervisorStartTime { lines.append(("supervisor-start-time", "\(supervisorStartTime)")) }
         if let pid { lines.append(("pid", "\(pid)")) }
         if let pidStartTime { lines.append(("pid-start-time", "\(pidStartTime)")) }
         if let serviceSince { lines.append(("since", formatSeconds(serviceSince))) }
@@ -116,6 +135,7 @@ public struct ServiceState: Hashable, Sendable {
             case "supervisor": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.supervisorPID = p
             case "pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.pid = p
             case "pid-start-time": guard let t = UInt64(value) else { throw bad() }; state.pidStartTime = t
+            case "supervisor-start-time": guard let t = UInt64(value) else { throw bad() }; state.supervisorStartTime = t
             case "since": guard let t = Double(value), t.isFinite, t >= 0 else { throw bad() }; state.serviceSince = t
             case "restarts": guard let n = Int(value), n >= 0 else { throw bad() }; state.restarts = n
             case "last-exit": guard let e = ExitStatus(record: value) else { throw bad() }; state.lastExit = e
@@ -142,7 +162,9 @@ public struct ServiceState: Hashable, Sendable {
         return state
     }
 
-    /// By scalar, like `decode`: "\r\n" is one Character but two scalars to escape.
+    /// By scalar, like `decode`: "\r\n" is one Character but two scalars to
+    /// escape. Every control character is escaped (`\n`, `\r`, `\xNN`), so
+    /// that whatever a service sends (a STATUS= text with a NUL) reads back.
     private func escape(_ value: String) -> String {
         var out = String.UnicodeScalarView()
         for c in value.unicodeScalars {
@@ -150,7 +172,13 @@ public struct ServiceState: Hashable, Sendable {
             case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
             case "\n": out.append(contentsOf: "\\n".unicodeScalars)
             case "\r": out.append(contentsOf: "\\r".unicodeScalars)
-            default: out.append(c)
+            default:
+                if c.value < 0x20 || c.value == 0x7f {
+                    let hex = String(c.value, radix: 16)
+                    out.append(contentsOf: ("\\x" + (hex.count < 2 ? "0" : "") + hex).unicodeScalars)
+                } else {
+                    out.append(c)
+                }
             }
         }
         return String(out)
@@ -158,19 +186,24 @@ public struct ServiceState: Hashable, Sendable {
 
     private static func unescape(_ value: Substring.UnicodeScalarView) -> String {
         var out = String.UnicodeScalarView()
-        var escaped = false
-        for c in value {
-            if escaped {
-                switch c {
-                case "n": out.append("\n")
-                case "r": out.append("\r")
-                default: out.append(c)
-                }
-                escaped = false
-            } else if c == "\\" {
-                escaped = true
-            } else {
+        var iterator = value.makeIterator()
+        while let c = iterator.next() {
+            guard c == "\\", let next = iterator.next() else {
                 out.append(c)
+                continue
+            }
+            switch next {
+            case "n": out.append("\n")
+            case "r": out.append("\r")
+            case "x":
+                let digits = [iterator.next(), iterator.next()].compactMap { $0 }
+                if digits.count == 2, let value = UInt8(String(String.UnicodeScalarView(digits)), radix: 16) {
+                    out.append(Unicode.Scalar(value))
+                } else {
+                    out.append("x")
+                    out.append(contentsOf: digits)
+                }
+            default: out.append(next)
             }
         }
         return String(out)

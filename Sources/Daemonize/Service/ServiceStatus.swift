@@ -27,16 +27,21 @@ public struct ServiceStatus: Sendable {
         self.state = state
     }
 
-    /// Probes `name` in `paths`: the pidfile's lock, then the state file.
+    /// Probes `name` in `paths`: the pidfile's lock and the state file (see
+    /// `ServiceSnapshot`). A service whose lock cannot speak (its pidfile was
+    /// removed; in exec mode, it closed the lock's descriptor) is running
+    /// while the exact process its record names lives.
     public static func probe(_ name: ServiceName, paths: ServicePaths) -> ServiceStatus {
         var status = ServiceStatus(name: name, state: .notRunning)
-        var recorded: ServiceState?
-        var stateError: String?
+        let snapshot: ServiceSnapshot
         do {
-            recorded = try ServiceState.read(paths.stateFile(name), name: name)
+            snapshot = try ServiceSnapshot.read(name, paths: paths)
         } catch {
-            stateError = "\(error)"
+            status.state = .unknown
+            status.detail = "\(error)"
+            return status
         }
+        let recorded = snapshot.recorded
         status.recorded = recorded
         if let recorded {
             status.mode = recorded.mode
@@ -44,36 +49,44 @@ public struct ServiceStatus: Sendable {
             status.lastExit = recorded.lastExit
             status.statusText = recorded.statusText
         }
-        switch PIDFile.status(at: paths.pidFile(name)) {
-        case .running(let pid, _):
+        switch snapshot.lock {
+        case .held(let pid):
+            let exec = snapshot.isExecMode
+            status.mode = exec ? .exec : .supervised
             // The supervisor is who the record says; only without a record is
             // the (slower) kernel lock table asked.
-            let holder = recorded.map { $0.mode == .exec ? pid : $0.supervisorPID } ?? PIDFile.lockHolder(at: paths.pidFile(name))
-            let mode = recorded?.mode ?? (pid != nil && pid == holder ? .exec : .supervised)
-            status.mode = mode
+            status.supervisorPID = exec ? nil : recorded.map { $0.supervisorPID } ?? PIDFile.lockHolder(at: paths.pidFile(name))
             status.pid = pid
-            status.supervisorPID = mode == .supervised ? holder : nil
             let phase = recorded?.phase
-            if pid != nil {
+            if let pid {
                 status.state = phase == .starting ? .starting : phase == .stopping ? .stopping : .running
-                if let recorded, recorded.pid == pid, let since = recorded.serviceSince {
-                    let elapsed = WallClock.seconds() - since
-                    status.uptime = Interval(nanoseconds: Int64(max(0, elapsed) * 1e9))
+                if exec, let main = recorded?.main, main.pid == pid, (try? main.isAlive()) == false {
+                    // Its main process is gone; what holds the lock is what it left.
+                    status.pid = nil
+                    status.detail = "its main process \(pid) exited; processes it left hold its lock (it put itself in the background?)"
+                } else if let recorded, recorded.pid == pid, let since = recorded.serviceSince {
+                    status.uptime = uptime(since: since)
                 }
             } else {
                 status.state = phase == .backoff ? .restarting : phase == .stopping ? .stopping : .starting
             }
-        case .stale(let pid):
+        case .untrusted(let holder):
             status.state = .dead
-            status.pid = pid
-            status.detail = "pidfile left" + (pid.map { ", pid \($0)" } ?? "")
-        case .unreadable(let reason):
-            status.state = .unknown
-            status.detail = reason
-        case .absent:
-            if let stateError {
+            status.detail = "its pidfile is locked by \(holder.map { "pid \($0)" } ?? "a process") that is not its own, through a mode others can open"
+        case .free, .absent:
+            if let recordError = snapshot.recordError {
                 status.state = .unknown
-                status.detail = stateError
+                status.detail = recordError.message
+            } else if let recorded, recorded.isActive, let live = try? liveProcess(snapshot) {
+                status.state = recorded.phase == .backoff ? .restarting : .running
+                status.pid = live.pid
+                status.supervisorPID = live.supervisor
+                if let since = recorded.serviceSince, live.pid != nil { status.uptime = uptime(since: since) }
+                status.detail = recorded.mode == .exec && snapshot.lock != .absent ? "it closed its lock's descriptor" : "its pidfile was removed"
+            } else if case .free(let pid) = snapshot.lock {
+                status.state = .dead
+                status.pid = pid
+                status.detail = "pidfile left" + (pid.map { ", pid \($0)" } ?? "")
             } else if let recorded {
                 switch recorded.phase {
                 case .failed:
@@ -88,6 +101,21 @@ public struct ServiceStatus: Sendable {
             }
         }
         return status
+    }
+
+    /// The live instance a record names while its lock says nothing: its
+    /// main process (and supervisor), nil when it is gone.
+    private static func liveProcess(_ snapshot: ServiceSnapshot) throws -> (pid: pid_t?, supervisor: pid_t?)? {
+        guard let recorded = snapshot.recorded else { return nil }
+        if recorded.mode == .exec {
+            return try recorded.main?.isAlive() == true ? (recorded.pid, nil) : nil
+        }
+        guard try recorded.supervisor?.isAlive() == true else { return nil }
+        return (try recorded.main?.isAlive() == true ? recorded.pid : nil, recorded.supervisorPID)
+    }
+
+    private static func uptime(since: Double) -> Interval {
+        Interval(nanoseconds: Int64(max(0, WallClock.seconds() - since) * 1e9))
     }
 
     /// The LSB status exit code: 0 running, 1 dead or failed, 3 not running, 4 unknown.
@@ -112,6 +140,7 @@ public struct ServiceStatus: Sendable {
             text += state.rawValue + " (pid \(pid.map(String.init) ?? "?"))"
             if let uptime { text += ", up \(uptime.approximate)" }
             text += ", \(restarts) restart\(restarts == 1 ? "" : "s")"
+            if let detail { text += "; \(detail)" }
         case .restarting:
             text += "restarting"
             if let lastExit { text += " (last \(lastExit))" }
@@ -126,7 +155,7 @@ public struct ServiceStatus: Sendable {
             text += state.rawValue
         }
         if let statusText, !statusText.isEmpty { text += ": \"\(statusText)\"" }
-        return text
+        return Escaped.line(text)
     }
 
     /// The JSON object `status --json` prints.

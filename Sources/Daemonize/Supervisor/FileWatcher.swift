@@ -4,6 +4,13 @@
 /// is no change. Files are watched through their directory, which also sees
 /// editors that save by renaming over the file, and paths that do not exist
 /// yet are picked up when they appear.
+///
+/// Bounded whatever the tree holds: symlinks inside a tree are not followed
+/// (a link to an ancestor is no loop), at most `maxDepth` levels, `maxEntries`
+/// files and directories are looked at, and a file larger than `maxHashed`
+/// is compared by size and modification time. Paths the supervisor writes
+/// itself (the service's log, its run files) are ignored, so that its own
+/// writes never count as a change.
 final class FileWatcher {
     /// Quiet time after the last event before changes are looked at: long
     /// enough that an editor's save (write a copy, rename it over) or a
@@ -11,10 +18,16 @@ final class FileWatcher {
     static let debounce: Int64 = 40_000_000
     /// Longest wait after the first event of a burst.
     static let longestWait: Int64 = 2_000_000_000
+    static let maxDepth = 64
+    static let maxEntries = 100_000
+    static let maxHashed: Int64 = 64 << 20
 
-    let descriptor: FileDescriptor
+    private let inotify: Inotify
+    var descriptor: FileDescriptor { inotify.descriptor }
     /// The watched paths, absolute; directories are watched recursively.
     private let roots: [String]
+    /// Paths (and their rotations, `path.N`) never taken for changes.
+    private let ignored: [String]
     private var watches: [Int32: String] = [:]
     private var watchedDirectories: [String: Int32] = [:]
     /// Content hash of every watched file.
@@ -23,17 +36,19 @@ final class FileWatcher {
     private var firstEvent: Int64?
     /// When the pending changes are due to be looked at; nil when none are pending.
     private(set) var dueAt: Int64?
+    /// Entries looked at by the current scan (bounded by `maxEntries`).
+    private var budget = 0
 
     private static let mask: UInt32 = UInt32(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM
                                               | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
-    init(paths: [String]) throws {
-        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        if fd < 0 { throw SystemError("inotify_init1") }
-        descriptor = FileDescriptor(rawValue: fd)
+    init(paths: [String], ignoring ignored: [String] = []) throws {
+        inotify = try Inotify()
         roots = paths.map { FileWatcher.normalize($0) }
+        self.ignored = ignored.map { FileWatcher.normalize($0) }
         setUpWatches()
-        for root in roots { scan(root, into: &hashes) }
+        budget = FileWatcher.maxEntries
+        for root in roots { scan(root, depth: 0, into: &hashes) }
     }
 
     /// Drops "." and duplicate or trailing slashes.
@@ -46,31 +61,20 @@ final class FileWatcher {
 
     /// Reads pending inotify events and schedules a look at what they touched.
     func readEvents() {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(descriptor.rawValue, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            var offset = 0
-            while offset + 16 <= n {
-                let wd = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int32.self) }
-                let eventMask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
-                let length = Int(buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) })
-                let nameBytes = buffer[(offset + 16)..<min(n, offset + 16 + length)].prefix { $0 != 0 }
-                offset += 16 + length
-                if eventMask & UInt32(IN_Q_OVERFLOW) != 0 {
-                    dirty.formUnion(roots)
-                    continue
-                }
-                guard let directory = watches[wd] else { continue }
-                if eventMask & UInt32(IN_IGNORED) != 0 {
-                    watches[wd] = nil
-                    watchedDirectories[directory] = nil
-                    dirty.insert(directory)
-                    continue
-                }
-                let path = nameBytes.isEmpty ? directory : Path.join(directory, String(decoding: nameBytes, as: UTF8.self))
-                if isRelevant(path) { dirty.insert(path) }
+        for event in inotify.events() {
+            if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                dirty.formUnion(roots)
+                continue
             }
+            guard let directory = watches[event.watch] else { continue }
+            if event.mask & UInt32(IN_IGNORED) != 0 {
+                watches[event.watch] = nil
+                watchedDirectories[directory] = nil
+                dirty.insert(directory)
+                continue
+            }
+            let path = event.name.isEmpty ? directory : Path.join(directory, String(decoding: event.name, as: UTF8.self))
+            if isRelevant(path) && !isIgnored(path) { dirty.insert(path) }
         }
         if !dirty.isEmpty {
             let now = Monotonic.now()
@@ -87,11 +91,12 @@ final class FileWatcher {
         dueAt = nil
         firstEvent = nil
         var changed = false
+        budget = FileWatcher.maxEntries
         for path in touched {
             let prefix = path == "/" ? "/" : path + "/"
             let before = hashes.filter { $0.key == path || $0.key.hasPrefix(prefix) }
             var after: [String: UInt64] = [:]
-            scan(path, into: &after)
+            scan(path, depth: depth(of: path), into: &after)
             if before != after { changed = true }
             for key in before.keys { hashes[key] = nil }
             hashes.merge(after) { $1 }
@@ -110,6 +115,10 @@ final class FileWatcher {
         }
     }
 
+    private func isIgnored(_ path: String) -> Bool {
+        ignored.contains { path == $0 || path.hasPrefix($0 + ".") }
+    }
+
     /// True when files under `path` are watched (it is, or is inside, a watched directory root).
     private func isInsideDirectoryRoot(_ path: String) -> Bool {
         roots.contains { root in
@@ -117,12 +126,19 @@ final class FileWatcher {
         }
     }
 
+    /// How many levels below its root `path` is (0 for a root or outside one).
+    private func depth(of path: String) -> Int {
+        guard let root = roots.first(where: { path.hasPrefix($0 + "/") }) else { return 0 }
+        return path.dropFirst(root.count).split(separator: "/").count
+    }
+
     /// Adds watches: every directory of a directory root, and for every root
     /// its deepest existing ancestor directory (to see it created or replaced).
     private func setUpWatches() {
+        var left = FileWatcher.maxEntries
         for root in roots {
             if isDirectory(root) {
-                watchTree(root)
+                watchTree(root, depth: 0, budget: &left)
             }
             var ancestor = Path.directory(of: root)
             while !isDirectory(ancestor) && ancestor != "/" { ancestor = Path.directory(of: ancestor) }
@@ -136,18 +152,20 @@ final class FileWatcher {
         }
     }
 
-    private func watchTree(_ directory: String) {
+    private func watchTree(_ directory: String, depth: Int, budget: inout Int) {
+        guard depth <= FileWatcher.maxDepth, budget > 0 else { return }
         addWatch(directory)
         for name in ProcessTable.entries(of: directory) {
+            budget -= 1
+            if budget <= 0 { return }
             let child = Path.join(directory, name)
-            if let st = try? FileSystem.linkStatus(child), st.st_mode & S_IFMT == S_IFDIR { watchTree(child) }
+            if let st = try? FileSystem.linkStatus(child), st.st_mode & S_IFMT == S_IFDIR { watchTree(child, depth: depth + 1, budget: &budget) }
         }
     }
 
     private func addWatch(_ directory: String) {
-        guard watchedDirectories[directory] == nil else { return }
-        let wd = inotify_add_watch(descriptor.rawValue, directory, FileWatcher.mask | UInt32(IN_ONLYDIR))
-        guard wd >= 0 else { return }
+        guard watchedDirectories[directory] == nil, !isIgnored(directory) else { return }
+        guard let wd = try? inotify.add(directory, mask: FileWatcher.mask | UInt32(IN_ONLYDIR)) else { return }
         watches[wd] = directory
         watchedDirectories[directory] = wd
     }
@@ -157,15 +175,26 @@ final class FileWatcher {
         return st.st_mode & S_IFMT == S_IFDIR
     }
 
-    /// Hashes every watched file at or under `path` into `result`.
-    private func scan(_ path: String, into result: inout [String: UInt64]) {
-        guard let st = try? FileSystem.status(path) else { return }
+    /// Hashes every watched file at or under `path` into `result`. A root is
+    /// followed if it is a symlink; nothing below a root is.
+    private func scan(_ path: String, depth: Int, into result: inout [String: UInt64]) {
+        guard budget > 0, depth <= FileWatcher.maxDepth, !isIgnored(path) else { return }
+        budget -= 1
+        let status = roots.contains(path) ? try? FileSystem.status(path) : try? FileSystem.linkStatus(path)
+        guard let st = status ?? nil else { return }
         if st.st_mode & S_IFMT == S_IFDIR {
             guard isRelevant(path) else { return }
-            for name in ProcessTable.entries(of: path) { scan(Path.join(path, name), into: &result) }
+            for name in ProcessTable.entries(of: path) { scan(Path.join(path, name), depth: depth + 1, into: &result) }
         } else if st.st_mode & S_IFMT == S_IFREG, roots.contains(path) || isInsideDirectoryRoot(Path.directory(of: path)) {
-            result[path] = FileWatcher.hash(path)
+            result[path] = Int64(st.st_size) > FileWatcher.maxHashed ? FileWatcher.fingerprint(st) : FileWatcher.hash(path)
         }
+    }
+
+    /// Size, modification time and inode: for files too large to read on every change.
+    static func fingerprint(_ st: stat) -> UInt64 {
+        var h = UInt64(bitPattern: Int64(st.st_size)) &* 0x100000001b3
+        h ^= UInt64(bitPattern: Int64(st.st_mtim.tv_sec)) &* 31 &+ UInt64(bitPattern: Int64(st.st_mtim.tv_nsec))
+        return h ^ UInt64(st.st_ino)
     }
 
     /// FNV-1a over the file's bytes (and its length); 0 when unreadable.
@@ -175,8 +204,8 @@ final class FileWatcher {
         var h: UInt64 = 0xcbf29ce484222325
         var total: UInt64 = 0
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd.rawValue, $0.baseAddress, $0.count) }
+        while total < UInt64(maxHashed) {
+            let n = (try? chunk.withUnsafeMutableBytes { try fd.read(into: $0) }) ?? 0
             if n <= 0 { break }
             total += UInt64(n)
             for b in chunk[0..<n] {

@@ -32,9 +32,12 @@ struct RestartSchedule {
         requestCode = c.restartExitCode
     }
 
-    /// Records a start that counts against the limit.
+    /// Records a start that counts against the limit (only the last
+    /// `limit.count` matter: however often the service restarts, this stays small).
     mutating func started(at now: Int64) {
+        guard limit.count > 0 else { return }
         starts.append(now)
+        if starts.count > limit.count { starts.removeFirst(starts.count - limit.count) }
     }
 
     /// Decides what follows an exit with `status` after a run of `ranFor` nanoseconds.

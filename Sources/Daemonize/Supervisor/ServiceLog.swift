@@ -1,8 +1,11 @@
 /// The service's log as the supervisor writes it: output relayed from a pipe,
 /// whole lines only, optional RFC 3339 timestamps, size rotation (NAME.log ->
-/// NAME.log.1 ...) only between lines, reopen on request, and writing
-/// failures (full disk, deleted directory) counted as dropped lines instead of
-/// ever stopping the service.
+/// NAME.log.1 ...), reopen on request, and writing failures (full disk,
+/// deleted directory) counted as dropped lines instead of ever stopping the
+/// service. Nothing the service prints makes it grow without bound: a file
+/// never passes its maximum size (a line longer than that is cut across
+/// files), and output to a descriptor that is full waits in a bounded
+/// backlog while the relay stops reading (the service then waits on its pipe).
 final class ServiceLog {
     /// Where lines go.
     enum Target {
@@ -17,18 +20,23 @@ final class ServiceLog {
     /// A line longer than this is written out in pieces.
     static let longestLine = 64 * 1024
     static let bufferSize = 128 * 1024
+    /// Most output held back for a full descriptor; more is dropped (and counted).
+    static let backlogLimit = 1 << 20
 
     let target: Target
     let maxSize: Int64
     let keep: Int
     let timestamps: Bool
     private var fd: FileDescriptor?
+    private var output: NonBlockingOutput?
     private var size: Int64 = 0
     /// The relay buffer: an incomplete last line stays at its front.
     private var buffer: UnsafeMutableRawBufferPointer
     private var pending = 0
-    /// A piece of a line was written without its newline: no rotation until it ends.
+    /// A piece of a line was written without its newline.
     private var midLine = false
+    /// Output a full descriptor did not take yet.
+    private var backlog: [UInt8] = []
     /// The end of what was written, for failure reports.
     private var tail: [UInt8] = []
     /// Lines dropped since the last successful write, and why.
@@ -37,7 +45,6 @@ final class ServiceLog {
     private(set) var droppedTotal = 0
     private var dropReason: Errno?
     private var lastReopenAttempt: Int64 = 0
-    private var lastLinkCheck: Int64 = 0
 
     /// Opens the log. Throws when a log file cannot be opened at the start:
     /// that is reported by `start`, not discovered later.
@@ -49,11 +56,13 @@ final class ServiceLog {
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ServiceLog.bufferSize, alignment: 16)
         switch target {
         case .file(let path):
-            let opened = try ServiceLog.open(path)
+            let opened = try FileSystem.openLog(path)
             fd = opened
             size = Int64((try? opened.status().st_size) ?? 0)
         case .descriptor(let d):
-            fd = d
+            let channel = NonBlockingOutput(d)
+            output = channel
+            fd = channel.descriptor
         case .discard:
             break
         }
@@ -69,9 +78,9 @@ final class ServiceLog {
     /// True while an incomplete line waits in the buffer.
     var hasPartialLine: Bool { pending > 0 }
 
-    static func open(_ path: String) throws -> FileDescriptor {
-        try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: 0o644)
-    }
+    /// The descriptor to wait on for room while output is held back, else nil:
+    /// the relay is not read meanwhile.
+    var blockedOn: FileDescriptor? { backlog.isEmpty ? nil : output?.descriptor }
 
     // MARK: Relaying
 
@@ -79,12 +88,13 @@ final class ServiceLog {
     /// every complete line. Returns false at end of file.
     func relay(from pipe: FileDescriptor, limit: Int = 4 << 20) -> Bool {
         var total = 0
-        while total < limit {
-            let room = buffer.count - pending
-            let n = read(pipe.rawValue, buffer.baseAddress! + pending, room)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno == EAGAIN || errno == EWOULDBLOCK
+        while total < limit && backlog.isEmpty {
+            let room = UnsafeMutableRawBufferPointer(rebasing: buffer[pending...])
+            let n: Int
+            do {
+                n = try pipe.read(into: room)
+            } catch {
+                return (error as? SystemError)?.errno == .wouldBlock
             }
             if n == 0 {
                 flushPartialLine()
@@ -171,40 +181,39 @@ final class ServiceLog {
         }
     }
 
-    /// Writes whole lines, rotating between lines when the file would pass its size.
+    /// Writes whole lines, rotating between lines when the file would pass
+    /// its size; a line longer than the room left is cut, never let grow the
+    /// file past its size.
     private func write(_ bytes: UnsafeRawBufferPointer) {
+        if output != nil {
+            writeToOutput(bytes)
+            return
+        }
         guard ensureOpen(dropping: bytes) else { return }
-        guard path != nil, maxSize > 0 else {
+        guard maxSize > 0 else {
             writeOut(bytes)
             return
         }
         var offset = 0
         while offset < bytes.count {
             let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-            let room = maxSize - size
-            if Int64(remaining.count) <= room {
+            let room = Int(max(0, min(maxSize - size, Int64(remaining.count))))
+            if remaining.count <= room {
                 writeOut(remaining)
                 return
             }
             // The last newline that still fits.
-            var cut = Int(max(0, min(room, Int64(remaining.count)))) - 1
+            var cut = room - 1
             while cut >= 0 && remaining[cut] != 10 { cut -= 1 }
             if cut >= 0 {
                 writeOut(UnsafeRawBufferPointer(rebasing: remaining[...cut]))
                 offset += cut + 1
-                rotate()
-            } else if size == 0 || midLine {
-                // One line longer than the limit (or the end of a line already
-                // begun): write through its newline, never splitting it.
-                var end = 0
-                while end < remaining.count && remaining[end] != 10 { end += 1 }
-                let piece = min(end + 1, remaining.count)
-                writeOut(UnsafeRawBufferPointer(rebasing: remaining[..<piece]))
-                offset += piece
-                if !midLine { rotate() }
-            } else {
-                rotate()
+            } else if size == 0 || (midLine && room > 0) {
+                // A line longer than the room: as much as fits, the rest in the next file.
+                writeOut(UnsafeRawBufferPointer(rebasing: remaining[..<max(room, 1)]))
+                offset += max(room, 1)
             }
+            rotate()
             guard fd != nil else {
                 drop(UnsafeRawBufferPointer(rebasing: bytes[offset...]), reason: dropReason ?? .noSuchFile)
                 return
@@ -218,7 +227,7 @@ final class ServiceLog {
         if droppedSinceWarning > 0 {
             // The warning goes out with the next lines or not at all, so that
             // it is written once, when space has returned.
-            var combined = Array("swiftd: dropped \(droppedSinceWarning) line\(droppedSinceWarning == 1 ? "" : "s") (\(dropReason ?? .noSpace))\n".utf8)
+            var combined = dropWarning()
             combined.append(contentsOf: bytes)
             ok = combined.withUnsafeBytes { writeWhole($0, to: fd) }
             if ok { droppedSinceWarning = 0 }
@@ -232,25 +241,24 @@ final class ServiceLog {
         }
     }
 
-    /// Writes all of `bytes` or none: a write cut short (a full disk) is cut
-    /// back off the file, so no torn line stays in the log.
+    private func dropWarning() -> [UInt8] {
+        Array("swiftd: dropped \(droppedSinceWarning) line\(droppedSinceWarning == 1 ? "" : "s") (\(dropReason ?? .noSpace))\n".utf8)
+    }
+
+    /// Writes all of `bytes` to the log file or none: a write cut short (a
+    /// full disk) is cut back off the file, so no torn line stays in the log.
     private func writeWhole(_ bytes: UnsafeRawBufferPointer, to fd: FileDescriptor) -> Bool {
         var written = 0
         while written < bytes.count {
-            let n = Glibc.write(fd.rawValue, bytes.baseAddress! + written, bytes.count - written)
-            if n > 0 { written += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                // A log on a pipe or terminal that is full: wait for it rather than lose lines.
-                var p = pollfd(fd: fd.rawValue, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 1000)
-                continue
-            }
-            dropReason = n < 0 ? Errno.current : .noSpace
+            do {
+                let n = try fd.write(UnsafeRawBufferPointer(rebasing: bytes[written...]))
+                if n > 0 { written += n; continue }
+                dropReason = .noSpace
+            } catch let error as SystemError {
+                dropReason = error.errno
+            } catch {}
             if written > 0 {
-                if path != nil && ftruncate(fd.rawValue, off_t(size)) == 0 {
-                    return false
-                }
+                if (try? fd.truncate(to: off_t(size))) != nil { return false }
                 size += Int64(written)
                 midLine = true
             }
@@ -258,6 +266,74 @@ final class ServiceLog {
         }
         size += Int64(written)
         return true
+    }
+
+    /// Writes to a descriptor that may be full: what it does not take waits
+    /// in the backlog (bounded; beyond it lines are dropped and counted).
+    private func writeToOutput(_ bytes: UnsafeRawBufferPointer) {
+        guard backlog.isEmpty else {
+            hold(bytes)
+            return
+        }
+        var offset = 0
+        if droppedSinceWarning > 0 {
+            backlog = dropWarning()
+            droppedSinceWarning = 0
+            flushBacklog()
+            if !backlog.isEmpty {
+                hold(bytes)
+                return
+            }
+        }
+        while offset < bytes.count, let output {
+            do {
+                let n = try output.write(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                if n == 0 { break }
+                offset += n
+            } catch let error as SystemError {
+                drop(UnsafeRawBufferPointer(rebasing: bytes[offset...]), reason: error.errno)
+                return
+            } catch {
+                return
+            }
+        }
+        midLine = bytes[bytes.count - 1] != 10
+        if offset < bytes.count { hold(UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
+    }
+
+    private func hold(_ bytes: UnsafeRawBufferPointer) {
+        if backlog.count + bytes.count > ServiceLog.backlogLimit {
+            drop(bytes, reason: .wouldBlock)
+            return
+        }
+        backlog.append(contentsOf: bytes)
+        midLine = bytes[bytes.count - 1] != 10
+    }
+
+    /// Writes what the backlog holds, as far as the descriptor takes it.
+    func flushBacklog() {
+        guard let output, !backlog.isEmpty else { return }
+        var offset = 0
+        while offset < backlog.count {
+            let n = (try? backlog.withUnsafeBytes { try output.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) ?? -1
+            if n < 0 {
+                // The reader is gone: what waited for it is lost.
+                backlog.withUnsafeBytes { drop(UnsafeRawBufferPointer(rebasing: $0[offset...]), reason: .brokenPipe) }
+                offset = backlog.count
+            }
+            if n <= 0 { break }
+            offset += n
+        }
+        backlog.removeFirst(offset)
+    }
+
+    /// Before exiting: writes the backlog, waiting at most this long for room.
+    func drainBacklog(timeoutMilliseconds: Int32) {
+        let deadline = Monotonic.now() + Int64(timeoutMilliseconds) * 1_000_000
+        while let blocked = blockedOn, Monotonic.now() < deadline {
+            guard (try? blocked.waitWritable(timeoutMilliseconds: Monotonic.millisecondsUntil(deadline))) == true else { return }
+            flushBacklog()
+        }
     }
 
     private func drop(_ bytes: UnsafeRawBufferPointer, reason: Errno) {
@@ -269,29 +345,30 @@ final class ServiceLog {
         dropReason = reason
     }
 
-    /// Makes sure a file target is open and still linked; reopens (at most
-    /// once a second) after a failure or a deleted file. False drops `bytes`.
+    /// Makes sure a file target is open and still linked, reopening at once
+    /// a file that was deleted (lines written into it would be lost) and at
+    /// most once a second after a failure. False drops `bytes`.
     private func ensureOpen(dropping bytes: UnsafeRawBufferPointer) -> Bool {
         guard let path else { return fd != nil }
-        let now = Monotonic.now()
-        if let current = fd, now - lastLinkCheck >= 1_000_000_000 {
-            lastLinkCheck = now
-            if let st = try? current.status(), st.st_nlink == 0 {
-                current.close()
-                fd = nil
-            }
+        if let current = fd, let st = try? current.status(), st.st_nlink == 0 {
+            current.close()
+            fd = nil
+            lastReopenAttempt = 0
         }
+        let now = Monotonic.now()
         if fd == nil && now - lastReopenAttempt >= 1_000_000_000 {
             lastReopenAttempt = now
             try? FileSystem.makeDirectories(Path.directory(of: path), mode: 0o755)
             do {
-                let opened = try ServiceLog.open(path)
+                let opened = try FileSystem.openLog(path)
                 fd = opened
                 size = Int64((try? opened.status().st_size) ?? 0)
                 midLine = false
             } catch let error as SystemError {
                 dropReason = error.errno
-            } catch {}
+            } catch {
+                dropReason = .accessDenied
+            }
         }
         if fd == nil {
             drop(bytes, reason: dropReason ?? .noSuchFile)
@@ -306,20 +383,23 @@ final class ServiceLog {
         fd?.close()
         fd = nil
         if keep == 0 {
-            _ = unlink(path)
+            try? FileSystem.remove(path)
         } else {
-            _ = unlink("\(path).\(keep)")
-            for i in stride(from: keep - 1, through: 1, by: -1) { _ = Glibc.rename("\(path).\(i)", "\(path).\(i + 1)") }
-            _ = Glibc.rename(path, "\(path).1")
+            try? FileSystem.remove("\(path).\(keep)")
+            for i in stride(from: keep - 1, through: 1, by: -1) { try? FileSystem.rename("\(path).\(i)", to: "\(path).\(i + 1)") }
+            try? FileSystem.rename(path, to: "\(path).1")
         }
         do {
-            fd = try ServiceLog.open(path)
+            fd = try FileSystem.openLog(path)
             size = 0
             midLine = false
         } catch let error as SystemError {
             dropReason = error.errno
             lastReopenAttempt = Monotonic.now()
-        } catch {}
+        } catch {
+            dropReason = .accessDenied
+            lastReopenAttempt = Monotonic.now()
+        }
     }
 
     /// Closes and reopens the log file (SIGUSR2, after an external logrotate).

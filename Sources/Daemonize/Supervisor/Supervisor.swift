@@ -61,6 +61,14 @@ public final class Supervisor {
     private let upstreamNotify: Bool
     private var partialLineDeadline: Int64?
     private var watcher: FileWatcher?
+    private var pidWatch: PIDFileWatch?
+    /// A STATUS= text not yet saved: saved at most every `statusSaveInterval`,
+    /// however often the service sends one.
+    private var statusSaveDue: Int64?
+    static let statusSaveInterval: Int64 = 100_000_000
+    /// Datagrams read from the notify socket per turn of the loop: a flood
+    /// never keeps the loop from signals.
+    static let notificationsPerTurn = 64
     /// When resident pages were last given back (see `ResidentMemory`), and
     /// whether anything ran since.
     private var lastTrim: Int64 = 0
@@ -91,6 +99,7 @@ public final class Supervisor {
         state = ServiceState(configuration: configuration)
         state.mode = .supervised
         state.supervisorPID = selfPID
+        state.supervisorStartTime = ProcessTable.stat(of: selfPID)?.startTime
         upstreamNotify = foreground && Environment.value("NOTIFY_SOCKET") != nil
 
         _ = dz_signal_ignore(SIGPIPE)
@@ -135,8 +144,12 @@ public final class Supervisor {
             notify = try NotifyListener(name: configuration.name)
         }
         if !configuration.watch.isEmpty {
-            watcher = try FileWatcher(paths: configuration.watch)
+            // Its own writes are never a change: the log (and its rotations), the run files.
+            let own = [configuration.logFile(in: paths), paths.pidFile(configuration.name), paths.stateFile(configuration.name),
+                       Path.join(paths.runDirectory, ".\(configuration.name).pid"), Path.join(paths.runDirectory, ".\(configuration.name).state")]
+            watcher = try FileWatcher(paths: configuration.watch, ignoring: own.compactMap { $0 })
         }
+        pidWatch = try? PIDFileWatch(pidFile)
     }
 
     // MARK: Running
@@ -151,7 +164,7 @@ public final class Supervisor {
             // Without its record the service could not be stopped or
             // reported on: the start fails before anything runs.
             let reason = "cannot write its state: \(error)"
-            reporter?.fail("\(configuration.name) failed to start: \(reason)", exitCode: ExitCode.failure)
+            reporter?.fail(Wording.startFailure(configuration.name, reason: reason, lines: []), exitCode: ExitCode.failure)
             reporter = nil
             pidFile.release()
             exit(1)
@@ -164,7 +177,11 @@ public final class Supervisor {
     private func loop() -> Never {
         while true {
             var fds = [pollfd(fd: signals.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-            let relayIndex = relay.map { r -> Int in fds.append(pollfd(fd: r.read.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
+            // Output that waits for room is written first; the relay is not
+            // read meanwhile (the service then waits on its own pipe).
+            let blockedIndex = log.blockedOn.map { d -> Int in fds.append(pollfd(fd: d.rawValue, events: Int16(POLLOUT), revents: 0)); return fds.count - 1 }
+            let relayIndex = blockedIndex != nil ? nil : relay.map { r -> Int in fds.append(pollfd(fd: r.read.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
+            let pidWatchIndex = pidWatch.map { w -> Int in fds.append(pollfd(fd: w.descriptor.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
             let notifyIndex = notify.map { n -> Int in fds.append(pollfd(fd: n.descriptor.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
             let readyIndex = readyPipe.map { r -> Int in fds.append(pollfd(fd: r.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
             let watchIndex = watcher.map { w -> Int in fds.append(pollfd(fd: w.descriptor.rawValue, events: Int16(POLLIN), revents: 0)); return fds.count - 1 }
@@ -193,7 +210,9 @@ public final class Supervisor {
             if r < 0 && errno != EINTR { Monotonic.sleep(nanoseconds: 10_000_000) }
             if r > 0 {
                 // Output first: a failure report then includes the last lines.
+                if let i = blockedIndex, fds[i].revents != 0 { log.flushBacklog() }
                 if let i = relayIndex, fds[i].revents != 0 { relayOutput() }
+                if let i = pidWatchIndex, fds[i].revents != 0, let note = pidWatch?.handleEvents(pidFile, pid: main?.pid) { log.note(note) }
                 if let i = readyIndex, fds[i].revents != 0 { readReadiness() }
                 if let i = notifyIndex, fds[i].revents != 0 { receiveNotifications() }
                 if let i = watchIndex, fds[i].revents != 0 { watcher?.readEvents() }
@@ -215,6 +234,7 @@ public final class Supervisor {
         }
         if let partialLineDeadline { deadlines.append(partialLineDeadline) }
         if let due = watcher?.dueAt { deadlines.append(due) }
+        if let statusSaveDue { deadlines.append(statusSaveDue) }
         return deadlines.min()
     }
 
@@ -239,6 +259,10 @@ public final class Supervisor {
         if let deadline = partialLineDeadline, now >= deadline {
             log.flushPartialLine()
             partialLineDeadline = nil
+        }
+        if let due = statusSaveDue, now >= due {
+            statusSaveDue = nil
+            saveState()
         }
         if let watcher, let due = watcher.dueAt, now >= due, watcher.takeChanges() {
             watchedChange()
@@ -308,12 +332,13 @@ public final class Supervisor {
 
     private func receiveNotifications() {
         guard let notify else { return }
-        while let message = notify.receive() {
+        for _ in 0..<Supervisor.notificationsPerTurn {
+            guard let message = notify.receive() else { break }
             let sender = message.sender
             guard sender > 0, sender != selfPID, sender == main?.pid || ProcessTree.isDescendant(sender, of: selfPID) else { continue }
             if let text = message.fields["STATUS"] {
                 state.statusText = text
-                saveState()
+                if statusSaveDue == nil { statusSaveDue = Monotonic.now() + Supervisor.statusSaveInterval }
                 if upstreamNotify { Notify.status(text) }
             }
             if let mainPID = message.fields["MAINPID"].flatMap({ PIDFile.parsePID($0.utf8) }),
@@ -397,7 +422,7 @@ public final class Supervisor {
             state.pidStartTime = ProcessTable.stat(of: process.pid)?.startTime
             state.serviceSince = WallClock.seconds()
             state.failure = nil
-            log.note("\(configuration.name) started (pid \(process.pid))")
+            log.note(Wording.started(configuration.name, pid: process.pid))
         } catch let error as LaunchError {
             if initial {
                 startFailed("\(error)", code: error.startExitCode)
@@ -443,9 +468,9 @@ public final class Supervisor {
         saveState()
         let pid = main?.pid ?? 0
         if configuration.ready != .exec { log.note("\(configuration.name) is ready") }
-        reporter?.ready("\(configuration.name) started (pid \(pid))")
+        reporter?.ready(Wording.started(configuration.name, pid: pid))
         reporter = nil
-        if upstreamNotify { Notify.send("READY=1\nSTATUS=\(configuration.name) started (pid \(pid))") }
+        if upstreamNotify { Notify.send("READY=1\nSTATUS=" + Wording.started(configuration.name, pid: pid)) }
     }
 
     /// The first start failed: report it (with the last lines of the log)
@@ -453,10 +478,8 @@ public final class Supervisor {
     private func startFailed(_ reason: String, code: Int32) {
         relayOutput()
         log.flushPartialLine()
-        var message = "\(configuration.name) failed to start: \(reason)"
         let lines = log.recentLines(10).filter { !$0.hasPrefix("swiftd: ") }.suffix(5)
-        if !lines.isEmpty { message += "\nlast lines of its log:" + lines.map { "\n  " + $0 }.joined() }
-        reporter?.fail(message, exitCode: code)
+        reporter?.fail(Wording.startFailure(configuration.name, reason: reason, lines: Array(lines)), exitCode: code)
         reporter = nil
         if upstreamNotify { Notify.send("STATUS=\(configuration.name) failed to start: \(reason)") }
         log.note("\(configuration.name) failed to start: \(reason)")
@@ -491,7 +514,8 @@ public final class Supervisor {
         relayOutput()
         switch phase {
         case .starting:
-            startFailed("\(status)", code: ExitCode.failure)
+            let left = status.isSuccess ? ProcessTree.descendants(of: selfPID).count : 0
+            startFailed(left > 0 ? Wording.daemonized("\(status)", left: left) : "\(status)", code: ExitCode.failure)
         case .stopping:
             // Recorded when the stop completes (`finish`): one write, not two.
             break
@@ -587,6 +611,8 @@ public final class Supervisor {
         saveState()
         reporter?.fail("\(configuration.name) stopped during startup", exitCode: ExitCode.failure)
         pidFile.release()
+        // Output still held back for a full descriptor gets a second, no more.
+        log.drainBacklog(timeoutMilliseconds: 1000)
         if foreground {
             if final == .failed && lastStatus == nil { exit(failureCode) }
             exit(lastStatus?.shellStatus ?? 0)

@@ -91,6 +91,15 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
         return n
     }
 
+    /// Sends once on a socket; returns how many bytes were sent.
+    ///
+    /// The corresponding C function is `send`.
+    public func send(_ buffer: UnsafeRawBufferPointer, flags: Int32) throws -> Int {
+        let n = retryingOnInterrupt { Glibc.send(rawValue, buffer.baseAddress, buffer.count, flags) }
+        if n < 0 { throw SystemError("send") }
+        return n
+    }
+
     /// Writes all of `bytes`, continuing after short writes.
     public func writeAll<Bytes: Collection>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
         let done: Void? = try bytes.withContiguousStorageIfAvailable { try writeAll(UnsafeRawBufferPointer($0)) }
@@ -161,7 +170,18 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     ///
     /// The corresponding C function is `poll`.
     public func waitReadable(timeoutMilliseconds: Int32) throws -> Bool {
-        var pfd = pollfd(fd: rawValue, events: Int16(POLLIN), revents: 0)
+        try wait(for: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Waits until the descriptor can take a write (or hung up); false on timeout.
+    ///
+    /// The corresponding C function is `poll`.
+    public func waitWritable(timeoutMilliseconds: Int32) throws -> Bool {
+        try wait(for: Int16(POLLOUT), timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    private func wait(for events: Int16, timeoutMilliseconds: Int32) throws -> Bool {
+        var pfd = pollfd(fd: rawValue, events: events, revents: 0)
         let deadline = timeoutMilliseconds < 0 ? nil : Monotonic.now() + Int64(timeoutMilliseconds) * 1_000_000
         while true {
             var wait = timeoutMilliseconds

@@ -58,6 +58,14 @@ public enum FileLocks {
         return false
     }
 
+    /// Every process that holds the exclusive `flock` on `file` through one of
+    /// its descriptors (processes that inherited the locked descriptor share
+    /// it). Looks through every process's descriptors: for the rare case where
+    /// the process that took the lock is gone and others still hold it.
+    public static func holders(of file: FileID) -> [pid_t] {
+        ProcessTable.allPIDs().filter { holdsExclusiveLock(pid: $0, on: file) }
+    }
+
     /// Finds the holder of `file` in the text of `/proc/locks`.
     static func holder(of file: FileID, in table: [UInt8]) -> Holder {
         // "1: FLOCK  ADVISORY  WRITE 2024 fe:00:16220216 0 EOF"; blocked

@@ -79,11 +79,16 @@ public enum FileSystem {
     /// Writes `bytes` to `path` atomically: a temporary file in the same
     /// directory, flushed, then renamed over `path`. Refuses to replace a
     /// symlink or anything but a regular file.
+    ///
+    /// The temporary file is named after the calling thread, which no other
+    /// live thread shares: one found there was left by a writer that died
+    /// (killed between its create and its rename) and is removed first.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         if let st = try linkStatus(path), st.st_mode & S_IFMT != S_IFREG {
             throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFLNK ? .tooManyLinks : .invalid)
         }
-        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(getpid()).tmp"
+        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(dz_gettid()).tmp"
+        try remove(temporary)
         let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
         do {
             try fd.writeAll(bytes)
@@ -94,6 +99,35 @@ public enum FileSystem {
             fd.close()
             _ = unlink(temporary)
             throw error.at(temporary)
+        }
+    }
+}
+
+extension FileSystem {
+    /// Opens a log file for appending (creating it with `mode`), refusing
+    /// anything another user could read, truncate or forge: a symlink, a
+    /// non-regular file, a file owned by someone other than this user or root
+    /// (one planted in a shared sticky directory), or a file with other hard
+    /// links. The descriptor is non-blocking only where that matters (a FIFO
+    /// is refused anyway).
+    public static func openLog(_ path: String, mode: mode_t = 0o644) throws -> FileDescriptor {
+        let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
+        do {
+            let st = try fd.status()
+            if st.st_mode & S_IFMT != S_IFREG {
+                throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFDIR ? .isDirectory : .invalid)
+            }
+            if st.st_uid != geteuid() && st.st_uid != 0 {
+                throw UntrustedFile(path: path, reason: "owned by uid \(st.st_uid), not by this user or root")
+            }
+            if st.st_nlink > 1 { throw UntrustedFile(path: path, reason: "has \(st.st_nlink) hard links") }
+            return fd
+        } catch let error as SystemError {
+            fd.close()
+            throw error.at(path)
+        } catch {
+            fd.close()
+            throw error
         }
     }
 }

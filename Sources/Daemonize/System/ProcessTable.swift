@@ -43,9 +43,20 @@ public struct ProcessStat: Hashable, Sendable {
 /// What `/proc` says about processes. Facts for tests and for stop; never a
 /// liveness proof for a service (the pidfile lock is that).
 public enum ProcessTable {
-    /// The stat line of `pid`, or nil when it is gone.
+    /// The stat line of `pid`, or nil when it is gone (or cannot be read).
     public static func stat(of pid: pid_t) -> ProcessStat? {
-        guard let bytes = try? FileSystem.read("/proc/\(pid)/stat", limit: 4096) else { return nil }
+        (try? status(of: pid)) ?? nil
+    }
+
+    /// The stat line of `pid`, or nil when it is gone; a failure to tell
+    /// (no descriptor left) is thrown, never taken for "gone".
+    public static func status(of pid: pid_t) throws -> ProcessStat? {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.read("/proc/\(pid)/stat", limit: 4096)
+        } catch let error as SystemError where error.errno == .noSuchFile || error.errno == .noSuchProcess {
+            return nil
+        }
         return ProcessStat(parsing: bytes)
     }
 

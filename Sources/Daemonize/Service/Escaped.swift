@@ -1,0 +1,72 @@
+/// Text a service sent, made safe to show a person: control characters (C0,
+/// DEL, C1) and bytes that are not UTF-8 become visible escapes (`\x1b`,
+/// `\u{9b}`), so that nothing a service prints or sends (a STATUS= text, a
+/// log line, an exit reason) can move a cursor, retitle a terminal or hide
+/// what follows it.
+public enum Escaped {
+    /// One line: every control character escaped, line breaks included.
+    public static func line(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if let escape = escape(scalar) {
+                out.append(contentsOf: escape.unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// Bytes of a log, for `logs`: line breaks and tabs kept, everything
+    /// else that is a control character or not UTF-8 escaped. An incomplete
+    /// UTF-8 sequence at the very end is returned as `rest`, for the caller
+    /// to put in front of the next chunk (`logs -f` reads in pieces).
+    public static func log(_ bytes: [UInt8], final: Bool = true) -> (text: [UInt8], rest: [UInt8]) {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b < 0x80 {
+                if b == 10 || b == 9 || (b >= 0x20 && b != 0x7f) {
+                    out.append(b)
+                } else {
+                    out += Array(hex(b).utf8)
+                }
+                i += 1
+                continue
+            }
+            let length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1
+            if length > 1 && i + length > bytes.count && !final && bytes[i...].dropFirst().allSatisfy({ $0 & 0xc0 == 0x80 }) {
+                return (out, Array(bytes[i...]))
+            }
+            var decoder = UTF8()
+            var iterator = bytes[i..<min(bytes.count, i + length)].makeIterator()
+            if length > 1, i + length <= bytes.count, case .scalarValue(let scalar) = decoder.decode(&iterator) {
+                if let escape = escape(scalar) {
+                    out += Array(escape.utf8)
+                } else {
+                    out += bytes[i..<(i + length)]
+                }
+                i += length
+            } else {
+                out += Array(hex(b).utf8)
+                i += 1
+            }
+        }
+        return (out, [])
+    }
+
+    private static func escape(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar.value {
+        case 0..<0x20, 0x7f: return hex(UInt8(scalar.value))
+        case 0x80...0x9f: return "\\u{" + String(scalar.value, radix: 16) + "}"
+        default: return nil
+        }
+    }
+
+    private static func hex(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16)
+        return "\\x" + (digits.count < 2 ? "0" : "") + digits
+    }
+}

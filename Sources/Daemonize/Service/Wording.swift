@@ -1,0 +1,36 @@
+/// The sentences swiftd says about a service, each worded once: the start
+/// command, the supervisor and the log all use these.
+enum Wording {
+    /// "web started (pid 123)".
+    static func started(_ name: ServiceName, pid: pid_t) -> String { "\(name) started (pid \(pid))" }
+
+    /// "web is already running (pid N)"; while a supervisor waits to respawn,
+    /// the file holds no pid and the supervisor is named instead.
+    static func alreadyRunning(_ name: ServiceName, pid: pid_t?, supervisor: pid_t?) -> String {
+        if let pid { return "\(name) is already running (pid \(pid))" }
+        return "\(name) is already running (restarting; supervisor pid \(supervisor.map(String.init) ?? "unknown"))"
+    }
+
+    /// "NAME failed to start: REASON" and the last lines of its log, escaped.
+    static func startFailure(_ name: ServiceName, reason: String, log: String?) -> String {
+        var lines: [String] = []
+        if let log, let tail = try? LogReader.lastLines(log, count: 5), !tail.isEmpty {
+            lines = String(decoding: tail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        }
+        return startFailure(name, reason: reason, lines: lines)
+    }
+
+    /// "NAME failed to start: REASON" and `lines`, the last of its log, escaped.
+    static func startFailure(_ name: ServiceName, reason: String, lines: [String]) -> String {
+        var message = "\(name) failed to start: \(reason)"
+        if !lines.isEmpty { message += "\nlast lines of its log:" + lines.map { "\n  " + Escaped.line($0) }.joined() }
+        return message
+    }
+
+    /// Why a start failed when its command exited 0 at once but left
+    /// processes behind: it put itself in the background.
+    static func daemonized(_ reason: String, left: Int) -> String {
+        "\(reason), leaving \(left) process\(left == 1 ? "" : "es") in the background: it daemonized itself "
+            + "(run it with its option to stay in the foreground); what it left was stopped"
+    }
+}
