@@ -77,6 +77,38 @@ import Testing
     }
 }
 
+extension PidReuseTests {
+    /// A locked pidfile naming 1, as a service with a writable lock
+    /// descriptor could once leave it: refused, nothing sent. In a pid
+    /// namespace whose PID 1 records every signal, so that even a regression
+    /// could not reach the machine's init.
+    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/unshare") && FileSystem.exists("/usr/bin/nsenter"), "needs root, unshare, nsenter"))
+    func aLockedPidfileNamingPidOneIsRefused() throws {
+        let h = try Harness("reuse-locked-one")
+        defer { h.cleanup() }
+        let signals = h.scratch.file("signals")
+        let stamps = h.scratch.file("stamps")
+        let namespace = try Spawned.start("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.fixturePath, "service",
+                                                               "--record-signals", signals, "--stamp", stamps], environment: h.scratch.environment)
+        #expect(eventually { h.text("stamps").hasPrefix("start 1 ") })
+        let initPID = try #require(ProcessTable.children(of: namespace.pid).first)
+        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+        let holder = try Spawned.start(h.fixturePath, ["acquire", h.pidFile("x"), "--write-pid", "1"], environment: h.scratch.environment)
+        #expect(eventually { h.pid("x") == 1 })
+        for command in [["signal", "x", "TERM"], ["reload", "x"], ["stop", "x"]] {
+            let result = try run("/usr/bin/nsenter", ["--target", "\(initPID)", "--pid", "--mount", "--", h.swiftdPath] + h.withDirectories(command),
+                                 environment: Environment.setting("SWIFTD_TEST_MARK", to: h.scratch.path, in: h.scratch.environment))
+            #expect(!result.timedOut && result.code != 0, "\(command): \(result)")
+            if command[0] != "stop" { #expect(result.stderr.contains("names pid 1"), "\(command): \(result)") }
+        }
+        Monotonic.sleep(nanoseconds: 200_000_000)
+        #expect(h.text("signals").isEmpty, "signals reached PID 1: \(h.text("signals"))")
+        #expect(holder.isRunning)
+        kill(initPID, SIGKILL)
+        _ = namespace.wait(timeout: 10)
+    }
+}
+
 /// A state file that names someone else's session: what is left of a dead
 /// supervisor's service is stopped only when the record proves it is that
 /// service (its start time), never a stranger's whole session.

@@ -27,11 +27,15 @@ public final class Spawned: @unchecked Sendable {
     private var out: [UInt8] = []
     private var err: [UInt8] = []
     private var exitStatus: ExitStatus?
+    /// False: the output pipes are kept open but never read (a reader that
+    /// stopped reading: the pipe fills and writers block).
+    private let drains: Bool
 
-    init(pid: pid_t, outRead: Int32, errRead: Int32) {
+    init(pid: pid_t, outRead: Int32, errRead: Int32, drains: Bool = true) {
         self.pid = pid
         self.outRead = outRead
         self.errRead = errRead
+        self.drains = drains
     }
 
     deinit {
@@ -46,7 +50,7 @@ public final class Spawned: @unchecked Sendable {
 
     /// Starts `executable` with `arguments`, in its own process group.
     public static func start(_ executable: String, _ arguments: [String], environment: [String]? = nil,
-                             stdin: String? = nil) throws -> Spawned {
+                             stdin: String? = nil, drainOutput: Bool = true) throws -> Spawned {
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         guard dz_pipe2(&outPipe, O_CLOEXEC) == 0, dz_pipe2(&errPipe, O_CLOEXEC) == 0 else { throw SystemError("pipe2") }
@@ -86,7 +90,7 @@ public final class Spawned: @unchecked Sendable {
         }
         _ = dz_set_nonblock(outPipe[0], 1)
         _ = dz_set_nonblock(errPipe[0], 1)
-        return Spawned(pid: pid, outRead: outPipe[0], errRead: errPipe[0])
+        return Spawned(pid: pid, outRead: outPipe[0], errRead: errPipe[0], drains: drainOutput)
     }
 
     /// Waits for the exit (killing the process group after `timeout` seconds)
@@ -110,6 +114,11 @@ public final class Spawned: @unchecked Sendable {
                 timedOut = true
                 kill(-pid, SIGKILL)
                 kill(pid, SIGKILL)
+            }
+            if !drains {
+                if exitStatus != nil { break }
+                Monotonic.sleep(nanoseconds: 10_000_000)
+                continue
             }
             var fds = [pollfd(fd: outRead, events: Int16(POLLIN), revents: 0), pollfd(fd: errRead, events: Int16(POLLIN), revents: 0)]
             let open = fds.filter { $0.fd >= 0 }

@@ -111,9 +111,9 @@ extension ServiceController {
         var state = (try? ServiceState.read(paths.stateFile(name), name: name)) ?? ServiceState(configuration: configuration)
         state.mode = .exec
         state.pid = pid
-        let lockFile = (try? PIDFile.Snapshot.read(paths.pidFile(name)))??.file
-        let left = Leftovers.find(state, lockFile: lockFile, adopted: true).filter { $0 != pid }.count
-        Leftovers.stop(state, signal: configuration.stopSignal, timeout: configuration.stopTimeout, lockFile: lockFile, adopted: true)
+        let holders = (try? ServiceSnapshot.read(name, paths: paths))?.lockHolders() ?? []
+        let left = Leftovers.find(state, holders: holders, adopted: true).filter { $0 != pid }.count
+        Leftovers.stop(state, signal: configuration.stopSignal, timeout: configuration.stopTimeout, holders: holders, adopted: true)
         var why = reason
         if exited?.isSuccess == true && left > 0 { why = Wording.daemonized(reason, left: left) }
         if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) {

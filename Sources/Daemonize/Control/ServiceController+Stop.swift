@@ -23,9 +23,11 @@ extension ServiceController {
                 switch snapshot.lock {
                 case .held:
                     // Held by no supervisor we know: a command clearing what a
-                    // dead instance left, or a new supervisor about to record itself.
-                    if Monotonic.now() - started >= request.timeout.nanoseconds + 30_000_000_000 {
-                        return Outcome(code: ExitCode.failure, error: "\(name): could not stop: \(snapshot.pidPath) stays locked by a process that is not its supervisor")
+                    // dead instance left, or a new supervisor about to record
+                    // itself (without any record, only briefly).
+                    let patience = snapshot.recorded == nil ? 2_000_000_000 : request.timeout.nanoseconds + 30_000_000_000
+                    if Monotonic.now() - started >= patience {
+                        return Outcome(code: ExitCode.failure, error: "\(name): could not stop: \(snapshot.pidPath) is locked by a process that is not its supervisor (refused)")
                     }
                     Monotonic.sleep(nanoseconds: pause)
                     pause = min(pause * 2, 20_000_000)
@@ -142,18 +144,13 @@ extension ServiceController {
             recorded.pid = pid
             recorded.pidStartTime = try ProcessTable.status(of: pid)?.startTime
         }
-        // The pidfile must name the recorded process (throws otherwise).
-        try snapshot.mainProcess()?.close()
-        var lockFile: FileLocks.FileID?
-        if case .held = snapshot.lock { lockFile = snapshot.file }
-        let cleared = Leftovers.stop(recorded, signal: signal, timeout: timeout, lockFile: lockFile)
-        // Children that inherited the lock's descriptor hold it until they end.
-        let deadline = Monotonic.now() + 5_000_000_000
-        while case .running = PIDFile.status(at: snapshot.pidPath), Monotonic.now() < deadline {
-            Monotonic.sleep(nanoseconds: 2_000_000)
-        }
-        guard cleared, let lock = try? PIDFile.acquire(at: snapshot.pidPath, pid: nil, waitForPID: 0) else {
-            return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running")
+        try snapshot.checkPidfileNamesMain()
+        let cleared = Leftovers.stop(recorded, signal: signal, timeout: timeout, holders: snapshot.lockHolders())
+        guard cleared else { return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running") }
+        // Every process that held its lock is gone; the kernel lets go of a
+        // lock as its last holder exits. A lock taken since is a new start's.
+        guard let lock = try? PIDFile.acquire(at: snapshot.pidPath, pid: nil, waitForPID: 0) else {
+            return Outcome(code: ExitCode.success, output: "\(name) stopped")
         }
         if snapshot.recorded != nil {
             recorded.phase = .stopped

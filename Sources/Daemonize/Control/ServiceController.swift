@@ -70,7 +70,7 @@ public struct ServiceController: Sendable {
                         return Wording.alreadyRunning(name, pid: nil, supervisor: supervisor.pid)
                     }
                 }
-                let patience = (snapshot.recorded?.configuration.stopTimeout.nanoseconds ?? 0) + 30_000_000_000
+                let patience = snapshot.recorded.map { $0.configuration.stopTimeout.nanoseconds + 30_000_000_000 } ?? 2_000_000_000
                 if waited >= patience {
                     throw ServiceError("\(name): \(snapshot.pidPath) stays locked by a process that is neither its supervisor nor the service (not starting)",
                                        code: ExitCode.failure)

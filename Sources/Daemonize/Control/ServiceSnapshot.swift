@@ -35,14 +35,31 @@ struct ServiceSnapshot {
     /// Reads the pidfile and the record of `name`.
     /// - Throws: the error of a file that cannot be read at all (another
     ///   user's: `EACCES`, exit code 4); a malformed record is `recordError`.
+    ///
+    /// The pidfile is read first: a supervisor records its end before it
+    /// removes its pidfile, so a record read afterwards is never older than
+    /// the pidfile (no "its supervisor is gone" for one that just stopped).
     static func read(_ name: ServiceName, paths: ServicePaths) throws -> ServiceSnapshot {
+        // An exec-mode start locks and writes its pid, then its record: a
+        // pidfile ahead of its record is read again until the record catches up.
+        let deadline = Monotonic.now() + 200_000_000
+        while true {
+            let snapshot = try readOnce(name, paths: paths)
+            guard case .held(let pid?) = snapshot.lock, snapshot.recorded?.mode == .exec, snapshot.recorded?.pid != pid,
+                  Monotonic.now() < deadline else { return snapshot }
+            Monotonic.sleep(nanoseconds: 2_000_000)
+        }
+    }
+
+    private static func readOnce(_ name: ServiceName, paths: ServicePaths) throws -> ServiceSnapshot {
         var snapshot = ServiceSnapshot(name: name, pidPath: paths.pidFile(name), lock: .absent)
+        let pidfile = try PIDFile.Snapshot.read(snapshot.pidPath)
         do {
             snapshot.recorded = try ServiceState.read(paths.stateFile(name), name: name)
         } catch let error as ServiceError {
             snapshot.recordError = error
         }
-        guard let pidfile = try PIDFile.Snapshot.read(snapshot.pidPath) else { return snapshot }
+        guard let pidfile else { return snapshot }
         snapshot.file = pidfile.file
         let pid = PIDFile.parsePID(pidfile.content)
         if !pidfile.locked {
@@ -56,6 +73,19 @@ struct ServiceSnapshot {
             snapshot.lock = .held(pid: pid)
         }
         return snapshot
+    }
+
+    /// Still locked, the same file naming the same pid, after `patience`
+    /// nanoseconds: a command that locks the file to clear up truncates it
+    /// within microseconds, so a lock that keeps naming the pid is not one.
+    func stillHeldAsSeen(patience: Int64 = 50_000_000) -> Bool {
+        guard case .held(let pid?) = lock else { return false }
+        let deadline = Monotonic.now() + patience
+        while true {
+            guard let now = try? PIDFile.Snapshot.read(pidPath), now.locked, now.file == file, PIDFile.parsePID(now.content) == pid else { return false }
+            if Monotonic.now() >= deadline { return true }
+            Monotonic.sleep(nanoseconds: 5_000_000)
+        }
     }
 
     var isExecMode: Bool {
@@ -90,17 +120,24 @@ struct ServiceSnapshot {
     func mainProcess() throws -> ProcessHandle? {
         if isExecMode {
             guard let main = recorded?.main else { return nil }
-            if case .held(let pid?) = lock, pid != main.pid { throw notTheService(pid) }
-            return try main.open()
+            try checkPidfileNamesMain()
+            if let handle = try main.open() { return handle }
+            // Locked when looked at: still, now that the main process is gone?
+            guard stillHeldAsSeen() else { return nil }
+            throw ServiceError("\(name): its main process \(main.pid) exited; processes it left hold its lock (it put itself in the background?)",
+                               code: ExitCode.failure)
         }
         if case .held(let pid?) = lock {
             guard let handle = try PIDFile.openProcess(at: pidPath, .recorded) else { return nil }
-            if let main = recorded?.main, main.pid == handle.pid, try main.isAlive() { return handle }
-            if let supervisor = try supervisor() {
+            let st = try ProcessTable.status(of: handle.pid)
+            if let main = recorded?.main, main.pid == handle.pid, st?.startTime == main.startTime { return handle }
+            if let st, let supervisor = try supervisor() {
                 defer { supervisor.close() }
-                if try ProcessTable.status(of: handle.pid)?.parent == supervisor.pid { return handle }
+                if st.parent == supervisor.pid { return handle }
             }
             handle.close()
+            // Gone meanwhile (it was stopping): nothing to refuse.
+            guard stillHeldAsSeen(), st?.isZombie == false else { return nil }
             throw notTheService(pid)
         }
         // No lock: a removed pidfile, with its supervisor still alive.
@@ -110,6 +147,26 @@ struct ServiceSnapshot {
         if try ProcessTable.status(of: handle.pid)?.parent == supervisor.pid { return handle }
         handle.close()
         return nil
+    }
+
+    /// Exec mode: the locked pidfile names the recorded main process (only
+    /// the service could have changed it, and its word is not taken).
+    func checkPidfileNamesMain() throws {
+        if case .held(let pid?) = lock, let main = recorded?.main, pid != main.pid { throw notTheService(pid) }
+    }
+
+    /// Exec mode: the processes holding the service's lock while the pidfile
+    /// names its main process, with their start times: the service, and what
+    /// it left in the background. Taken once, and only while the file stays
+    /// the same, so that a command locking it later is never among them.
+    func lockHolders() -> [RecordedProcess] {
+        guard case .held(let pid?) = lock, pid == recorded?.pid, let file,
+              let before = try? PIDFile.Snapshot.read(pidPath), before.locked, before.file == file else { return [] }
+        let holders = FileLocks.holders(of: file).compactMap { holder in
+            ProcessTable.stat(of: holder).map { RecordedProcess(pid: holder, startTime: $0.startTime) }
+        }
+        guard let after = try? PIDFile.Snapshot.read(pidPath), after == before else { return [] }
+        return holders
     }
 
     /// True while something of the service provably runs, lock or no lock.

@@ -133,8 +133,21 @@ extension PIDFile {
         /// Other users can open the file, so its lock may be theirs.
         var othersCanOpen: Bool { mode & 0o044 != 0 }
 
-        /// Nil when `path` does not exist.
+        /// Nil when `path` does not exist. A file found unlocked that `path`
+        /// no longer names (its holder removed it and let go while it was
+        /// read) is read again: a stopping supervisor's pidfile is never
+        /// taken for a stale one.
         static func read(_ path: String) throws -> Snapshot? {
+            for _ in 0..<8 {
+                guard let snapshot = try readOnce(path) else { return nil }
+                if snapshot.locked { return snapshot }
+                // Still the file that was read: stale indeed. Removed or replaced: read again.
+                if let now = (try? FileSystem.linkStatus(path)) ?? nil, FileLocks.FileID(now) == snapshot.file { return snapshot }
+            }
+            return try readOnce(path)
+        }
+
+        private static func readOnce(_ path: String) throws -> Snapshot? {
             let fd: FileDescriptor
             do {
                 fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)

@@ -68,11 +68,21 @@ public final class PIDFile {
     ///   `SystemError` naming the step.
     public static func acquire(at path: String, pid: pid_t? = getpid(), mode: mode_t = 0o600, waitForPID: Int64 = 500_000_000) throws -> PIDFile {
         for _ in 0..<64 {
-            let fd = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
+            let fd: FileDescriptor
+            do {
+                fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+            } catch let error as SystemError where error.errno == .noSuchFile {
+                // A new file appears at `path` already locked: a probe never
+                // sees it unlocked and empty between its creation and its lock.
+                guard let created = try createLocked(at: path, mode: mode) else { continue }
+                return try finish(created, path: path, pid: pid, mode: mode)
+            }
             let st: stat
             do {
                 st = try fd.status()
                 try checkOwnership(st, path: path)
+                // Before locking: from now on nobody else can open it.
+                if st.st_mode & 0o7777 != mode, fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: path) }
             } catch let error as SystemError {
                 fd.close()
                 throw error.at(path)
@@ -92,6 +102,8 @@ public final class PIDFile {
                 throw locked
             case .failed(let errno):
                 fd.close()
+                // Shared locks that outlast any probe, on a file others could open: theirs.
+                if errno == .wouldBlock && st.st_mode & 0o044 != 0 { throw PIDFileError.lockedByOthers(path: path) }
                 throw SystemError("flock", path: path, errno: errno)
             }
             // The previous holder may have removed or replaced the file between
@@ -100,23 +112,65 @@ public final class PIDFile {
                 fd.close()
                 continue
             }
-            do {
-                if st.st_mode & 0o7777 != mode, fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: path) }
-                let lock = PIDFile(path: path, descriptor: fd, file: FileLocks.FileID(st), mode: mode)
-                do {
-                    try fd.setNonBlocking(false)
-                    try lock.write(pid: pid)
-                } catch {
-                    lock.release()
-                    throw error
-                }
-                return lock
-            } catch let error as SystemError {
-                fd.close()
-                throw error.at(path)
-            }
+            return try finish(fd, path: path, pid: pid, mode: mode)
         }
         throw SystemError("flock", path: path, errno: .wouldBlock)
+    }
+
+    /// Wraps the locked `fd` and writes `pid` (releasing it on failure).
+    private static func finish(_ fd: FileDescriptor, path: String, pid: pid_t?, mode: mode_t) throws -> PIDFile {
+        do {
+            let lock = PIDFile(path: path, descriptor: fd, file: FileLocks.FileID(try fd.status()), mode: mode)
+            do {
+                try fd.setNonBlocking(false)
+                try lock.write(pid: pid)
+            } catch {
+                lock.release()
+                throw error
+            }
+            return lock
+        } catch let error as SystemError {
+            fd.close()
+            throw error.at(path)
+        }
+    }
+
+    /// A new file, locked, under a temporary name beside `path` (named after
+    /// the calling thread: one left there by a dead writer is removed first).
+    private static func lockedTemporary(for path: String, mode: mode_t) throws -> (FileDescriptor, String) {
+        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(dz_gettid()).new"
+        try FileSystem.remove(temporary)
+        let fd = try FileDescriptor.open(temporary, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
+        do {
+            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temporary) }
+            if retryingOnInterrupt({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) != 0 { throw SystemError("flock", path: temporary) }
+            return (fd, temporary)
+        } catch {
+            fd.close()
+            _ = unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Creates `path` already locked: a locked temporary file linked into
+    /// place (link(2) never replaces). Nil when a file appeared at `path`
+    /// meanwhile. On a file system without hard links, the file is created
+    /// in place and locked right after.
+    private static func createLocked(at path: String, mode: mode_t) throws -> FileDescriptor? {
+        let (fd, temporary) = try lockedTemporary(for: path, mode: mode)
+        defer { _ = unlink(temporary) }
+        if link(temporary, path) == 0 { return fd }
+        let failure = SystemError("link", path: path)
+        fd.close()
+        switch failure.errno {
+        case .exists: return nil
+        case .notPermitted, Errno(rawValue: EOPNOTSUPP):
+            let created = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
+            if retryingOnInterrupt({ flock(created.rawValue, LOCK_EX | LOCK_NB) }) == 0 { return created }
+            created.close()
+            return nil
+        default: throw failure
+        }
     }
 
     /// A write-only descriptor on the file `fd` has open (a new open file
@@ -169,31 +223,26 @@ public final class PIDFile {
     @discardableResult
     public func restore(pid: pid_t?) throws -> Bool {
         guard !isReleased, isUnlinked else { return false }
-        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(getpid()).new"
-        try FileSystem.remove(temporary)
-        let fd = try FileDescriptor.open(temporary, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode: mode)
+        let (fd, temporary) = try PIDFile.lockedTemporary(for: path, mode: mode)
+        defer { _ = unlink(temporary) }
         do {
-            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temporary) }
-            if retryingOnInterrupt({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) != 0 { throw SystemError("flock", path: temporary) }
             let st = try fd.status()
             try PIDFile.write(pid: pid, through: fd, path: temporary)
             // link(2) never replaces: a file someone created at `path` meanwhile
             // is replaced only when nobody locks it.
-            if link(temporary, path) == 0 {
-                try FileSystem.remove(temporary)
-            } else {
+            if link(temporary, path) != 0 {
                 let failure = SystemError("link", path: path)
                 guard failure.errno == .exists, let other = try Snapshot.read(path) else { throw failure }
                 if other.locked { throw Locked(path: path, pid: PIDFile.parsePID(other.content), holder: nil) }
                 try FileSystem.rename(temporary, to: path)
             }
+            try fd.setNonBlocking(false)
             descriptor.close()
             descriptor = fd
             file = FileLocks.FileID(st)
             return true
         } catch {
             fd.close()
-            _ = unlink(temporary)
             throw error
         }
     }
@@ -291,12 +340,16 @@ public enum PIDFileError: Error, Hashable, Sendable, CustomStringConvertible {
     case foreignOwner(path: String, uid: uid_t)
     /// A locked file naming pid 1 or the caller: no service has that pid.
     case refusedPID(path: String, pid: pid_t)
+    /// Held with shared locks by others, through a mode that let them open
+    /// it (an older swiftd's 0644 file): nothing a probe would hold that long.
+    case lockedByOthers(path: String)
 
     public var description: String {
         switch self {
         case .notRegular(let path): return "open \(path): not a regular file"
         case .foreignOwner(let path, let uid): return "open \(path): owned by uid \(uid), not by this user (refused)"
         case .refusedPID(let path, let pid): return "\(path) names pid \(pid), which is never a service's (refused)"
+        case .lockedByOthers(let path): return "\(path) is locked by processes of other users, which its old mode let open it: remove it"
         }
     }
 }

@@ -1,8 +1,10 @@
 /// The processes of a service that no supervisor watches over any more (its
 /// supervisor died, or it runs in exec mode): the members of the session its
-/// main process led, and, in exec mode, the processes that hold its lock
-/// (the read-only descriptor only the service was given: a daemon that put
-/// itself in the background keeps it).
+/// main process led, and, in exec mode, the processes that held its lock
+/// when the pidfile named it (the read-only descriptor only the service was
+/// given: a daemon that put itself in the background keeps it) with the
+/// sessions they lead. Those are taken once, by the caller: a process that
+/// locks the file later (another command) is never one of them.
 ///
 /// A session id stays allocated while any member lives, so while members are
 /// found its number cannot have been reused; and a live process with the
@@ -15,16 +17,18 @@ enum Leftovers {
     /// (a process older than the service cannot be of it).
     ///
     /// - Parameters:
-    ///   - lockFile: exec mode: the service's pidfile, whose lock holders are its processes.
+    ///   - holders: exec mode: the processes that held the service's lock (see `ServiceSnapshot.lockHolders`).
     ///   - adopted: the caller is the subreaper of the service's orphans (the
     ///     start command while it waits): its descendants are the service's too.
-    static func find(_ recorded: ServiceState, lockFile: FileLocks.FileID? = nil, adopted: Bool = false) -> [pid_t] {
+    static func find(_ recorded: ServiceState, holders: [RecordedProcess] = [], adopted: Bool = false) -> [pid_t] {
         guard let pid = recorded.pid, pid > 1, let start = recorded.pidStartTime else { return [] }
         let excluded = callerAndAncestors()
         guard !excluded.contains(pid) else { return [] }
         if let st = ProcessTable.stat(of: pid), !st.isZombie, st.startTime != start { return [] }
         var found = ProcessTable.members(ofSession: pid)
-        if let lockFile { found += FileLocks.holders(of: lockFile).filter { !found.contains($0) } }
+        for holder in liveHolders(holders) {
+            found += ([holder] + (holder == pid ? [] : ProcessTable.members(ofSession: holder))).filter { !found.contains($0) }
+        }
         if adopted { found += ProcessTree.descendants(of: getpid()).filter { !found.contains($0) } }
         return found.filter { member in
             guard member > 1, !excluded.contains(member), let st = ProcessTable.stat(of: member), !st.isZombie else { return false }
@@ -37,17 +41,17 @@ enum Leftovers {
     /// (zombies count as gone). Processes that appear meanwhile (forked by
     /// the ones being stopped) get the same. Returns true when all are gone.
     @discardableResult
-    static func stop(_ recorded: ServiceState, signal: Signal, timeout: Interval, lockFile: FileLocks.FileID? = nil, adopted: Bool = false) -> Bool {
+    static func stop(_ recorded: ServiceState, signal: Signal, timeout: Interval, holders: [RecordedProcess] = [], adopted: Bool = false) -> Bool {
         var handles: [pid_t: ProcessHandle] = [:]
         defer { for h in handles.values { h.close() } }
         let deadline = Monotonic.now() + timeout.nanoseconds
         var killed = false
         var pause: Int64 = 1_000_000
         while true {
-            for pid in find(recorded, lockFile: lockFile, adopted: adopted) where handles[pid] == nil {
+            for pid in find(recorded, holders: holders, adopted: adopted) where handles[pid] == nil {
                 guard let handle = try? ProcessHandle.open(pid: pid) else { continue }
                 // Re-check membership now that the pidfd pins the process.
-                guard belongs(pid, to: recorded, lockFile: lockFile, adopted: adopted) else { handle.close(); continue }
+                guard belongs(pid, to: recorded, holders: holders, adopted: adopted) else { handle.close(); continue }
                 try? handle.send(killed ? .kill : signal)
                 if !killed { try? handle.send(.continue) }
                 handles[pid] = handle
@@ -56,7 +60,7 @@ enum Leftovers {
                 h.close()
                 handles[pid] = nil
             }
-            if handles.isEmpty && find(recorded, lockFile: lockFile, adopted: adopted).isEmpty { return true }
+            if handles.isEmpty && find(recorded, holders: holders, adopted: adopted).isEmpty { return true }
             let now = Monotonic.now()
             if !killed && now >= deadline {
                 for h in handles.values { try? h.send(.kill) }
@@ -69,11 +73,20 @@ enum Leftovers {
         }
     }
 
-    private static func belongs(_ pid: pid_t, to recorded: ServiceState, lockFile: FileLocks.FileID?, adopted: Bool) -> Bool {
+    private static func belongs(_ pid: pid_t, to recorded: ServiceState, holders: [RecordedProcess], adopted: Bool) -> Bool {
         guard let st = ProcessTable.stat(of: pid), let start = recorded.pidStartTime, st.startTime >= start else { return false }
         if st.session == recorded.pid { return true }
-        if let lockFile, FileLocks.holdsExclusiveLock(pid: pid, on: lockFile) { return true }
+        let leaders = liveHolders(holders)
+        if leaders.contains(pid) || leaders.contains(st.session) { return true }
         return adopted && ProcessTree.isDescendant(pid, of: getpid())
+    }
+
+    /// The holders still alive as recorded (pid and start time).
+    private static func liveHolders(_ holders: [RecordedProcess]) -> [pid_t] {
+        holders.filter { holder in
+            guard let st = ProcessTable.stat(of: holder.pid) else { return false }
+            return st.startTime == holder.startTime && !st.isZombie
+        }.map(\.pid)
     }
 
     private static func callerAndAncestors() -> Set<pid_t> {

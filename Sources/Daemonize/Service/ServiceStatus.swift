@@ -32,6 +32,10 @@ public struct ServiceStatus: Sendable {
     /// removed; in exec mode, it closed the lock's descriptor) is running
     /// while the exact process its record names lives.
     public static func probe(_ name: ServiceName, paths: ServicePaths) -> ServiceStatus {
+        probe(name, paths: paths, again: true)
+    }
+
+    private static func probe(_ name: ServiceName, paths: ServicePaths, again: Bool) -> ServiceStatus {
         var status = ServiceStatus(name: name, state: .notRunning)
         let snapshot: ServiceSnapshot
         do {
@@ -61,7 +65,9 @@ public struct ServiceStatus: Sendable {
             if let pid {
                 status.state = phase == .starting ? .starting : phase == .stopping ? .stopping : .running
                 if exec, let main = recorded?.main, main.pid == pid, (try? main.isAlive()) == false {
-                    // Its main process is gone; what holds the lock is what it left.
+                    // Its main process is gone: if the lock went with it, look again.
+                    if again && !snapshot.stillHeldAsSeen() { return probe(name, paths: paths, again: false) }
+                    // Still locked: what holds the lock is what it left.
                     status.pid = nil
                     status.detail = "its main process \(pid) exited; processes it left hold its lock (it put itself in the background?)"
                 } else if let recorded, recorded.pid == pid, let since = recorded.serviceSince {
