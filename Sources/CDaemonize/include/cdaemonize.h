@@ -87,6 +87,9 @@ int dz_exec_in_place(const struct dz_launch_attr *attr, int *step, int *report_f
 // MARK: - Process control
 
 pid_t dz_fork(void);
+/// renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE): fails with
+/// EEXIST rather than replace `to`.
+int dz_rename_noreplace(const char *from, const char *to);
 /// The calling thread's id (gettid).
 pid_t dz_gettid(void);
 int dz_pidfd_open(pid_t pid);

@@ -152,24 +152,27 @@ public final class PIDFile {
         }
     }
 
-    /// Creates `path` already locked: a locked temporary file linked into
-    /// place (link(2) never replaces). Nil when a file appeared at `path`
-    /// meanwhile. On a file system without hard links, the file is created
-    /// in place and locked right after.
+    /// Creates `path` already locked: a locked temporary file renamed into
+    /// place without replacing anything. Nil when a file appeared at `path`
+    /// meanwhile. Where the file system cannot rename that way, the file is
+    /// created in place and locked right after.
     private static func createLocked(at path: String, mode: mode_t) throws -> FileDescriptor? {
         let (fd, temporary) = try lockedTemporary(for: path, mode: mode)
-        defer { _ = unlink(temporary) }
-        if link(temporary, path) == 0 { return fd }
-        let failure = SystemError("link", path: path)
-        fd.close()
-        switch failure.errno {
-        case .exists: return nil
-        case .notPermitted, Errno(rawValue: EOPNOTSUPP):
-            let created = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
-            if retryingOnInterrupt({ flock(created.rawValue, LOCK_EX | LOCK_NB) }) == 0 { return created }
-            created.close()
-            return nil
-        default: throw failure
+        do {
+            try FileSystem.renameWithoutReplacing(temporary, to: path)
+            return fd
+        } catch let error as SystemError {
+            fd.close()
+            _ = unlink(temporary)
+            switch error.errno {
+            case .exists: return nil
+            case .invalid, .notSupported:
+                let created = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
+                if retryingOnInterrupt({ flock(created.rawValue, LOCK_EX | LOCK_NB) }) == 0 { return created }
+                created.close()
+                return nil
+            default: throw error
+            }
         }
     }
 
@@ -224,16 +227,15 @@ public final class PIDFile {
     public func restore(pid: pid_t?) throws -> Bool {
         guard !isReleased, isUnlinked else { return false }
         let (fd, temporary) = try PIDFile.lockedTemporary(for: path, mode: mode)
-        defer { _ = unlink(temporary) }
         do {
             let st = try fd.status()
             try PIDFile.write(pid: pid, through: fd, path: temporary)
-            // link(2) never replaces: a file someone created at `path` meanwhile
-            // is replaced only when nobody locks it.
-            if link(temporary, path) != 0 {
-                let failure = SystemError("link", path: path)
-                guard failure.errno == .exists, let other = try Snapshot.read(path) else { throw failure }
-                if other.locked { throw Locked(path: path, pid: PIDFile.parsePID(other.content), holder: nil) }
+            // Never replaces a file someone created at `path` meanwhile,
+            // unless nobody locks it.
+            do {
+                try FileSystem.renameWithoutReplacing(temporary, to: path)
+            } catch let error as SystemError where error.errno == .exists {
+                if let other = try Snapshot.read(path), other.locked { throw Locked(path: path, pid: PIDFile.parsePID(other.content), holder: nil) }
                 try FileSystem.rename(temporary, to: path)
             }
             try fd.setNonBlocking(false)
@@ -243,6 +245,7 @@ public final class PIDFile {
             return true
         } catch {
             fd.close()
+            _ = unlink(temporary)
             throw error
         }
     }

@@ -44,6 +44,14 @@ public enum FileSystem {
         if Glibc.rename(from, to) != 0 { throw SystemError("rename", path: from) }
     }
 
+    /// Renames `from` to `to` unless `to` exists (then `Errno.exists`).
+    /// An open descriptor of `from` then names `to` in /proc.
+    ///
+    /// The corresponding C function is `renameat2` with `RENAME_NOREPLACE`.
+    public static func renameWithoutReplacing(_ from: String, to: String) throws {
+        if dz_rename_noreplace(from, to) != 0 { throw SystemError("rename", path: to) }
+    }
+
     /// Creates the directory `path` and any missing parents with `mode`
     /// (parents get 0755). An existing directory is fine; anything else at a
     /// component is an error.
