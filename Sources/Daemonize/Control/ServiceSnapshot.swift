@@ -162,7 +162,9 @@ struct ServiceSnapshot {
     func lockHolders() -> [RecordedProcess] {
         guard case .held(let pid?) = lock, pid == recorded?.pid, let file,
               let before = try? PIDFile.Snapshot.read(pidPath), before.locked, before.file == file else { return [] }
-        let holders = FileLocks.holders(of: file).compactMap { holder in
+        // A swiftd command that has just locked the file to clear up has not
+        // truncated it yet for a few microseconds: never one of the service's.
+        let holders = FileLocks.holders(of: file).filter { !ServiceSnapshot.isCommand($0) }.compactMap { holder in
             ProcessTable.stat(of: holder).map { RecordedProcess(pid: holder, startTime: $0.startTime) }
         }
         guard let after = try? PIDFile.Snapshot.read(pidPath), after == before else { return [] }
@@ -186,8 +188,18 @@ struct ServiceSnapshot {
 
     /// A swiftd supervisor: named "swiftd: ..." and running this executable.
     static func isSupervisor(_ pid: pid_t) -> Bool {
-        guard let st = ProcessTable.stat(of: pid), st.name.hasPrefix("swiftd: "),
-              let theirs = try? FileSystem.status("/proc/\(pid)/exe"), let ours = try? FileSystem.status("/proc/self/exe") else { return false }
+        guard let st = ProcessTable.stat(of: pid), st.name.hasPrefix("swiftd: ") else { return false }
+        return runsThisExecutable(pid)
+    }
+
+    /// A swiftd command (start, stop...): named "swiftd" and running this executable.
+    static func isCommand(_ pid: pid_t) -> Bool {
+        guard let st = ProcessTable.stat(of: pid), st.name == "swiftd" else { return false }
+        return runsThisExecutable(pid)
+    }
+
+    private static func runsThisExecutable(_ pid: pid_t) -> Bool {
+        guard let theirs = (try? FileSystem.status("/proc/\(pid)/exe")) ?? nil, let ours = (try? FileSystem.status("/proc/self/exe")) ?? nil else { return false }
         return FileLocks.FileID(theirs) == FileLocks.FileID(ours)
     }
 }
