@@ -57,7 +57,7 @@ extension ServiceController {
         var leftovers = 0
         if var recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
             do {
-                if try liveInstance(recorded) != nil { return nil }
+                if try recorded.liveInstance() != nil { return nil }
             } catch {
                 return Outcome(code: ExitCode.of(error), error: "\(name): \(error)")
             }

@@ -79,27 +79,11 @@ public struct ServiceController: Sendable {
                 throw ServiceError(untrustedLock(snapshot, holder: holder), code: ExitCode.failure)
             case .absent, .free:
                 guard let recorded = snapshot.recorded else { return nil }
-                return try liveInstance(recorded).map { Wording.alreadyRunning(name, pid: $0.pid, supervisor: $0.supervisor) }
+                return try recorded.liveInstance().map { Wording.alreadyRunning(name, pid: $0.pid, supervisor: $0.supervisor) }
             }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 20_000_000)
         }
-    }
-
-    /// The pid (and supervisor) of the instance `recorded` names, when it is
-    /// still alive although its lock says nothing: a supervisor whose pidfile
-    /// was removed, an exec-mode service that closed its lock's descriptor.
-    func liveInstance(_ recorded: ServiceState) throws -> (pid: pid_t?, supervisor: pid_t?)? {
-        guard recorded.isActive else { return nil }
-        if recorded.mode == .exec {
-            guard let main = try recorded.main?.open() else { return nil }
-            main.close()
-            return (main.pid, nil)
-        }
-        guard let supervisor = try recorded.supervisor?.open() else { return nil }
-        supervisor.close()
-        let pid = try recorded.main?.isAlive() == true ? recorded.pid : nil
-        return (pid, supervisor.pid)
     }
 
     func untrustedLock(_ snapshot: ServiceSnapshot, holder: pid_t?) -> String {
@@ -115,7 +99,7 @@ public struct ServiceController: Sendable {
     func lockInDaemon(_ name: ServiceName, daemon: Daemon, pid: pid_t?) -> PIDFile {
         do {
             let lock = try PIDFile.acquire(at: paths.pidFile(name), pid: pid)
-            if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try liveInstance(recorded) {
+            if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try recorded.liveInstance() {
                 lock.release()
                 daemon.ready(Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor))
                 exit(0)
@@ -168,7 +152,7 @@ public struct ServiceController: Sendable {
         CrashPoint.reach("clearing-leftovers")
         guard let recorded = try? ServiceState.read(paths.stateFile(name), name: name) else { return }
         do {
-            if try liveInstance(recorded) != nil { return }
+            if try recorded.liveInstance() != nil { return }
         } catch {
             return
         }
@@ -222,7 +206,7 @@ public struct ServiceController: Sendable {
                 Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: locked.pid, supervisor: locked.holder))
                 return ExitCode.failure
             }
-            if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try liveInstance(recorded) {
+            if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try recorded.liveInstance() {
                 pidFile.release()
                 Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor))
                 return ExitCode.failure

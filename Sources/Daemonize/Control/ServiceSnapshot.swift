@@ -173,13 +173,8 @@ struct ServiceSnapshot {
 
     /// True while something of the service provably runs, lock or no lock.
     func isRunning() throws -> Bool {
-        switch lock {
-        case .held: return true
-        case .absent, .free, .untrusted:
-            guard let recorded, recorded.isActive else { return false }
-            if isExecMode { return try recorded.main?.isAlive() ?? false }
-            return try recorded.supervisor?.isAlive() ?? false
-        }
+        if case .held = lock { return true }
+        return try recorded?.liveInstance() != nil
     }
 
     private func notTheService(_ pid: pid_t) -> ServiceError {

@@ -87,6 +87,19 @@ public struct ServiceState: Hashable, Sendable {
     /// The record says a process of the service should exist.
     var isActive: Bool { [.starting, .running, .backoff, .stopping].contains(phase) }
 
+    /// The pid (and supervisor) of the instance this record names, when it
+    /// still lives although its lock may say nothing: a supervisor whose
+    /// pidfile was removed, an exec-mode service that closed its lock's
+    /// descriptor. The pid is nil while a supervisor waits to respawn.
+    func liveInstance() throws -> (pid: pid_t?, supervisor: pid_t?)? {
+        guard isActive else { return nil }
+        if mode == .exec {
+            return try main?.isAlive() == true ? (pid, nil) : nil
+        }
+        guard let supervisor, try supervisor.isAlive() else { return nil }
+        return (try main?.isAlive() == true ? pid : nil, supervisor.pid)
+    }
+
     /// The file's text: "key=value" lines, values escaped (\\ and \n).
     public func encoded() -> [UInt8] {
         var lines: [(String, String)] = [("version", "1"), ("name", name.rawValue), ("mode", mode.rawValue), ("phase", phase.rawValue)]

@@ -83,7 +83,7 @@ public struct ServiceStatus: Sendable {
             if let recordError = snapshot.recordError {
                 status.state = .unknown
                 status.detail = recordError.message
-            } else if let recorded, recorded.isActive, let live = try? liveProcess(snapshot) {
+            } else if let recorded, let live = (try? recorded.liveInstance()) ?? nil {
                 status.state = recorded.phase == .backoff ? .restarting : .running
                 status.pid = live.pid
                 status.supervisorPID = live.supervisor
@@ -107,17 +107,6 @@ public struct ServiceStatus: Sendable {
             }
         }
         return status
-    }
-
-    /// The live instance a record names while its lock says nothing: its
-    /// main process (and supervisor), nil when it is gone.
-    private static func liveProcess(_ snapshot: ServiceSnapshot) throws -> (pid: pid_t?, supervisor: pid_t?)? {
-        guard let recorded = snapshot.recorded else { return nil }
-        if recorded.mode == .exec {
-            return try recorded.main?.isAlive() == true ? (recorded.pid, nil) : nil
-        }
-        guard try recorded.supervisor?.isAlive() == true else { return nil }
-        return (try recorded.main?.isAlive() == true ? recorded.pid : nil, recorded.supervisorPID)
     }
 
     private static func uptime(since: Double) -> Interval {
