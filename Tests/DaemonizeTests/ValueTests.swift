@@ -93,7 +93,7 @@ import Testing
 
     @Test func systemErrorsNameOperationPathAndReason() {
         #expect(SystemError("open", path: "/run/swiftd/web.pid", errno: .accessDenied).description == "open /run/swiftd/web.pid: Permission denied")
-        #expect(SystemError("open", path: "/x", errno: .tooManyLinks).description == "open /x: is a symbolic link (refused)")
+        #expect(SystemError("open", path: "/x", errno: .tooManySymbolicLinks).description == "open /x: is a symbolic link (refused)")
     }
 }
 

@@ -5,27 +5,14 @@ extension ServiceController {
     /// watches the start window and readiness itself.
     func startExec(_ configuration: ServiceConfiguration, credentials: Credentials?) throws -> Outcome {
         let name = configuration.name
-        var notify: NotifyListener?
-        var readiness: (read: FileDescriptor, write: FileDescriptor)?
-        var keep: [FileDescriptor] = []
-        switch configuration.ready {
-        case .notify:
-            notify = try NotifyListener(name: name)
-        case .descriptor:
-            readiness = try FileDescriptor.pipe()
-            keep.append(readiness!.write)
-        case .exec:
-            break
-        }
-        switch try Daemon.fork(DaemonOptions(keepDescriptors: keep)) {
+        let readiness = try ReadinessWatcher(configuration.ready, name: name)
+        let handover = try readiness.prepareLaunch()
+        switch try Daemon.fork(DaemonOptions(keepDescriptors: handover.handOff.map { [$0] } ?? [])) {
         case .daemon(let daemon):
-            execService(configuration, credentials: credentials, daemon: daemon, notifySocket: notify?.address, readyWrite: readiness?.write)
+            execService(configuration, credentials: credentials, daemon: daemon, notifySocket: handover.notifySocket, descriptors: handover.descriptors)
         case .original(let startup):
-            readiness?.write.close()
-            defer {
-                notify?.close()
-                readiness?.read.close()
-            }
+            handover.handOff?.close()
+            defer { readiness.close() }
             switch startup.wait() {
             case .ready(let message, let code): return Outcome(code: code, output: message)
             case .failed(let message, let code):
@@ -37,7 +24,7 @@ extension ServiceController {
                 return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: "its process is gone", lines: []))
             }
             defer { handle.close() }
-            let waited = ReadinessWait(configuration: configuration, process: handle, notify: notify, pipe: readiness?.read).wait()
+            let waited = ReadinessWait(configuration: configuration, process: handle, readiness: readiness).wait()
             switch waited {
             case .ready:
                 return Outcome(code: ExitCode.success, output: Wording.started(name, pid: pid))
@@ -51,7 +38,7 @@ extension ServiceController {
 
     /// In the daemon: lock, record, exec. Never returns.
     private func execService(_ configuration: ServiceConfiguration, credentials: Credentials?, daemon: Daemon,
-                             notifySocket: String?, readyWrite: FileDescriptor?) -> Never {
+                             notifySocket: String?, descriptors readiness: [Int32: FileDescriptor]) -> Never {
         let name = configuration.name
         let pidFile = lockInDaemon(name, daemon: daemon, pid: getpid())
         var state = ServiceState(configuration: configuration)
@@ -69,15 +56,10 @@ extension ServiceController {
             exit(1)
         }
 
-        var descriptors: [Int32: FileDescriptor] = [:]
-        var readyNumber: Int32?
-        if case .descriptor(let n) = configuration.ready, let readyWrite {
-            descriptors[n] = readyWrite
-            readyNumber = n
-        }
-        // The lock lives exactly as long as the command: it inherits the descriptor.
-        let lockNumber: Int32 = readyNumber == 3 ? 4 : 3
-        descriptors[lockNumber] = pidFile.descriptor
+        // The lock lives exactly as long as the command: it inherits the
+        // descriptor, as 3 (or 4 when the notification descriptor is 3).
+        var descriptors = readiness
+        descriptors[descriptors[3] == nil ? 3 : 4] = pidFile.descriptor
         var output = LaunchConfiguration.Stream.null
         if let log = configuration.logFile(in: paths) {
             do {
@@ -128,9 +110,9 @@ extension ServiceController {
 
 }
 
-/// Waiting for an exec-mode service to be up: its start window, a READY=1
-/// on the notify socket, or a newline on the readiness pipe, watching its
-/// pidfd for an early death all along.
+/// Waiting for an exec-mode service to be up: its start window, or what it
+/// reports (see `ReadinessWatcher`), watching its pidfd for an early death
+/// all along.
 struct ReadinessWait {
     enum Result: Equatable {
         case ready
@@ -140,48 +122,35 @@ struct ReadinessWait {
 
     let configuration: ServiceConfiguration
     let process: ProcessHandle
-    let notify: NotifyListener?
-    let pipe: FileDescriptor?
+    let readiness: ReadinessWatcher
 
     func wait() -> Result {
-        var pipe = self.pipe
-        let start = Monotonic.now()
-        let deadline: Int64
-        switch configuration.ready {
-        case .exec: deadline = start + configuration.minUptime.nanoseconds
-        case .notify, .descriptor: deadline = start + configuration.readyTimeout.nanoseconds
-        }
+        // With no start window, the exec was the start (as under a supervisor).
+        if configuration.ready == .exec && configuration.minUptime.nanoseconds == 0 { return .ready }
+        let window = configuration.ready == .exec ? configuration.minUptime : configuration.readyTimeout
+        let deadline = Monotonic.now() + window.nanoseconds
         while true {
-            var fds = [pollfd(fd: process.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-            if let notify { fds.append(pollfd(fd: notify.descriptor.rawValue, events: Int16(POLLIN), revents: 0)) }
-            if let pipe { fds.append(pollfd(fd: pipe.rawValue, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&fds, nfds_t(fds.count), Monotonic.millisecondsUntil(deadline))
-            if fds[0].revents != 0 {
-                var info = siginfo_t()
-                if dz_waitid_pidfd(process.descriptor.rawValue, &info, WEXITED) == 0 {
-                    return .exited(ExitStatus(siginfo: info))
-                }
-                return .failed("exited")
-            }
-            if let notify {
-                while let message = notify.receive() {
-                    guard message.sender > 0, ProcessTree.isDescendant(message.sender, of: process.pid) else { continue }
-                    if let code = message.fields["ERRNO"].flatMap({ Int32($0) }) {
-                        return .failed("it reported errno \(code) (\(Errno(rawValue: code)))")
+            var set = PollSet<FileDescriptor?>()
+            set.add(process.descriptor, nil)
+            for fd in readiness.descriptors { set.add(fd, fd) }
+            for source in set.wait(timeoutMilliseconds: Monotonic.millisecondsUntil(deadline)) {
+                guard let fd = source else { return exited() }
+                for event in readiness.read(fd, isService: { ProcessTree.isDescendant($0, of: process.pid) }) {
+                    switch event {
+                    case .ready: return .ready
+                    case .failed(let reason): return .failed(reason)
+                    case .status, .mainPID: break
                     }
-                    if message.fields["READY"] == "1" { return .ready }
                 }
-            }
-            if let readyPipe = pipe, fds.last!.revents != 0 {
-                var bytes = [UInt8](repeating: 0, count: 512)
-                let n = bytes.withUnsafeMutableBytes { read(readyPipe.rawValue, $0.baseAddress, $0.count) }
-                if n > 0 && bytes[0..<n].contains(10) { return .ready }
-                if n == 0 { pipe = nil }
             }
             if Monotonic.now() >= deadline {
-                if configuration.ready == .exec { return .ready }
-                return .failed("not ready after \(configuration.readyTimeout)")
+                return configuration.ready == .exec ? .ready : .failed("not ready after \(configuration.readyTimeout)")
             }
         }
+    }
+
+    private func exited() -> Result {
+        if let status = try? process.reap() { return .exited(status) }
+        return .failed("exited")
     }
 }

@@ -131,7 +131,7 @@ public struct ServiceController: Sendable {
             do {
                 try FileSystem.openLog(log).close()
             } catch let error as SystemError {
-                throw ServiceError("log \(log): \(error.errno == .tooManyLinks ? "is a symbolic link (refused)" : error.errno.description)",
+                throw ServiceError("log \(log): \(error.errno == .tooManySymbolicLinks ? "is a symbolic link (refused)" : error.errno.description)",
                                    code: ExitCode.forStart(error.errno))
             } catch let error as UntrustedFile {
                 throw ServiceError("log \(log): \(error.reason) (refused)", code: ExitCode.noPermission)

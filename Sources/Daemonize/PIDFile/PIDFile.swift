@@ -166,7 +166,7 @@ public final class PIDFile {
             _ = unlink(temporary)
             switch error.errno {
             case .exists: return nil
-            case .invalid, .notSupported:
+            case .invalid, .notImplemented, .notSupported:
                 let created = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
                 if retryingOnInterrupt({ flock(created.rawValue, LOCK_EX | LOCK_NB) }) == 0 { return created }
                 created.close()

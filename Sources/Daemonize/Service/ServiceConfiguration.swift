@@ -78,7 +78,14 @@ public struct ServiceConfiguration: Hashable, Sendable {
             self.init(count: n, period: p)
         }
 
-        public var description: String { count == 0 ? "none" : "\(count)/\(period)" }
+        /// "5/60s": a period of whole seconds under an hour in seconds, as it
+        /// is usually written; "none" for no limit.
+        public var description: String {
+            if count == 0 { return "none" }
+            let seconds = period.nanoseconds / 1_000_000_000
+            if period.nanoseconds % 1_000_000_000 == 0 && seconds > 0 && seconds < 3600 { return "\(count)/\(seconds)s" }
+            return "\(count)/\(period)"
+        }
     }
 
     /// Where the command came from.

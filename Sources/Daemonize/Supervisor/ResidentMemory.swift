@@ -50,15 +50,4 @@ enum ResidentMemory {
         finish()
         return ranges
     }
-
-    /// Returns free heap to the kernel, releases `ranges` and polls `fds`
-    /// (see `dz_release_and_poll`).
-    static func releaseAndPoll(_ ranges: [UInt], _ fds: inout [pollfd], timeout: Int32) -> Int32 {
-        _ = dz_malloc_trim()
-        return ranges.withUnsafeBufferPointer { r in
-            fds.withUnsafeMutableBufferPointer { f in
-                dz_release_and_poll(r.baseAddress, Int32(r.count / 2), f.baseAddress, UInt(f.count), timeout)
-            }
-        }
-    }
 }

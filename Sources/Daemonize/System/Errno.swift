@@ -1,4 +1,6 @@
-/// An error number from the C library, printed with `strerror`.
+/// An error number from the C library, printed with `strerror`. An error
+/// that carries one matches it in a `catch`: `catch Errno.noSuchFile`
+/// catches a `SystemError` with that errno, as in swift-system.
 public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringConvertible {
     /// The raw C `errno` value.
     public let rawValue: Int32
@@ -29,8 +31,21 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
     public static let invalid = Errno(rawValue: EINVAL)
     public static let tooManyOpen = Errno(rawValue: EMFILE)
     public static let noSpace = Errno(rawValue: ENOSPC)
-    public static let tooManyLinks = Errno(rawValue: ELOOP)
-    public static let notSupported = Errno(rawValue: ENOSYS)
+    public static let tooManySymbolicLinks = Errno(rawValue: ELOOP)
+    public static let tooManyLinks = Errno(rawValue: EMLINK)
+    public static let notImplemented = Errno(rawValue: ENOSYS)
+    public static let notSupported = Errno(rawValue: EOPNOTSUPP)
     public static let brokenPipe = Errno(rawValue: EPIPE)
     public static let readOnlyFilesystem = Errno(rawValue: EROFS)
+}
+
+extension Errno {
+    /// `catch Errno.x` and `case Errno.x` match an `Errno` or a `SystemError` carrying it.
+    public static func ~= (pattern: Errno, error: any Error) -> Bool {
+        switch error {
+        case let errno as Errno: return errno == pattern
+        case let error as SystemError: return error.errno == pattern
+        default: return false
+        }
+    }
 }

@@ -158,6 +158,11 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
         if dz_set_nonblock(rawValue, on ? 1 : 0) != 0 { throw SystemError("fcntl") }
     }
 
+    /// Sets the capacity of a pipe (`F_SETPIPE_SZ`).
+    public func setPipeSize(_ bytes: Int32) throws {
+        if dz_set_pipe_size(rawValue, bytes) < 0 { throw SystemError("fcntl") }
+    }
+
     /// A close-on-exec duplicate numbered at least `minimum`.
     public func duplicate(atLeast minimum: Int32 = 0) throws -> FileDescriptor {
         let fd = dz_dup_cloexec(rawValue, minimum)

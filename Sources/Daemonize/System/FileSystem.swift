@@ -93,7 +93,7 @@ public enum FileSystem {
     /// (killed between its create and its rename) and is removed first.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         if let st = try linkStatus(path), st.st_mode & S_IFMT != S_IFREG {
-            throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFLNK ? .tooManyLinks : .invalid)
+            throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFLNK ? .tooManySymbolicLinks : .invalid)
         }
         let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(dz_gettid()).tmp"
         try remove(temporary)

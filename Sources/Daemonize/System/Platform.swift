@@ -1,10 +1,9 @@
-// The one place that chooses the C library. Linux (Glibc, Musl) is the
-// platform swiftd is built for; Darwin compiles where the calls exist.
-#if canImport(Glibc)
+// The one place that chooses the C library: swiftd is built for Linux with
+// glibc (pidfds, signalfd, inotify, /proc and glibc's headers are assumed
+// throughout). Anything else stops the build here rather than failing later.
+#if os(Linux) && canImport(Glibc)
 @_exported import Glibc
-#elseif canImport(Musl)
-@_exported import Musl
-#elseif canImport(Darwin)
-@_exported import Darwin
+#else
+#error("swiftd builds for Linux with glibc only")
 #endif
 @_exported import CDaemonize

@@ -49,6 +49,16 @@ public struct ProcessHandle: Sendable {
         (try? descriptor.waitReadable(timeoutMilliseconds: timeoutMilliseconds)) ?? true
     }
 
+    /// Reaps the process, a child of the caller that has exited, and says
+    /// how it ended.
+    ///
+    /// The corresponding C function is `waitid` (`P_PIDFD`).
+    public func reap() throws -> ExitStatus {
+        var info = siginfo_t()
+        if dz_waitid_pidfd(descriptor.rawValue, &info, WEXITED) != 0 { throw SystemError("waitid", path: "pid \(pid)") }
+        return ExitStatus(siginfo: info)
+    }
+
     /// Closes the pidfd.
     public func close() { descriptor.close() }
 }

@@ -30,7 +30,7 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         // Every file is opened with O_NOFOLLOW: ELOOP there means a symlink was refused.
-        let reason = errno == .tooManyLinks && operation == "open" ? "is a symbolic link (refused)" : errno.description
+        let reason = errno == .tooManySymbolicLinks && operation == "open" ? "is a symbolic link (refused)" : errno.description
         if let path { return "\(operation) \(path): \(reason)" }
         return "\(operation): \(reason)"
     }

@@ -1,0 +1,90 @@
+/// What the supervisor does with each event its loop hands it: signals,
+/// children that exit, what the service reports, watched files that change.
+extension Supervisor {
+    /// Log lines dropped since the last record are recorded.
+    func recordDroppedLines() {
+        guard log.droppedTotal != state.droppedLines else { return }
+        state.droppedLines = log.droppedTotal
+        save()
+    }
+
+    /// A sender counts when it is the service's main process or one of the
+    /// supervisor's descendants (the service's processes, whatever their group).
+    func isService(_ sender: pid_t) -> Bool {
+        sender != selfPID && (sender == main?.pid || ProcessTree.isDescendant(sender, of: selfPID))
+    }
+
+    func handleReadiness(_ events: [ReadinessWatcher.Event]) {
+        for event in events {
+            switch event {
+            case .status(let text):
+                state.statusText = text
+                if statusSaveDue == nil { statusSaveDue = Monotonic.now() + Supervisor.statusSaveInterval }
+                reporter.status(text)
+            case .mainPID(let pid):
+                if pid != selfPID, ProcessTree.isDescendant(pid, of: selfPID) { heir = pid }
+            case .failed(let reason):
+                if lifecycle.isStarting { startFailed(reason, code: ExitCode.failure) }
+            case .ready:
+                if lifecycle.isStarting { reportReady() }
+            }
+        }
+    }
+
+    func handleSignals() {
+        while let delivery = signals.next() {
+            switch delivery.signal {
+            case .child:
+                reapChildren()
+            case .terminate, .interrupt:
+                let overrides = delivery.value.map(StopRequest.decode)
+                requestStop(signal: overrides?.signal, timeout: overrides?.timeout)
+            case .hangup:
+                forward(reporter.isForeground ? .hangup : configuration.reloadSignal)
+            case .user2:
+                if reporter.isForeground { forward(.user2) } else { log.reopen() }
+            default:
+                forward(delivery.signal)
+            }
+        }
+    }
+
+    func forward(_ signal: Signal) {
+        try? main?.send(signal)
+    }
+
+    /// Reaps every exited child. The service's own pid is cleared from the
+    /// pidfile before it is reaped, so that the file never names a pid that
+    /// could already belong to another process.
+    func reapChildren() {
+        while true {
+            var info = siginfo_t()
+            let pid = dz_wait_any(&info, 1)
+            if pid <= 0 { break }
+            let isMain = pid == main?.pid
+            if isMain { try? pidFile.write(pid: nil) }
+            var reaped = siginfo_t()
+            guard dz_reap(pid, &reaped) == 0 else { break }
+            if isMain { mainExited(ExitStatus(siginfo: reaped)) }
+        }
+        if case .stopping(let killAt, _) = lifecycle.phase {
+            // Orphans adopted since the stop began get the same treatment.
+            let signal = killAt == nil ? Signal.kill : stopSignal
+            signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, signal, skip: killAt == nil ? [] : signalled))
+        }
+        checkStopped()
+    }
+
+    func watchedChange() {
+        guard main != nil else { return }
+        switch configuration.watchAction {
+        case .reload:
+            log.note("watched files changed: sending \(configuration.reloadSignal.name)")
+            forward(configuration.reloadSignal)
+        case .restart:
+            guard lifecycle.phase == .running else { return }
+            log.note("watched files changed: restarting \(configuration.name)")
+            beginStop(after: .respawn(delay: 0))
+        }
+    }
+}
