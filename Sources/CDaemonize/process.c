@@ -88,6 +88,8 @@ int dz_set_cloexec(int fd, int on) {
     return fcntl(fd, F_SETFD, flags);
 }
 
+int dz_fd_is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+
 int dz_set_nonblock(int fd, int on) {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0) return -1;

@@ -2,4 +2,4 @@
 // in the Daemonize library (ServiceController, Supervisor).
 import Daemonize
 
-exit(Commands.main(Array(CommandLine.arguments.dropFirst())))
+CurrentProcess.exit(Commands.main(Array(CommandLine.arguments.dropFirst())))

@@ -125,6 +125,8 @@ ssize_t dz_recv_credentials(int fd, void *buf, size_t len, pid_t *pid);
 
 int dz_pipe2(int fds[2], int flags);
 int dz_set_cloexec(int fd, int on);
+/// 1 when `fd` is an open descriptor, else 0.
+int dz_fd_is_open(int fd);
 int dz_set_nonblock(int fd, int on);
 int dz_dup_cloexec(int fd, int minfd);
 int dz_set_pipe_size(int fd, int size);

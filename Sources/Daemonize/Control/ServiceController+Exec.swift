@@ -40,12 +40,12 @@ extension ServiceController {
     private func execService(_ configuration: ServiceConfiguration, credentials: Credentials?, daemon: Daemon,
                              notifySocket: String?, descriptors readiness: [Int32: FileDescriptor]) -> Never {
         let name = configuration.name
-        let pidFile = lockInDaemon(name, daemon: daemon, pid: getpid())
+        let pidFile = lockInDaemon(name, daemon: daemon, pid: CurrentProcess.id)
         var state = ServiceState(configuration: configuration)
         state.mode = .exec
         state.phase = .running
-        state.pid = getpid()
-        state.pidStartTime = ProcessTable.stat(of: getpid())?.startTime
+        state.pid = CurrentProcess.id
+        state.pidStartTime = ProcessTable.stat(of: CurrentProcess.id)?.startTime
         state.serviceSince = WallClock.seconds()
         do {
             try state.write(paths.stateFile(name))
@@ -53,7 +53,7 @@ extension ServiceController {
             // Without its record the service could not be told from a stranger.
             pidFile.release()
             daemon.fail(Wording.startFailure(name, reason: "cannot write its state: \(error)", lines: []), exitCode: ExitCode.failure)
-            exit(1)
+            CurrentProcess.exit(1)
         }
 
         // The lock lives exactly as long as the command: it inherits the
@@ -67,7 +67,7 @@ extension ServiceController {
             } catch {
                 pidFile.release()
                 daemon.fail(Wording.startFailure(name, reason: "log \(log): \(error)", lines: []), exitCode: ExitCode.of(error))
-                exit(1)
+                CurrentProcess.exit(1)
             }
         }
         let launch = configuration.launchConfiguration(credentials: credentials, output: output, error: output,
@@ -81,7 +81,7 @@ extension ServiceController {
         try? state.write(paths.stateFile(name))
         let code = (error as? LaunchError)?.startExitCode ?? ExitCode.failure
         daemon.fail(Wording.startFailure(name, reason: "\(error)", lines: []), exitCode: code)
-        exit(127)
+        CurrentProcess.exit(127)
     }
 
     /// The command died or never became ready: stop what is left of it (its

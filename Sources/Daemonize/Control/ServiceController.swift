@@ -102,15 +102,15 @@ public struct ServiceController: Sendable {
             if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try recorded.liveInstance() {
                 lock.release()
                 daemon.ready(Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor))
-                exit(0)
+                CurrentProcess.exit(0)
             }
             return lock
         } catch let locked as PIDFile.Locked {
             daemon.ready(Wording.alreadyRunning(name, pid: locked.pid, supervisor: locked.holder))
-            exit(0)
+            CurrentProcess.exit(0)
         } catch {
             daemon.fail("\(name): \(error)", exitCode: ExitCode.of(error))
-            exit(1)
+            CurrentProcess.exit(1)
         }
     }
 
@@ -174,7 +174,7 @@ public struct ServiceController: Sendable {
                 pidFile.release()
                 let code = (error as? ServiceError)?.code ?? ExitCode.failure
                 daemon.fail(Wording.startFailure(name, reason: "\(error)", lines: []), exitCode: code)
-                exit(1)
+                CurrentProcess.exit(1)
             }
         case .original(let startup):
             switch startup.wait() {

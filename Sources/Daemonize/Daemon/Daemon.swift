@@ -33,8 +33,7 @@ public final class Daemon {
         case .daemon(let daemon):
             return daemon
         case .original(let startup):
-            let code = startup.finish()
-            exit(code)
+            CurrentProcess.exit(startup.finish())
         }
     }
 
@@ -50,7 +49,7 @@ public final class Daemon {
                 throw DaemonError.pidFileDirectory(SystemError("stat", path: directory, errno: .noSuchFile))
             }
             if st.st_mode & S_IFMT != S_IFDIR { throw DaemonError.pidFileDirectory(SystemError("stat", path: directory, errno: .notDirectory)) }
-            if access(directory, W_OK) != 0 { throw DaemonError.pidFileDirectory(SystemError("access", path: directory)) }
+            if !FileSystem.isWritable(directory) { throw DaemonError.pidFileDirectory(SystemError("access", path: directory)) }
             switch PIDFile.status(at: pidPath) {
             case .running(let pid, let holder): throw PIDFile.Locked(path: pidPath, pid: pid, holder: holder)
             case .unreadable(let reason, _): throw DaemonError.unusablePIDFile(reason)
@@ -59,55 +58,60 @@ public final class Daemon {
         }
         var log: FileDescriptor?
         if case .file(let path) = options.output {
-            log = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY, mode: 0o644)
+            log = try FileSystem.openLog(path)
         }
 
-        fflush(nil)
+        CurrentProcess.flushStandardStreams()
         let (readEnd, writeEnd) = try FileDescriptor.pipe()
         // As a subreaper, the original adopts the daemon when the intermediate
         // child exits, and so learns its exit status if it dies during startup.
-        _ = dz_set_child_subreaper()
-        let first = dz_fork()
-        if first < 0 {
-            let error = SystemError("fork")
+        CurrentProcess.becomeChildSubreaper()
+        let first: pid_t
+        do {
+            first = try CurrentProcess.fork()
+        } catch {
             readEnd.close(); writeEnd.close(); log?.close()
             throw error
         }
         if first == 0 {
             readEnd.close()
-            if setsid() < 0 { failEarly(writeEnd, "setsid: \(Errno.current)") }
-            CrashPoint.reach("between-forks")
-            let second = dz_fork()
-            if second < 0 { failEarly(writeEnd, "fork: \(Errno.current)") }
-            if second > 0 {
-                StatusChannel.write(.pid(second), to: writeEnd)
-                _exit(0)
+            do {
+                try CurrentProcess.startSession()
+                CrashPoint.reach("between-forks")
+                let second = try CurrentProcess.fork()
+                if second > 0 {
+                    StatusChannel.write(.pid(second), to: writeEnd)
+                    CurrentProcess.exitNow(0)
+                }
+            } catch {
+                failEarly(writeEnd, "\(error)")
             }
             return .daemon(become(options, channel: writeEnd, log: log))
         }
         writeEnd.close()
         log?.close()
-        var status: Int32 = 0
-        _ = retryingOnInterrupt { waitpid(first, &status, 0) }
+        _ = CurrentProcess.reap(first)
         return .original(Startup(channel: readEnd))
     }
 
     private static func failEarly(_ channel: FileDescriptor, _ message: String) -> Never {
         StatusChannel.write(.failed(code: 1, message: message), to: channel)
-        _exit(1)
+        CurrentProcess.exitNow(1)
     }
 
     /// The daemon side: directory, umask, streams, pidfile, descriptors.
     private static func become(_ options: DaemonOptions, channel: FileDescriptor, log: FileDescriptor?) -> Daemon {
-        if chdir(options.workingDirectory) != 0 {
-            failEarly(channel, "\(SystemError("chdir", path: options.workingDirectory))")
+        do {
+            try CurrentProcess.changeDirectory(to: options.workingDirectory)
+            CurrentProcess.setFileModeMask(options.umask)
+            let null = try FileDescriptor.open("/dev/null", O_RDWR)
+            try null.duplicate(onto: 0)
+            try (log ?? null).duplicate(onto: 1)
+            try (log ?? null).duplicate(onto: 2)
+            if null.rawValue > 2 { null.close() }
+        } catch {
+            failEarly(channel, "\(error)")
         }
-        umask(options.umask)
-        guard let null = try? FileDescriptor.open("/dev/null", O_RDWR) else { failEarly(channel, "open /dev/null: \(Errno.current)") }
-        dup2(null.rawValue, 0)
-        dup2(log?.rawValue ?? null.rawValue, 1)
-        dup2(log?.rawValue ?? null.rawValue, 2)
-        if null.rawValue > 2 { null.close() }
         if let log, log.rawValue > 2 { log.close() }
 
         var pidFile: PIDFile?
@@ -120,9 +124,7 @@ public final class Daemon {
                 failEarly(channel, "\(error)")
             }
         }
-        var keep = options.keepDescriptors.map(\.rawValue) + [channel.rawValue]
-        if let pidFile { keep += pidFile.descriptors.map(\.rawValue) }
-        _ = dz_close_all_except(3, keep, Int32(keep.count))
+        FileDescriptor.closeAll(from: 3, keeping: options.keepDescriptors + [channel] + (pidFile?.descriptors ?? []))
         return Daemon(pidFile: pidFile, channel: channel)
     }
 
@@ -158,22 +160,10 @@ public final class Daemon {
     /// and environment, every descriptor above 2 closed except `keeping`.
     /// Returns only on failure.
     public static func reexec(keeping: [FileDescriptor] = []) -> SystemError {
-        let arguments = CommandLine.arguments
         for fd in keeping { try? fd.setCloseOnExec(false) }
         // Marked close-on-exec rather than closed: a failed exec loses nothing.
-        let keep = keeping.map(\.rawValue)
-        var sorted = keep.sorted()
-        sorted.append(Int32.max)
-        var next: Int32 = 3
-        for k in sorted where k >= next {
-            if k > next { _ = dz_close_range(UInt32(next), k == Int32.max ? UInt32.max : UInt32(k - 1), 1) }
-            if k == Int32.max { break }
-            next = k + 1
-        }
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        execv("/proc/self/exe", argv)
-        return SystemError("exec", path: "/proc/self/exe")
+        FileDescriptor.markCloseOnExec(from: 3, keeping: keeping)
+        return CurrentProcess.execute("/proc/self/exe", arguments: CommandLine.arguments)
     }
 }
 

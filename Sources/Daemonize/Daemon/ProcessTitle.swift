@@ -4,7 +4,7 @@ public enum ProcessTitle {
     /// Sets the title to `title` ("swiftd: web"), truncated to the space the
     /// original arguments occupied.
     public static func set(_ title: String) {
-        _ = title.withCString { dz_set_name($0) }
+        CurrentProcess.setName(title)
         let argc = Int(CommandLine.argc)
         let argv = CommandLine.unsafeArgv
         guard argc > 0, let first = argv[0] else { return }
@@ -12,12 +12,14 @@ public enum ProcessTitle {
         var end = first
         for i in 0..<argc {
             guard let arg = argv[i], arg == end else { break }
-            end = arg + strlen(arg) + 1
+            var length = 0
+            while arg[length] != 0 { length += 1 }
+            end = arg + length + 1
         }
         let capacity = end - first
         guard capacity > 1 else { return }
         let bytes = Array(title.utf8.prefix(capacity - 1))
-        memset(first, 0, capacity)
+        first.update(repeating: 0, count: capacity)
         for (i, b) in bytes.enumerated() { first[i] = CChar(bitPattern: b) }
     }
 }

@@ -41,9 +41,7 @@ extension Daemon {
         /// as a subreaper). Nil when it is not this process's child.
         public func waitForDaemonExit() -> ExitStatus? {
             guard let pid = daemonPID else { return nil }
-            var status: Int32 = 0
-            guard retryingOnInterrupt({ waitpid(pid, &status, 0) }) == pid else { return nil }
-            return ExitStatus(waitStatus: status)
+            return CurrentProcess.reap(pid)
         }
 
         /// Waits for the report, prints it (ready: standard output, failed:
@@ -75,13 +73,13 @@ extension Daemon {
 public enum Standard {
     /// Writes `line` and a newline to standard error.
     public static func error(_ line: String) {
-        fflush(nil)
+        CurrentProcess.flushStandardStreams()
         try? FileDescriptor.standardError.writeAll(line + "\n")
     }
 
     /// Writes `text` to standard output, unbuffered.
     public static func output(_ text: String) {
-        fflush(nil)
+        CurrentProcess.flushStandardStreams()
         try? FileDescriptor.standardOutput.writeAll(text)
     }
 }

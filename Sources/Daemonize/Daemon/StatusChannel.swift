@@ -28,12 +28,7 @@ enum StatusChannel {
         withUnsafeBytes(of: UInt32(message.count).littleEndian) { bytes += $0 }
         bytes += message
         // The reader may be gone (killed): never die of SIGPIPE for it.
-        var old = sigaction()
-        var ignore = sigaction()
-        ignore.__sigaction_handler.sa_handler = SIG_IGN
-        sigaction(SIGPIPE, &ignore, &old)
-        try? fd.writeAll(bytes)
-        sigaction(SIGPIPE, &old, nil)
+        CurrentProcess.ignoringBrokenPipes { try? fd.writeAll(bytes) }
     }
 
     /// The next record, or nil at end of file (or on a truncated record).

@@ -31,12 +31,6 @@ public enum ExecutableLookup {
 
     /// Nil when `path` is an executable regular file; the errno otherwise.
     static func check(_ path: String) -> Errno? {
-        var st = stat()
-        if stat(path, &st) != 0 { return Errno.current }
-        if st.st_mode & S_IFMT == S_IFDIR { return .accessDenied }
-        if access(path, X_OK) != 0 { return Errno.current }
-        // root passes access(X_OK) when any execute bit is set; exec needs one.
-        if st.st_mode & 0o111 == 0 { return .accessDenied }
-        return nil
+        FileSystem.executableProblem(path)
     }
 }

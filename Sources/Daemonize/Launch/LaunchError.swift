@@ -3,27 +3,10 @@
 /// Reads like "exec /usr/bin/missing: No such file or directory" or
 /// "chdir /srv/nope: No such file or directory".
 public struct LaunchError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// Where a launch can fail.
+    /// Where a launch can fail: before the fork (`lookup`, `open`), or a
+    /// step of the child (`Spawn.Step`, named alike).
     public enum Step: String, Sendable {
         case lookup, open, pipe, fork, signals, setsid, descriptors, chdir, nice, setgroups, setgid, setuid, pdeathsig, close, exec
-
-        init(code: Int32) {
-            switch code {
-            case 1: self = .pipe
-            case 2: self = .fork
-            case 3: self = .signals
-            case 4: self = .setsid
-            case 5: self = .descriptors
-            case 6: self = .chdir
-            case 7: self = .nice
-            case 8: self = .setgroups
-            case 9: self = .setgid
-            case 10: self = .setuid
-            case 11: self = .pdeathsig
-            case 12: self = .close
-            default: self = .exec
-            }
-        }
     }
 
     /// The step that failed.

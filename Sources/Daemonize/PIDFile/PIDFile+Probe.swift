@@ -88,7 +88,7 @@ extension PIDFile {
                 pid = FileLocks.holdsExclusiveLock(pid: expected, on: before.file) ? expected : nil
             }
             guard let pid else { return nil }
-            if pid <= 1 || pid == getpid() { throw PIDFileError.refusedPID(path: path, pid: pid) }
+            if pid <= 1 || pid == CurrentProcess.id { throw PIDFileError.refusedPID(path: path, pid: pid) }
             let handle: ProcessHandle
             do {
                 handle = try ProcessHandle.open(pid: pid)
@@ -159,17 +159,12 @@ extension PIDFile {
                 let st = try fd.status()
                 if st.st_mode & S_IFMT != S_IFREG { throw PIDFileError.notRegular(path: path) }
                 // A pidfile someone else could have written is never trusted.
-                if st.st_uid != geteuid() && st.st_uid != 0 { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
+                if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
                 // A pid is at most 11 bytes; read a little more to see garbage as garbage.
                 let content = try fd.read(upTo: 32, at: 0)
-                var locked = false
-                if retryingOnInterrupt({ flock(fd.rawValue, LOCK_SH | LOCK_NB) }) == 0 {
-                    _ = flock(fd.rawValue, LOCK_UN)
-                } else if errno == EWOULDBLOCK {
-                    locked = true
-                } else {
-                    throw SystemError("flock", path: path)
-                }
+                // A shared lock only an exclusive holder refuses, let go at once.
+                let locked = try !fd.lock(.shared)
+                if !locked { _ = try? fd.lock(.unlock) }
                 return Snapshot(file: FileLocks.FileID(st), content: content, locked: locked, mode: st.st_mode & 0o7777)
             } catch let error as SystemError {
                 throw error.at(path)

@@ -66,7 +66,7 @@ public final class PIDFile {
     /// - Returns: The held lock; release it with `release()` or by dropping it.
     /// - Throws: `PIDFile.Locked` when another process holds the lock, or a
     ///   `SystemError` naming the step.
-    public static func acquire(at path: String, pid: pid_t? = getpid(), mode: mode_t = 0o600, waitForPID: Int64 = 500_000_000) throws -> PIDFile {
+    public static func acquire(at path: String, pid: pid_t? = CurrentProcess.id, mode: mode_t = 0o600, waitForPID: Int64 = 500_000_000) throws -> PIDFile {
         for _ in 0..<64 {
             let fd: FileDescriptor
             do {
@@ -82,7 +82,7 @@ public final class PIDFile {
                 st = try fd.status()
                 try checkOwnership(st, path: path)
                 // Before locking: from now on nobody else can open it.
-                if st.st_mode & 0o7777 != mode, fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: path) }
+                if st.st_mode & 0o7777 != mode { try fd.setMode(mode) }
             } catch let error as SystemError {
                 fd.close()
                 throw error.at(path)
@@ -138,16 +138,16 @@ public final class PIDFile {
     /// A new file, locked, under a temporary name beside `path` (named after
     /// the calling thread: one left there by a dead writer is removed first).
     private static func lockedTemporary(for path: String, mode: mode_t) throws -> (FileDescriptor, String) {
-        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(dz_gettid()).new"
+        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(CurrentProcess.threadID).new"
         try FileSystem.remove(temporary)
         let fd = try FileDescriptor.open(temporary, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
         do {
-            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temporary) }
-            if retryingOnInterrupt({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) != 0 { throw SystemError("flock", path: temporary) }
+            try fd.setMode(mode)
+            guard try fd.lock(.exclusive) else { throw SystemError("flock", path: temporary, errno: .wouldBlock) }
             return (fd, temporary)
         } catch {
             fd.close()
-            _ = unlink(temporary)
+            try? FileSystem.remove(temporary)
             throw error
         }
     }
@@ -163,12 +163,12 @@ public final class PIDFile {
             return fd
         } catch let error as SystemError {
             fd.close()
-            _ = unlink(temporary)
+            try? FileSystem.remove(temporary)
             switch error.errno {
             case .exists: return nil
             case .invalid, .notImplemented, .notSupported:
                 let created = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
-                if retryingOnInterrupt({ flock(created.rawValue, LOCK_EX | LOCK_NB) }) == 0 { return created }
+                if (try? created.lock(.exclusive)) == true { return created }
                 created.close()
                 return nil
             default: throw error
@@ -197,13 +197,7 @@ public final class PIDFile {
         defer { writer.close() }
         do {
             try writer.truncate(to: 0)
-            if let pid {
-                let text = Array("\(pid)\n".utf8)
-                let n = text.withUnsafeBytes { buffer in
-                    retryingOnInterrupt { pwrite(writer.rawValue, buffer.baseAddress, buffer.count, 0) }
-                }
-                if n != text.count { throw SystemError("write", path: path) }
-            }
+            if let pid { try writer.write(Array("\(pid)\n".utf8), at: 0) }
         } catch let error as SystemError {
             throw error.at(path)
         }
@@ -245,7 +239,7 @@ public final class PIDFile {
             return true
         } catch {
             fd.close()
-            _ = unlink(temporary)
+            try? FileSystem.remove(temporary)
             throw error
         }
     }
@@ -256,7 +250,7 @@ public final class PIDFile {
         guard !isReleased else { return }
         isReleased = true
         if let st = try? FileSystem.linkStatus(path), FileLocks.FileID(st) == file {
-            _ = unlink(path)
+            try? FileSystem.remove(path)
         }
         descriptor.close()
     }
@@ -290,7 +284,7 @@ public final class PIDFile {
         case S_IFDIR: throw SystemError("open", path: path, errno: .isDirectory)
         default: throw PIDFileError.notRegular(path: path)
         }
-        if st.st_uid != geteuid() { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
+        if st.st_uid != CurrentProcess.effectiveUserID { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
     }
 
     enum LockAttempt: Equatable {
@@ -309,8 +303,13 @@ public final class PIDFile {
         let deadline = Monotonic.now() + 2_000_000_000
         var pause: Int64 = 20_000
         while true {
-            if retryingOnInterrupt({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) == 0 { return .taken }
-            guard errno == EWOULDBLOCK else { return .failed(Errno.current) }
+            do {
+                if try fd.lock(.exclusive) { return .taken }
+            } catch let error as SystemError {
+                return .failed(error.errno)
+            } catch {
+                return .failed(.invalid)
+            }
             if case .process = FileLocks.flockHolder(of: file) { return .heldByAnother }
             // Only probes: they let go within microseconds.
             if Monotonic.now() >= deadline { return .failed(.wouldBlock) }

@@ -29,7 +29,7 @@ enum Leftovers {
         for holder in liveHolders(holders) {
             found += ([holder] + (holder == pid ? [] : ProcessTable.members(ofSession: holder))).filter { !found.contains($0) }
         }
-        if adopted { found += ProcessTree.descendants(of: getpid()).filter { !found.contains($0) } }
+        if adopted { found += ProcessTree.descendants(of: CurrentProcess.id).filter { !found.contains($0) } }
         return found.filter { member in
             guard member > 1, !excluded.contains(member), let st = ProcessTable.stat(of: member), !st.isZombie else { return false }
             return st.startTime >= start
@@ -78,7 +78,7 @@ enum Leftovers {
         if st.session == recorded.pid { return true }
         let leaders = liveHolders(holders)
         if leaders.contains(pid) || leaders.contains(st.session) { return true }
-        return adopted && ProcessTree.isDescendant(pid, of: getpid())
+        return adopted && ProcessTree.isDescendant(pid, of: CurrentProcess.id)
     }
 
     /// The holders still alive as recorded (pid and start time).
@@ -90,8 +90,8 @@ enum Leftovers {
     }
 
     private static func callerAndAncestors() -> Set<pid_t> {
-        var result: Set<pid_t> = [getpid(), 1]
-        var current = getpid()
+        var result: Set<pid_t> = [CurrentProcess.id, 1]
+        var current = CurrentProcess.id
         while let st = ProcessTable.stat(of: current), st.parent > 0, !result.contains(st.parent) {
             result.insert(st.parent)
             current = st.parent

@@ -35,13 +35,11 @@ public enum LogReader {
     /// the log's directory, not on a timer.
     public static func follow(_ path: String, from offset: off_t, emit: ([UInt8]) -> Void) throws -> Never {
         let directory = Path.directory(of: path)
-        let notify = inotify_init1(Int32(IN_CLOEXEC))
-        if notify < 0 { throw SystemError("inotify_init1") }
+        let notify = try Inotify()
         let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE)
-        if inotify_add_watch(notify, directory, mask) < 0 { throw SystemError("inotify_add_watch", path: directory) }
+        _ = try notify.add(directory, mask: mask)
         var fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
         var position = offset
-        var events = [UInt8](repeating: 0, count: 16384)
         func drain(_ file: FileDescriptor) {
             while let chunk = try? file.read(upTo: 65536, at: position), !chunk.isEmpty {
                 position += off_t(chunk.count)
@@ -61,7 +59,8 @@ public enum LogReader {
                 }
             }
             // Sleep until something in the log's directory changes.
-            _ = events.withUnsafeMutableBytes { read(notify, $0.baseAddress, $0.count) }
+            notify.waitForEvents()
+            _ = notify.events()
         }
     }
 }

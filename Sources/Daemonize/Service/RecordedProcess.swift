@@ -10,7 +10,7 @@ struct RecordedProcess: Hashable, Sendable {
     /// - Throws: `SystemError` when that cannot be told (no descriptor left,
     ///   /proc unreadable): an error is never taken for "gone".
     func open() throws -> ProcessHandle? {
-        guard pid > 1, pid != getpid() else { return nil }
+        guard pid > 1, pid != CurrentProcess.id else { return nil }
         let handle: ProcessHandle
         do {
             handle = try ProcessHandle.open(pid: pid)

@@ -10,8 +10,8 @@ public struct ServicePaths: Hashable, Sendable {
     /// (root: /run/swiftd, /var/log/swiftd, /etc/swiftd; others: the XDG directories).
     public init(runDirectory: String? = nil, logDirectory: String? = nil, configDirectory: String? = nil) {
         let env = Environment.value
-        let root = geteuid() == 0
-        let uid = geteuid()
+        let root = CurrentProcess.effectiveUserID == 0
+        let uid = CurrentProcess.effectiveUserID
         let home = env("HOME") ?? "/"
         func nonEmpty(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
         self.runDirectory = Path.absolute(nonEmpty(runDirectory) ?? nonEmpty(env("SWIFTD_RUN_DIR")) ?? (root ? "/run/swiftd"
@@ -32,7 +32,7 @@ public struct ServicePaths: Hashable, Sendable {
     /// a symlink), owned by this user or root, not writable by others unless
     /// sticky, and writable by this user.
     public func prepareRunDirectory() throws {
-        try Self.prepare(runDirectory, what: "run dir", mode: geteuid() == 0 ? 0o755 : 0o700)
+        try Self.prepare(runDirectory, what: "run dir", mode: CurrentProcess.effectiveUserID == 0 ? 0o755 : 0o700)
     }
 
     /// Creates the log dir when missing (0755) and checks it like the run dir.
@@ -45,13 +45,13 @@ public struct ServicePaths: Hashable, Sendable {
             if try FileSystem.linkStatus(directory) == nil {
                 let parent = Path.directory(of: directory)
                 if try FileSystem.status(parent) == nil { try FileSystem.makeDirectories(parent, mode: 0o755) }
-                if mkdir(directory, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: directory) }
+                try FileSystem.makeDirectory(directory, mode: mode)
             }
         } catch let error as SystemError {
             throw ServiceError("\(what) \(directory): \(error.errno)", code: ExitCode.forStart(error.errno))
         }
         try checkSafe(directory, what: what)
-        if access(directory, W_OK) != 0 {
+        if !FileSystem.isWritable(directory) {
             throw ServiceError("\(what) \(directory): \(Errno.current)", code: ExitCode.noPermission)
         }
     }
@@ -66,7 +66,7 @@ public struct ServicePaths: Hashable, Sendable {
         case S_IFLNK: throw ServiceError("\(what) \(directory): is a symbolic link (refused)", code: ExitCode.failure)
         default: throw ServiceError("\(what) \(directory): not a directory", code: ExitCode.failure)
         }
-        if st.st_uid != geteuid() && st.st_uid != 0 {
+        if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 {
             throw ServiceError("\(what) \(directory): owned by uid \(st.st_uid), not by this user or root (refused)", code: ExitCode.noPermission)
         }
         if st.st_mode & 0o002 != 0 && st.st_mode & S_ISVTX == 0 {

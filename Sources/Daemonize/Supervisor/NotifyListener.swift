@@ -8,35 +8,21 @@ final class NotifyListener {
         var fields: [String: String]
     }
 
-    let descriptor: FileDescriptor
-    /// The value for `NOTIFY_SOCKET` ("@swiftd/NAME/PID").
+    private let socket: DatagramSocket
+    var descriptor: FileDescriptor { socket.descriptor }
+    /// The value for `NOTIFY_SOCKET` ("@swiftd/NAME/PID/N").
     let address: String
 
     init(name: ServiceName) throws {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        if fd < 0 { throw SystemError("socket") }
-        descriptor = FileDescriptor(rawValue: fd)
-        address = "@swiftd/\(name)/\(getpid())/\(Monotonic.now() % 1_000_000)"
+        address = "@swiftd/\(name)/\(CurrentProcess.id)/\(Monotonic.now() % 1_000_000)"
         guard let sockaddr = NotifyAddress(address) else { throw SystemError("bind", path: address, errno: .invalid) }
-        if sockaddr.withSocketAddress({ bind(fd, $0, $1) }) != 0 {
-            let error = SystemError("bind", path: address)
-            descriptor.close()
-            throw error
-        }
-        if dz_enable_passcred(fd) != 0 {
-            let error = SystemError("setsockopt", path: address)
-            descriptor.close()
-            throw error
-        }
+        socket = try DatagramSocket.bound(to: sockaddr, path: address)
     }
 
     /// The next datagram, or nil when none is waiting.
     func receive() -> Message? {
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        var sender: pid_t = 0
-        let n = bytes.withUnsafeMutableBytes { dz_recv_credentials(descriptor.rawValue, $0.baseAddress, $0.count, &sender) }
-        guard n >= 0 else { return nil }
-        return Message(sender: sender, fields: NotifyListener.parse(bytes[0..<n]))
+        guard let datagram = socket.receive() else { return nil }
+        return Message(sender: datagram.sender, fields: NotifyListener.parse(datagram.bytes))
     }
 
     /// "READY=1\nSTATUS=x" -> ["READY": "1", "STATUS": "x"]; lines without "=" are ignored.

@@ -15,7 +15,7 @@ public enum StopRequest {
     public static func decode(_ value: Int64) -> (signal: Signal?, timeout: Interval?) {
         let sig = Int32(value & 0xff)
         let ms = value >> 8
-        let signal = sig > 0 && sig < dz_nsig() ? Signal(rawValue: sig) : nil
+        let signal = Signal(number: sig)
         return (signal, ms > 0 ? .milliseconds(ms - 1) : nil)
     }
 }

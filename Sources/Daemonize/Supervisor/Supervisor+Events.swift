@@ -57,15 +57,11 @@ extension Supervisor {
     /// pidfile before it is reaped, so that the file never names a pid that
     /// could already belong to another process.
     func reapChildren() {
-        while true {
-            var info = siginfo_t()
-            let pid = dz_wait_any(&info, 1)
-            if pid <= 0 { break }
+        while let pid = CurrentProcess.exitedChild() {
             let isMain = pid == main?.pid
             if isMain { try? pidFile.write(pid: nil) }
-            var reaped = siginfo_t()
-            guard dz_reap(pid, &reaped) == 0 else { break }
-            if isMain { mainExited(ExitStatus(siginfo: reaped)) }
+            guard let status = CurrentProcess.reap(pid) else { break }
+            if isMain { mainExited(status) }
         }
         if case .stopping(let killAt, _) = lifecycle.phase {
             // Orphans adopted since the stop began get the same treatment.

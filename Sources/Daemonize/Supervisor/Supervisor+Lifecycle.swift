@@ -200,8 +200,7 @@ extension Supervisor {
     /// When stopping and no child is left: do what comes next.
     func checkStopped() {
         guard case .stopping(_, let after) = lifecycle.phase else { return }
-        var info = siginfo_t()
-        guard dz_wait_any(&info, 1) < 0, errno == ECHILD else { return }
+        guard !CurrentProcess.hasChildren else { return }
         switch after {
         case .exit(let final):
             finish(final)
@@ -227,9 +226,9 @@ extension Supervisor {
         // Output still held back for a full descriptor gets a second, no more.
         log.drainBacklog(timeoutMilliseconds: 1000)
         if reporter.isForeground {
-            if final == .failed && lastStatus == nil { exit(failureCode) }
-            exit(lastStatus?.shellStatus ?? 0)
+            if final == .failed && lastStatus == nil { CurrentProcess.exit(failureCode) }
+            CurrentProcess.exit(lastStatus?.shellStatus ?? 0)
         }
-        exit(final == .failed ? 1 : 0)
+        CurrentProcess.exit(final == .failed ? 1 : 0)
     }
 }

@@ -28,7 +28,7 @@ public final class Supervisor {
     let configuration: ServiceConfiguration
     let paths: ServicePaths
     let pidFile: PIDFile
-    let selfPID = getpid()
+    let selfPID = CurrentProcess.id
     let reporter: StartReporter
     let credentials: Credentials?
     let output: ServiceOutput
@@ -72,8 +72,8 @@ public final class Supervisor {
         state.supervisorPID = selfPID
         state.supervisorStartTime = ProcessTable.stat(of: selfPID)?.startTime
 
-        _ = dz_signal_ignore(SIGPIPE)
-        _ = dz_set_child_subreaper()
+        CurrentProcess.ignore(.pipe)
+        CurrentProcess.becomeChildSubreaper()
         signals = try SignalWatcher([.child, .terminate, .interrupt, .hangup, .quit, .user1, .user2])
         do {
             output = try ServiceOutput(configuration, paths: paths, foreground: reporter.isForeground)
@@ -107,7 +107,7 @@ public final class Supervisor {
             let reason = "cannot write its state: \(error)"
             reporter.failed(Wording.startFailure(configuration.name, reason: reason, lines: []), status: reason, code: ExitCode.failure)
             pidFile.release()
-            exit(1)
+            CurrentProcess.exit(1)
         }
         CrashPoint.reach("before-spawn")
         spawn(initial: true)

@@ -148,6 +148,11 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
         return r
     }
 
+    /// True when the descriptor is open.
+    ///
+    /// The corresponding C function is `fcntl` (`F_GETFD`).
+    public var isOpen: Bool { dz_fd_is_open(rawValue) != 0 }
+
     /// Sets or clears close-on-exec.
     public func setCloseOnExec(_ on: Bool) throws {
         if dz_set_cloexec(rawValue, on ? 1 : 0) != 0 { throw SystemError("fcntl") }
@@ -156,6 +161,72 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Sets or clears `O_NONBLOCK`.
     public func setNonBlocking(_ on: Bool) throws {
         if dz_set_nonblock(rawValue, on ? 1 : 0) != 0 { throw SystemError("fcntl") }
+    }
+
+    /// A kind of `flock`.
+    public enum Lock: Sendable {
+        case shared, exclusive, unlock
+    }
+
+    /// Takes (or lets go of) a `flock` on the file: without waiting, false
+    /// when another holder is in the way. Interruptions are retried.
+    ///
+    /// The corresponding C function is `flock`.
+    public func lock(_ kind: Lock, wait: Bool = false) throws -> Bool {
+        var operation: Int32
+        switch kind {
+        case .shared: operation = LOCK_SH
+        case .exclusive: operation = LOCK_EX
+        case .unlock: operation = LOCK_UN
+        }
+        if !wait { operation |= LOCK_NB }
+        if retryingOnInterrupt({ flock(rawValue, operation) }) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw SystemError("flock")
+    }
+
+    /// Sets the file's permissions.
+    ///
+    /// The corresponding C function is `fchmod`.
+    public func setMode(_ mode: mode_t) throws {
+        if fchmod(rawValue, mode) != 0 { throw SystemError("fchmod") }
+    }
+
+    /// Writes all of `bytes` at `offset`, or throws.
+    ///
+    /// The corresponding C function is `pwrite`.
+    public func write(_ bytes: [UInt8], at offset: off_t) throws {
+        let n = bytes.withUnsafeBytes { buffer in
+            retryingOnInterrupt { pwrite(rawValue, buffer.baseAddress, buffer.count, offset) }
+        }
+        if n != bytes.count { throw SystemError("write") }
+    }
+
+    /// Makes `target` a duplicate of this descriptor (closing what it was).
+    ///
+    /// The corresponding C function is `dup2`.
+    public func duplicate(onto target: Int32) throws {
+        if retryingOnInterrupt({ dup2(rawValue, target) }) < 0 { throw SystemError("dup2") }
+    }
+
+    /// Closes every descriptor from `first` on but those in `keeping`.
+    ///
+    /// The corresponding C function is `close_range` (or `close`, one by one).
+    public static func closeAll(from first: Int32, keeping: [FileDescriptor]) {
+        let keep = keeping.map(\.rawValue)
+        _ = dz_close_all_except(first, keep, Int32(keep.count))
+    }
+
+    /// Marks every descriptor from `first` on but those in `keeping` close-on-exec.
+    ///
+    /// The corresponding C function is `close_range` (`CLOSE_RANGE_CLOEXEC`).
+    public static func markCloseOnExec(from first: Int32, keeping: [FileDescriptor]) {
+        var next = first
+        for k in keeping.map(\.rawValue).sorted() + [Int32.max] where k >= next {
+            if k > next { _ = dz_close_range(UInt32(next), k == Int32.max ? UInt32.max : UInt32(k - 1), 1) }
+            if k == Int32.max { break }
+            next = k + 1
+        }
     }
 
     /// Sets the capacity of a pipe (`F_SETPIPE_SZ`).

@@ -44,6 +44,31 @@ public enum FileSystem {
         if Glibc.rename(from, to) != 0 { throw SystemError("rename", path: from) }
     }
 
+    /// Creates the directory `path` with `mode`; one that exists already is fine.
+    ///
+    /// The corresponding C function is `mkdir`.
+    public static func makeDirectory(_ path: String, mode: mode_t) throws {
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+    }
+
+    /// True when this process may write in (or to) `path`, by its real ids.
+    ///
+    /// The corresponding C function is `access`.
+    public static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+
+    /// Nil when `path` is a regular file this process may execute; the errno otherwise.
+    ///
+    /// The corresponding C functions are `stat` and `access`.
+    public static func executableProblem(_ path: String) -> Errno? {
+        var st = stat()
+        if stat(path, &st) != 0 { return Errno.current }
+        if st.st_mode & S_IFMT == S_IFDIR { return .accessDenied }
+        if access(path, X_OK) != 0 { return Errno.current }
+        // root passes access(X_OK) when any execute bit is set; exec needs one.
+        if st.st_mode & 0o111 == 0 { return .accessDenied }
+        return nil
+    }
+
     /// Renames `from` to `to` unless `to` exists (then `Errno.exists`).
     /// An open descriptor of `from` then names `to` in /proc.
     ///

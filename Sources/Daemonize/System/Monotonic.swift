@@ -31,6 +31,20 @@ public enum Monotonic {
 
 /// The wall clock, for timestamps people read.
 public enum WallClock {
+    /// "2026-11-21T22:32:01.123Z": now, in UTC, to the millisecond.
+    ///
+    /// The corresponding C function is `gmtime_r`.
+    public static func rfc3339() -> String {
+        let now = now()
+        var seconds = time_t(now.seconds)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let millis = Int(now.nanoseconds / 1_000_000)
+        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
+    }
+
     /// Seconds and nanoseconds since the epoch on `CLOCK_REALTIME`.
     public static func now() -> (seconds: Int64, nanoseconds: Int64) {
         var ts = timespec()

@@ -29,6 +29,12 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
         ("SYS", SIGSYS), ("IOT", SIGABRT), ("POLL", SIGIO), ("CLD", SIGCHLD),
     ]
 
+    /// The signal numbered `number`, nil when no signal has that number.
+    public init?(number: Int32) {
+        guard number >= 1, number < dz_nsig() else { return nil }
+        self.init(rawValue: number)
+    }
+
     /// Parses "TERM", "SIGTERM", "term" or "15"; nil for anything else,
     /// including 0 and numbers past the last signal.
     public init?(parsing text: String) {

@@ -1,0 +1,120 @@
+/// One fork and exec (or an exec in place), as the C child performs it
+/// (`Sources/CDaemonize/launch.c`): everything decided beforehand, in Swift
+/// values here, converted to the C attribute struct for the one call.
+struct Spawn {
+    /// A step of the C child that can fail.
+    enum Step: String, Sendable {
+        case pipe, fork, signals, setsid, descriptors, chdir, nice, setgroups, setgid, setuid, pdeathsig, close, exec
+
+        init(_ code: Int32) {
+            switch UInt32(bitPattern: code) {
+            case DZ_STEP_PIPE.rawValue: self = .pipe
+            case DZ_STEP_FORK.rawValue: self = .fork
+            case DZ_STEP_SIGNALS.rawValue: self = .signals
+            case DZ_STEP_SESSION.rawValue: self = .setsid
+            case DZ_STEP_DESCRIPTORS.rawValue: self = .descriptors
+            case DZ_STEP_CHDIR.rawValue: self = .chdir
+            case DZ_STEP_NICE.rawValue: self = .nice
+            case DZ_STEP_SETGROUPS.rawValue: self = .setgroups
+            case DZ_STEP_SETGID.rawValue: self = .setgid
+            case DZ_STEP_SETUID.rawValue: self = .setuid
+            case DZ_STEP_PDEATHSIG.rawValue: self = .pdeathsig
+            case DZ_STEP_CLOSE.rawValue: self = .close
+            default: self = .exec
+            }
+        }
+    }
+
+    /// The step that failed and why.
+    struct Failure: Error {
+        var step: Step
+        var errno: Errno
+    }
+
+    /// The executable, resolved.
+    var path: String
+    var argv: [String]
+    var environment: [String]
+    var workingDirectory: String?
+    var umask: mode_t?
+    var nice: Int32?
+    var newSession = false
+    var newProcessGroup = false
+    var groups: [gid_t]?
+    var gid: gid_t?
+    var uid: uid_t?
+    /// The signal the program gets when its parent dies (set after the privilege drop).
+    var parentDeathSignal: Signal?
+    /// The program's descriptor number, and the caller's descriptor it duplicates.
+    var descriptors: [(target: Int32, source: FileDescriptor)] = []
+
+    /// Forks and execs; returns once the exec has happened, with the pid and
+    /// a pidfd (nil where the kernel has none).
+    ///
+    /// The corresponding C function is `dz_launch` (`fork`, `execve`).
+    func launch() throws(Failure) -> (pid: pid_t, pidfd: FileDescriptor?) {
+        var pid: pid_t = -1
+        var pidfd: Int32 = -1
+        var step: Int32 = 0
+        let err = withAttributes(reportFD: -1) { dz_launch($0, &pid, &pidfd, &step) }
+        if err != 0 { throw Failure(step: Step(step), errno: Errno(rawValue: err)) }
+        return (pid, pidfd >= 0 ? FileDescriptor(rawValue: pidfd) : nil)
+    }
+
+    /// Execs in this process. Returns only on failure, with where `report`
+    /// (close-on-exec, kept open for the caller to say what failed) now is.
+    ///
+    /// The corresponding C function is `dz_exec_in_place` (`execve`).
+    func execInPlace(keeping report: FileDescriptor?) -> (failure: Failure, report: FileDescriptor?) {
+        var step: Int32 = 0
+        var reportFD: Int32 = report?.rawValue ?? -1
+        let err = withAttributes(reportFD: report?.rawValue ?? -1) { dz_exec_in_place($0, &step, &reportFD) }
+        return (Failure(step: Step(step), errno: Errno(rawValue: err)), reportFD >= 0 ? FileDescriptor(rawValue: reportFD) : nil)
+    }
+
+    /// Calls `body` with the C attribute struct; every string is allocated
+    /// for the call and freed after it.
+    private func withAttributes<R>(reportFD: Int32, _ body: (UnsafePointer<dz_launch_attr>) -> R) -> R {
+        let argvC = CStrings(argv)
+        let envpC = CStrings(environment)
+        let pathC = strdup(path)
+        let cwdC = workingDirectory.map { strdup($0) }
+        defer {
+            argvC.free()
+            envpC.free()
+            free(pathC)
+            free(cwdC ?? nil)
+        }
+        let maps = descriptors.map { dz_fd_map(target: $0.target, source: $0.source.rawValue) }
+        let groupList = groups ?? []
+        return argvC.withPointers { argvPointer in
+            envpC.withPointers { envpPointer in
+                maps.withUnsafeBufferPointer { mapBuffer in
+                    groupList.withUnsafeBufferPointer { groupBuffer in
+                        var attr = dz_launch_attr()
+                        attr.path = UnsafePointer(pathC)
+                        attr.argv = argvPointer
+                        attr.envp = envpPointer
+                        attr.cwd = UnsafePointer(cwdC ?? nil)
+                        if let umask { attr.set_umask = 1; attr.umask = umask }
+                        if let nice { attr.set_nice = 1; attr.nice = nice }
+                        attr.new_session = newSession ? 1 : 0
+                        attr.new_process_group = newProcessGroup ? 1 : 0
+                        if groups != nil {
+                            attr.set_groups = 1
+                            attr.groups = groupBuffer.baseAddress
+                            attr.ngroups = Int32(groupBuffer.count)
+                        }
+                        if let gid { attr.set_gid = 1; attr.gid = gid }
+                        if let uid { attr.set_uid = 1; attr.uid = uid }
+                        attr.pdeathsig = parentDeathSignal?.rawValue ?? 0
+                        attr.fds = mapBuffer.baseAddress
+                        attr.nfds = Int32(mapBuffer.count)
+                        attr.report_fd = reportFD
+                        return withUnsafePointer(to: &attr) { body($0) }
+                    }
+                }
+            }
+        }
+    }
+}
