@@ -64,11 +64,8 @@ enum Commands {
             return try dispatch(command, parsed, controller)
         } catch let error as UsageError {
             return usageError(error)
-        } catch let error as ServiceError where error.code == ExitCode.usage {
+        } catch let error as ConfigurationError where error.origin == .commandLine {
             return usageError(UsageError(message: error.message, command: command))
-        } catch let error as ServiceError {
-            Standard.error("swiftd: \(error.message)")
-            return error.code
         } catch {
             Standard.error("swiftd: \(error)")
             return ExitCode.of(error)
@@ -204,8 +201,11 @@ enum Commands {
             try c.validate()
             _ = try c.credentials()
             _ = try c.resolvedExecutable()
+        } catch let error as LaunchError {
+            Standard.error("swiftd: \(c.name): \(error)")
+            return ExitCode.notConfigured
         } catch {
-            // ConfigurationError and ServiceError describe themselves by their message.
+            // Every other error describes itself by its message.
             Standard.error("swiftd: \(error)")
             return ExitCode.notConfigured
         }

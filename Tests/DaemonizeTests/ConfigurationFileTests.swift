@@ -56,15 +56,14 @@ import Testing
         return (configuration, origins, path)
     }
 
-    /// The message of the error `body` throws ("" when it throws none).
+    /// What a user sees of the error `body` throws, its message and the exit
+    /// code it ends a command with (nil when it throws none).
     func failure(_ body: () throws -> Void) -> ServiceError? {
         do {
             try body()
             return nil
-        } catch let error as ServiceError {
-            return error
         } catch {
-            return ServiceError("unexpected \(error)", code: -1)
+            return ServiceError("\(error)", code: ExitCode.of(error))
         }
     }
 

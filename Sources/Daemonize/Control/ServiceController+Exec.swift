@@ -79,7 +79,7 @@ extension ServiceController {
         state.pid = nil
         state.failure = "failed to start: \(error)"
         try? state.write(paths.stateFile(name))
-        let code = (error as? LaunchError)?.startExitCode ?? ExitCode.failure
+        let code = ExitCode.of(error)
         daemon.fail(Wording.startFailure(name, reason: "\(error)", lines: []), exitCode: code)
         CurrentProcess.exit(127)
     }

@@ -167,10 +167,8 @@ extension ServiceController {
         do {
             try ServicePaths.checkSafe(paths.runDirectory, what: "run dir")
             return nil
-        } catch let error as ServiceError {
-            return .failure(error)
         } catch {
-            return Outcome(code: ExitCode.failure, error: "\(error)")
+            return Outcome(code: ExitCode.of(error), error: "\(error)")
         }
     }
 

@@ -133,8 +133,8 @@ public struct ServiceController: Sendable {
             } catch let error as SystemError {
                 throw ServiceError("log \(log): \(error.errno == .tooManySymbolicLinks ? "is a symbolic link (refused)" : error.errno.description)",
                                    code: ExitCode.forStart(error.errno))
-            } catch let error as UntrustedFile {
-                throw ServiceError("log \(log): \(error.reason) (refused)", code: ExitCode.noPermission)
+            } catch let error as InvalidFile {
+                throw ServiceError("log \(error.message)", code: ExitCode.of(error))
             }
         }
         return credentials

@@ -30,7 +30,7 @@ struct ServiceSnapshot {
     /// The record, when there is one and it reads.
     var recorded: ServiceState?
     /// What is wrong with the record, when it does not read.
-    var recordError: ServiceError?
+    var recordError: InvalidFile?
 
     /// Reads the pidfile and the record of `name`.
     /// - Throws: the error of a file that cannot be read at all (another
@@ -56,7 +56,7 @@ struct ServiceSnapshot {
         let pidfile = try PIDFile.Snapshot.read(snapshot.pidPath)
         do {
             snapshot.recorded = try ServiceState.read(paths.stateFile(name), name: name)
-        } catch let error as ServiceError {
+        } catch let error as InvalidFile where error.problem == .malformed {
             snapshot.recordError = error
         }
         guard let pidfile else { return snapshot }

@@ -75,8 +75,8 @@ extension PIDFile {
     /// pidfile was locked, unchanged, the whole time. Nil when the file is
     /// absent, stale or empty, or when the expected holder does not hold it.
     ///
-    /// - Throws: `PIDFileError.refusedPID` when the file names pid 1 or the
-    ///   calling process: never a service's pid, never signalled.
+    /// - Throws: `InvalidFile` (`refusedPID`) when the file names pid 1 or
+    ///   the calling process: never a service's pid, never signalled.
     public static func openProcess(at path: String, _ target: Target = .recorded) throws -> ProcessHandle? {
         for _ in 0..<16 {
             guard let before = try Snapshot.read(path), before.locked else { return nil }
@@ -88,7 +88,9 @@ extension PIDFile {
                 pid = FileLocks.holdsExclusiveLock(pid: expected, on: before.file) ? expected : nil
             }
             guard let pid else { return nil }
-            if pid <= 1 || pid == CurrentProcess.id { throw PIDFileError.refusedPID(path: path, pid: pid) }
+            if pid <= 1 || pid == CurrentProcess.id {
+                throw InvalidFile(.pidFile, path, .refusedPID(pid), message: "\(path) names pid \(pid), which is never a service's (refused)")
+            }
             let handle: ProcessHandle
             do {
                 handle = try ProcessHandle.open(pid: pid)
@@ -157,9 +159,9 @@ extension PIDFile {
             defer { fd.close() }
             do {
                 let st = try fd.status()
-                if st.st_mode & S_IFMT != S_IFREG { throw PIDFileError.notRegular(path: path) }
+                if st.st_mode & S_IFMT != S_IFREG { throw InvalidFile(.pidFile, path, .wrongType, message: "open \(path): not a regular file") }
                 // A pidfile someone else could have written is never trusted.
-                if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
+                if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 { throw PIDFile.foreignOwner(path, st.st_uid) }
                 // A pid is at most 11 bytes; read a little more to see garbage as garbage.
                 let content = try fd.read(upTo: 32, at: 0)
                 // A shared lock only an exclusive holder refuses, let go at once.

@@ -103,7 +103,9 @@ public final class PIDFile {
             case .failed(let errno):
                 fd.close()
                 // Shared locks that outlast any probe, on a file others could open: theirs.
-                if errno == .wouldBlock && st.st_mode & 0o044 != 0 { throw PIDFileError.lockedByOthers(path: path) }
+                if errno == .wouldBlock && st.st_mode & 0o044 != 0 {
+                    throw InvalidFile(.pidFile, path, .lockedByOthers, message: "\(path) is locked by processes of other users, which its old mode let open it: remove it")
+                }
                 throw SystemError("flock", path: path, errno: errno)
             }
             // The previous holder may have removed or replaced the file between
@@ -282,9 +284,9 @@ public final class PIDFile {
         switch st.st_mode & S_IFMT {
         case S_IFREG: break
         case S_IFDIR: throw SystemError("open", path: path, errno: .isDirectory)
-        default: throw PIDFileError.notRegular(path: path)
+        default: throw InvalidFile(.pidFile, path, .wrongType, message: "open \(path): not a regular file")
         }
-        if st.st_uid != CurrentProcess.effectiveUserID { throw PIDFileError.foreignOwner(path: path, uid: st.st_uid) }
+        if st.st_uid != CurrentProcess.effectiveUserID { throw PIDFile.foreignOwner(path, st.st_uid) }
     }
 
     enum LockAttempt: Equatable {
@@ -334,24 +336,9 @@ public final class PIDFile {
     }
 }
 
-/// A pidfile that is not what a pidfile must be.
-public enum PIDFileError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// A FIFO, socket or device where a regular file belongs.
-    case notRegular(path: String)
-    /// A file owned by another user: never truncated, never trusted.
-    case foreignOwner(path: String, uid: uid_t)
-    /// A locked file naming pid 1 or the caller: no service has that pid.
-    case refusedPID(path: String, pid: pid_t)
-    /// Held with shared locks by others, through a mode that let them open
-    /// it (an older swiftd's 0644 file): nothing a probe would hold that long.
-    case lockedByOthers(path: String)
-
-    public var description: String {
-        switch self {
-        case .notRegular(let path): return "open \(path): not a regular file"
-        case .foreignOwner(let path, let uid): return "open \(path): owned by uid \(uid), not by this user (refused)"
-        case .refusedPID(let path, let pid): return "\(path) names pid \(pid), which is never a service's (refused)"
-        case .lockedByOthers(let path): return "\(path) is locked by processes of other users, which its old mode let open it: remove it"
-        }
+extension PIDFile {
+    /// A pidfile owned by another user: never truncated, never trusted.
+    static func foreignOwner(_ path: String, _ uid: uid_t) -> InvalidFile {
+        InvalidFile(.pidFile, path, .foreignOwner(uid), message: "open \(path): owned by uid \(uid), not by this user (refused)")
     }
 }

@@ -11,17 +11,20 @@ public enum ConfigurationFile {
     /// Reads `path` (a regular file, no symlink, at most 1 MiB of UTF-8 text)
     /// and applies its settings to `configuration`, recording in `origins`
     /// the "file:line" each key came from (for `env` and `watch`, every one).
-    /// - Throws: `ServiceError` with exit code 6 naming `file:line` and what is
-    ///   wrong: a line that is not `key = value`, an unknown key (with a
-    ///   suggestion), a bad value, a key given twice that takes one value.
+    /// - Throws: `ConfigurationError` naming `file:line` and what is wrong: a
+    ///   line that is not `key = value`, an unknown key (with a suggestion), a
+    ///   bad value, a key given twice that takes one value; `InvalidFile` for
+    ///   a file that cannot be trusted or read, or is not text.
     public static func apply(_ path: String, to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
         let bytes: [UInt8]
         do {
             // swiftd runs what a config file says: only its owner (or root) may write it.
-            bytes = try FileSystem.read(path, limit: maximumSize + 1, trusted: true)
+            bytes = try FileSystem.read(path, limit: maximumSize + 1, trusted: .config)
             try ServicePaths.checkSafe(Path.directory(of: path), what: "config dir")
-        } catch {
-            throw ServiceError("\(error)", code: ExitCode.notConfigured)
+        } catch let error as InvalidFile {
+            throw InvalidFile(.config, error.path, error.problem, message: error.message)
+        } catch let error as SystemError {
+            throw InvalidFile(.config, path, .unreadable(error.errno), message: "\(error)")
         }
         try apply(contents: bytes, path: path, to: &configuration, origins: &origins)
     }
@@ -33,8 +36,8 @@ public enum ConfigurationFile {
         var firstLine: [String: Int] = [:]
         var listOrigins: [String: [String]] = [:]
         for (number, line) in try lines(of: bytes, path: path) {
-            func fail(_ message: String) -> ServiceError {
-                ServiceError("\(path):\(number): \(message)", code: ExitCode.notConfigured)
+            func fail(_ message: String) -> ConfigurationError {
+                ConfigurationError(key: "", message: "\(path):\(number): \(message)", origin: .file(path))
             }
             let trimmed = line.trimmingSpaces
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
@@ -89,14 +92,14 @@ public enum ConfigurationFile {
     /// UTF-8 byte order mark ignored).
     static func lines(of contents: [UInt8], path: String) throws -> [(Int, String)] {
         var bytes = contents
-        if bytes.count > maximumSize { throw ServiceError("\(path): longer than 1 MiB (not a config file)", code: ExitCode.notConfigured) }
-        if bytes.contains(0) { throw ServiceError("\(path): holds NUL bytes (not a config file)", code: ExitCode.notConfigured) }
+        if bytes.count > maximumSize { throw InvalidFile(.config, path, .malformed, message: "\(path): longer than 1 MiB (not a config file)") }
+        if bytes.contains(0) { throw InvalidFile(.config, path, .malformed, message: "\(path): holds NUL bytes (not a config file)") }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         var result: [(Int, String)] = []
         for (index, var raw) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if raw.last == UInt8(ascii: "\r") { raw = raw.dropLast() }
             guard let line = String(validatingUTF8CString: Array(raw)) else {
-                throw ServiceError("\(path):\(index + 1): not UTF-8 text", code: ExitCode.notConfigured)
+                throw InvalidFile(.config, path, .malformed, message: "\(path):\(index + 1): not UTF-8 text")
             }
             result.append((index + 1, line))
         }

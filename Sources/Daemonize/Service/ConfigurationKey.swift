@@ -57,17 +57,29 @@ public struct ConfigurationKey: Sendable {
     }
 }
 
-/// A bad setting: an unknown key (with a suggestion) or a bad value.
+/// A bad setting: an unknown key (with a suggestion), a bad value, a
+/// missing command; and where it came from, which decides the exit code
+/// (2 for the command line, 6 for a config file).
 public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Where a setting came from.
+    public enum Origin: Hashable, Sendable {
+        case commandLine
+        /// A config file (or its absence).
+        case file(String)
+    }
+
     public var key: String
     public var message: String
+    /// Nil until a reader of options or files says which it was.
+    public var origin: Origin?
     /// For a bad value: the value and what was expected, to word the
     /// message for a file ("bad value for key") or a command line ("for --key").
     public var badValue: (value: String, reason: String)?
 
-    public init(key: String, message: String) {
+    public init(key: String, message: String, origin: Origin? = nil) {
         self.key = key
         self.message = message
+        self.origin = origin
     }
 
     static func badValue(_ key: String, _ value: String, _ reason: String) -> ConfigurationError {

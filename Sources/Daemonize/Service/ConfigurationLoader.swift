@@ -14,8 +14,9 @@ public enum ConfigurationLoader {
     /// - Parameters:
     ///   - command: the words after `--`, or nil when none were given.
     ///   - options: (key, value) pairs from the command line, in order.
-    /// - Throws: `ServiceError`: 6 when there is no command anywhere or the
-    ///   config file is bad, 2 for a bad option value.
+    /// - Throws: `ConfigurationError` from the command line (a bad option
+    ///   value) or from a config file (bad, or no command anywhere), or the
+    ///   `InvalidFile` of a config file that cannot be used.
     public static func load(_ name: ServiceName, paths: ServicePaths, command: [String]?, options: [(String, String)]) throws -> Loaded {
         var configuration = ServiceConfiguration(name: name)
         var origins: [String: String] = [:]
@@ -31,15 +32,15 @@ public enum ConfigurationLoader {
                 try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
                 configuration.source = .configFile(file)
                 if configuration.command.isEmpty {
-                    throw ServiceError("\(file): no command (add 'command = ...')", code: ExitCode.notConfigured)
+                    throw ConfigurationError(key: "command", message: "\(file): no command (add 'command = ...')", origin: .file(file))
                 }
             } else if (try? ExecutableLookup.resolve(name.rawValue, searchPath: Environment.value("PATH"))) != nil {
                 configuration.command = [name.rawValue]
                 configuration.source = .searchPath
                 origins["command"] = "PATH"
             } else {
-                throw ServiceError("\(name) is not configured: no \(file), no '\(name)' in PATH, and no command after --",
-                                   code: ExitCode.notConfigured)
+                throw ConfigurationError(key: "command", message: "\(name) is not configured: no \(file), no '\(name)' in PATH, and no command after --",
+                                         origin: .file(file))
             }
         }
         try applyOptions(options, to: &configuration, origins: &origins)
@@ -56,7 +57,7 @@ public enum ConfigurationLoader {
             try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
             configuration.source = .configFile(file)
             if configuration.command.isEmpty {
-                throw ServiceError("\(file): no command (add 'command = ...')", code: ExitCode.notConfigured)
+                throw ConfigurationError(key: "command", message: "\(file): no command (add 'command = ...')", origin: .file(file))
             }
             loaded = Loaded(configuration: configuration, origins: origins)
             // The options given at the last start still apply, before the new ones.
@@ -77,7 +78,7 @@ public enum ConfigurationLoader {
             do {
                 try configuration.apply(key, value)
             } catch let error as ConfigurationError {
-                throw ServiceError(error.optionMessage, code: ExitCode.usage)
+                throw ConfigurationError(key: key, message: error.optionMessage, origin: .commandLine)
             }
             // A log file named on the command line is taken against the
             // current directory now, so that `logs` finds it from anywhere.

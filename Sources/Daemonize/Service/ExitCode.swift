@@ -28,16 +28,36 @@ public enum ExitCode {
 }
 
 extension ExitCode {
-    /// The exit code a command ends with for `error`: a `ServiceError`
-    /// carries its own; another user's file or a permission error is 4;
-    /// anything else 1.
+    /// The exit code a command ends with for `error`: the one place where
+    /// what failed becomes an LSB code. A `ServiceError` carries its own.
     public static func of(_ error: Error) -> Int32 {
         switch error {
         case let error as ServiceError: return error.code
         case let error as SystemError: return forStart(error.errno)
-        case is UntrustedFile: return noPermission
-        case PIDFileError.foreignOwner: return noPermission
+        case let error as LaunchError: return forLaunch(error)
+        case let error as ConfigurationError: return error.origin == .commandLine ? usage : notConfigured
+        case let error as InvalidFile: return forFile(error)
         default: return failure
+        }
+    }
+
+    /// A failed launch: 5 command not found, 4 permission, 1 otherwise.
+    static func forLaunch(_ error: LaunchError) -> Int32 {
+        if (error.step == .lookup || error.step == .exec) && error.errno == .noSuchFile { return notFound }
+        return forStart(error.errno)
+    }
+
+    /// A file that is not what it must be: a config file's problem is "not
+    /// configured" (6); another user's file, or one others could write, is
+    /// refused (4); a state file that cannot be read is "unknown" (4);
+    /// anything else (a symlink, a FIFO) is a failure (1).
+    static func forFile(_ error: InvalidFile) -> Int32 {
+        if error.kind == .config { return notConfigured }
+        switch error.problem {
+        case .foreignOwner, .writableByOthers, .otherLinks: return noPermission
+        case .malformed: return error.kind == .state ? unknown : failure
+        case .unreadable(let errno): return forStart(errno)
+        case .symbolicLink, .wrongType, .refusedPID, .lockedByOthers: return failure
         }
     }
 }

@@ -1,14 +1,14 @@
 extension ServiceConfiguration {
     /// The user and groups to run as, looked up now (before any fork).
-    /// - Throws: `ServiceError` for an unknown user or group: exit code 6
-    ///   naming the file when they came from a config file, else 2.
+    /// - Throws: `ConfigurationError` for an unknown user or group, naming
+    ///   the file when they came from a config file.
     public func credentials() throws -> Credentials? {
         guard user != nil || group != nil else { return nil }
         do {
             return try Credentials.lookup(user: user, group: group)
         } catch let error as CredentialsError {
-            if case .configFile(let file) = source { throw ServiceError("\(file): \(error)", code: ExitCode.notConfigured) }
-            throw ServiceError("\(error)", code: ExitCode.usage)
+            if case .configFile(let file) = source { throw ConfigurationError(key: "user", message: "\(file): \(error)", origin: .file(file)) }
+            throw ConfigurationError(key: "user", message: "\(error)", origin: .commandLine)
         }
     }
 
@@ -32,16 +32,13 @@ extension ServiceConfiguration {
     }
 
     /// The executable the command names, resolved now against the service's PATH.
-    /// - Throws: `ServiceError`: exit 5 when not found, 4 when not executable.
+    /// - Throws: `LaunchError` at step `lookup` (not found, not executable),
+    ///   or `ConfigurationError` when there is no command.
     public func resolvedExecutable() throws -> String {
-        guard let first = argv.first else { throw ServiceError("no command given for \(name)", code: ExitCode.notConfigured) }
+        guard let first = argv.first else { throw ConfigurationError(key: "command", message: "no command given for \(name)") }
         let env = serviceEnvironment(credentials: nil, notifySocket: nil)
         let searchPath = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
-        do {
-            return try ExecutableLookup.resolve(first, searchPath: searchPath)
-        } catch let error as LaunchError {
-            throw ServiceError("\(name): \(error)", code: error.errno == .noSuchFile ? ExitCode.notFound : ExitCode.noPermission)
-        }
+        return try ExecutableLookup.resolve(first, searchPath: searchPath)
     }
 
     /// The launch of the service's command: its own session, streams and
@@ -54,14 +51,5 @@ extension ServiceConfiguration {
             workingDirectory: chdir, umask: umask, credentials: credentials, session: .newSession,
             standardInput: .null, standardOutput: output, standardError: error, descriptors: descriptors,
             nice: nice, parentDeathSignal: parentDeathSignal)
-    }
-}
-
-extension LaunchError {
-    /// The `start` exit code for this failure: 5 command not found, 4 permission, 1 otherwise.
-    public var startExitCode: Int32 {
-        if step == .lookup && errno == .noSuchFile { return ExitCode.notFound }
-        if step == .exec && errno == .noSuchFile { return ExitCode.notFound }
-        return ExitCode.forStart(errno)
     }
 }

@@ -48,29 +48,34 @@ public struct ServicePaths: Hashable, Sendable {
                 try FileSystem.makeDirectory(directory, mode: mode)
             }
         } catch let error as SystemError {
-            throw ServiceError("\(what) \(directory): \(error.errno)", code: ExitCode.forStart(error.errno))
+            throw SystemError(what, path: directory, errno: error.errno)
         }
         try checkSafe(directory, what: what)
-        if !FileSystem.isWritable(directory) {
-            throw ServiceError("\(what) \(directory): \(Errno.current)", code: ExitCode.noPermission)
-        }
+        if !FileSystem.isWritable(directory) { throw SystemError(what, path: directory) }
     }
 
     /// Refuses a directory that others could plant files in.
     public static func checkSafe(_ directory: String, what: String) throws {
-        guard let st = try? FileSystem.linkStatus(directory) else {
-            throw ServiceError("\(what) \(directory): \(Errno.current)", code: ExitCode.failure)
+        let found: stat?
+        do {
+            found = try FileSystem.linkStatus(directory)
+        } catch let error as SystemError {
+            throw SystemError(what, path: directory, errno: error.errno)
+        }
+        guard let st = found else { throw SystemError(what, path: directory, errno: .noSuchFile) }
+        func refuse(_ problem: InvalidFile.Problem, _ reason: String) -> InvalidFile {
+            InvalidFile(.directory, directory, problem, message: "\(what) \(directory): \(reason)")
         }
         switch st.st_mode & S_IFMT {
         case S_IFDIR: break
-        case S_IFLNK: throw ServiceError("\(what) \(directory): is a symbolic link (refused)", code: ExitCode.failure)
-        default: throw ServiceError("\(what) \(directory): not a directory", code: ExitCode.failure)
+        case S_IFLNK: throw refuse(.symbolicLink, "is a symbolic link (refused)")
+        default: throw refuse(.wrongType, "not a directory")
         }
         if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 {
-            throw ServiceError("\(what) \(directory): owned by uid \(st.st_uid), not by this user or root (refused)", code: ExitCode.noPermission)
+            throw refuse(.foreignOwner(st.st_uid), "owned by uid \(st.st_uid), not by this user or root (refused)")
         }
         if st.st_mode & 0o002 != 0 && st.st_mode & S_ISVTX == 0 {
-            throw ServiceError("\(what) \(directory): writable by everyone and not sticky (refused)", code: ExitCode.noPermission)
+            throw refuse(.writableByOthers, "writable by everyone and not sticky (refused)")
         }
     }
 }

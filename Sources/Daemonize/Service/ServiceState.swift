@@ -48,21 +48,21 @@ public struct ServiceState: Hashable, Sendable {
     }
 
     /// Reads the state file of `name` at `path`; nil when there is none.
-    /// - Throws: the `SystemError` or `UntrustedFile` of a file that cannot be
-    ///   read (another user's: `EACCES`), or a `ServiceError` (exit code 4)
-    ///   naming the file and what is wrong with its content.
+    /// - Throws: the `SystemError` of a file that cannot be read (another
+    ///   user's: `EACCES`), or an `InvalidFile` naming the file and what is
+    ///   wrong with it (another user's, writable by others, garbage).
     public static func read(_ path: String, name: ServiceName) throws -> ServiceState? {
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.read(path, limit: (1 << 20) + 1, trusted: true)
+            bytes = try FileSystem.read(path, limit: (1 << 20) + 1, trusted: .state)
         } catch let error as SystemError where error.errno == .noSuchFile {
             return nil
         }
-        if bytes.count > 1 << 20 { throw ServiceError("\(path): longer than 1 MiB (not a state file)", code: ExitCode.unknown) }
+        if bytes.count > 1 << 20 { throw InvalidFile(.state, path, .malformed, message: "\(path): longer than 1 MiB (not a state file)") }
         do {
             return try decode(bytes, name: name)
         } catch let error as ConfigurationError {
-            throw ServiceError("\(path): \(error.message)", code: ExitCode.unknown)
+            throw InvalidFile(.state, path, .malformed, message: "\(path): \(error.message)")
         }
     }
 

@@ -31,7 +31,7 @@ extension Supervisor {
             log.note(Wording.started(configuration.name, pid: process.pid))
         } catch let error as LaunchError {
             if !initial { log.note("\(configuration.name) could not be started: \(error)") }
-            failStart(initial: initial, "\(error)", code: error.startExitCode)
+            failStart(initial: initial, "\(error)", code: ExitCode.of(error))
             return
         } catch {
             failStart(initial: initial, "\(error)", code: ExitCode.failure)

@@ -78,7 +78,7 @@ public final class Supervisor {
         do {
             output = try ServiceOutput(configuration, paths: paths, foreground: reporter.isForeground)
         } catch let error as SystemError {
-            throw ServiceError("log \(error.path ?? ""): \(error.errno)", code: ExitCode.forStart(error.errno))
+            throw SystemError("log", path: error.path, errno: error.errno)
         }
         readiness = try ReadinessWatcher(configuration.ready, name: configuration.name)
         if configuration.watch.isEmpty {

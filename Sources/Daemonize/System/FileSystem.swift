@@ -91,17 +91,19 @@ public enum FileSystem {
     }
 
     /// Reads a whole small file (at most `limit` bytes), refusing symlinks.
-    /// With `trusted`, also refuses a file owned by anyone but this user or
-    /// root, or writable by group or others.
-    public static func read(_ path: String, limit: Int = 1 << 20, trusted: Bool = false) throws -> [UInt8] {
+    /// With `trusted` (the kind of file it is to be), also refuses a file
+    /// owned by anyone but this user or root, or writable by group or others.
+    public static func read(_ path: String, limit: Int = 1 << 20, trusted: InvalidFile.Kind? = nil) throws -> [UInt8] {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         defer { fd.close() }
         do {
             let st = try fd.status()
             if st.st_mode & S_IFMT != S_IFREG { throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFDIR ? .isDirectory : .invalid) }
-            if trusted {
-                if st.st_uid != geteuid() && st.st_uid != 0 { throw UntrustedFile(path: path, reason: "owned by uid \(st.st_uid), not by this user or root") }
-                if st.st_mode & 0o022 != 0 { throw UntrustedFile(path: path, reason: "writable by group or others") }
+            if let kind = trusted {
+                if st.st_uid != geteuid() && st.st_uid != 0 {
+                    throw InvalidFile.refused(kind, path, .foreignOwner(st.st_uid), "owned by uid \(st.st_uid), not by this user or root")
+                }
+                if st.st_mode & 0o022 != 0 { throw InvalidFile.refused(kind, path, .writableByOthers, "writable by group or others") }
             }
             return try fd.readAll(limit: limit)
         } catch let error as SystemError {
@@ -151,9 +153,9 @@ extension FileSystem {
                 throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFDIR ? .isDirectory : .invalid)
             }
             if st.st_uid != geteuid() && st.st_uid != 0 {
-                throw UntrustedFile(path: path, reason: "owned by uid \(st.st_uid), not by this user or root")
+                throw InvalidFile.refused(.log, path, .foreignOwner(st.st_uid), "owned by uid \(st.st_uid), not by this user or root")
             }
-            if st.st_nlink > 1 { throw UntrustedFile(path: path, reason: "has \(st.st_nlink) hard links") }
+            if st.st_nlink > 1 { throw InvalidFile.refused(.log, path, .otherLinks, "has \(st.st_nlink) hard links") }
             return fd
         } catch let error as SystemError {
             fd.close()
@@ -165,12 +167,57 @@ extension FileSystem {
     }
 }
 
-/// A file that must not be trusted: swiftd runs what it says (config) or
-/// signals what it names (state).
-public struct UntrustedFile: Error, Hashable, Sendable, CustomStringConvertible {
+/// A file or directory that is not what it must be, said in one line:
+/// another user's, a symbolic link, a FIFO where a regular file belongs,
+/// garbage where a state or config file belongs. It says what is wrong;
+/// the control layer decides the exit code (`ExitCode.of`).
+public struct InvalidFile: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What the file was to be.
+    public enum Kind: Hashable, Sendable {
+        case config, state, pidFile, log, directory, other
+    }
+
+    /// What is wrong with it.
+    public enum Problem: Hashable, Sendable {
+        /// A symbolic link where none may be.
+        case symbolicLink
+        /// A FIFO, socket, device or directory where a regular file belongs, or the reverse.
+        case wrongType
+        /// Owned by another user than the caller and root.
+        case foreignOwner(uid_t)
+        /// Writable by group or others (or by everyone, without the sticky bit).
+        case writableByOthers
+        /// It has other names (hard links).
+        case otherLinks
+        /// Its content is not what it must be.
+        case malformed
+        /// It cannot be read at all.
+        case unreadable(Errno)
+        /// A pidfile naming a pid that is never a service's (1, the caller).
+        case refusedPID(pid_t)
+        /// Locked by other users' processes, which its mode let open it.
+        case lockedByOthers
+    }
+
+    public var kind: Kind
     public var path: String
-    public var reason: String
-    public var description: String { "\(path): \(reason) (refused)" }
+    public var problem: Problem
+    /// The whole line: "state file /run/swiftd/x.state: is a symbolic link (refused)".
+    public var message: String
+
+    public init(_ kind: Kind, _ path: String, _ problem: Problem, message: String) {
+        self.kind = kind
+        self.path = path
+        self.problem = problem
+        self.message = message
+    }
+
+    /// A file refused for who may write it: "PATH: REASON (refused)".
+    static func refused(_ kind: Kind, _ path: String, _ problem: Problem, _ reason: String) -> InvalidFile {
+        InvalidFile(kind, path, problem, message: "\(path): \(reason) (refused)")
+    }
+
+    public var description: String { message }
 }
 
 /// String operations on paths, without touching the file system.
