@@ -10,12 +10,16 @@ public func fuzzConfigFile(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     var origins: [String: String] = [:]
     do {
         try ConfigurationFile.apply(contents: bytes, path: path, to: &configuration, origins: &origins)
-    } catch let error as ServiceError {
-        require(error.code == ExitCode.notConfigured, "a bad file gave exit code \(error.code)")
+    } catch let error as ConfigurationError {
+        require(ExitCode.of(error) == ExitCode.notConfigured, "a bad file gave exit code \(ExitCode.of(error))")
+        require(error.message.hasPrefix(path + ":"), "message does not name the file: \(error.message)")
+        return 0
+    } catch let error as InvalidFile {
+        require(ExitCode.of(error) == ExitCode.notConfigured, "a bad file gave exit code \(ExitCode.of(error))")
         require(error.message.hasPrefix(path + ":"), "message does not name the file: \(error.message)")
         return 0
     } catch {
-        require(false, "ConfigurationFile.apply threw \(error), not a ServiceError")
+        require(false, "ConfigurationFile.apply threw \(error), not a ConfigurationError or InvalidFile")
         return 0
     }
     configuration.source = .configFile(path)

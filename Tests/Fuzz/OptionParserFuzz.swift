@@ -28,7 +28,7 @@ public func fuzzOptionParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         require(spec.option(key) != nil || ArgumentParser.global.contains { $0.long == key }, "option '\(key)' is not one of \(spec.name)'s")
     }
     if parsed.help {
-        _ = Usage.help(for: command)
+        _ = Command.named(command)?.help()
         return 0
     }
     // Every option spelled --name=value (flags and short options too) parses
@@ -54,11 +54,11 @@ public func fuzzOptionParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         }
         do {
             try ConfigurationLoader.applyOptions(Commands.startSettings(parsed), to: &configuration, origins: &origins)
-        } catch let error as ServiceError {
-            require(error.code == ExitCode.usage, "a bad option gave exit code \(error.code)")
+        } catch let error as ConfigurationError {
+            require(error.origin == .commandLine && ExitCode.of(error) == ExitCode.usage, "a bad option gave exit code \(ExitCode.of(error))")
             return 0
         } catch {
-            require(false, "applyOptions threw \(error), not a ServiceError")
+            require(false, "applyOptions threw \(error), not a ConfigurationError")
             return 0
         }
         for key in ServiceConfiguration.keys { _ = configuration.value(of: key.name) }
@@ -75,7 +75,7 @@ public func fuzzOptionParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         _ = parsed.value("lines").map { Int($0) }
         _ = try? Commands.name(parsed.positionals[0], for: command)
     case "help":
-        _ = parsed.positionals.first.map(Usage.help(for:))
+        _ = parsed.positionals.first.flatMap(Command.named)?.help()
     default:
         _ = parsed.positionals.first.map { try? Commands.name($0, for: command) }
     }

@@ -1,0 +1,178 @@
+import Daemonize
+
+/// What each command does: parse its own arguments further, call the
+/// library, print, return the exit code.
+enum Actions {
+    static func start(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        Commands.report(controller.start(try loaded("start", parsed, controller).configuration))
+    }
+
+    static func run(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        let configuration = try loaded("run", parsed, controller).configuration
+        if !configuration.supervise {
+            throw UsageError(message: "run always supervises: --no-supervise is for start", command: "run")
+        }
+        return controller.run(configuration)
+    }
+
+    static func check(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        check(try loaded("check", parsed, controller), paths: controller.paths)
+    }
+
+    /// The configuration of `start`, `run` and `check`: the command after
+    /// `--`, else NAME.conf or NAME in PATH, with the options on top.
+    private static func loaded(_ command: String, _ parsed: ParsedArguments, _ controller: ServiceController) throws -> ConfigurationLoader.Loaded {
+        let name = try Commands.name(parsed.positionals[0], for: command)
+        if let words = parsed.command, words.isEmpty { throw UsageError(message: "no command after --", command: command) }
+        return try ConfigurationLoader.load(name, paths: controller.paths, command: parsed.command, options: Commands.startSettings(parsed))
+    }
+
+    static func restart(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        let name = try Commands.name(parsed.positionals[0], for: "restart")
+        let options = Commands.startSettings(parsed)
+        let loaded: ConfigurationLoader.Loaded
+        if let recorded = try ServiceState.read(controller.paths.stateFile(name), name: name) {
+            loaded = try ConfigurationLoader.reload(recorded, paths: controller.paths, options: options)
+        } else {
+            loaded = try ConfigurationLoader.load(name, paths: controller.paths, command: nil, options: options)
+        }
+        return Commands.report(controller.restart(loaded.configuration))
+    }
+
+    static func stop(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        let name = try Commands.name(parsed.positionals[0], for: "stop")
+        var signal: Signal?
+        var timeout: Interval?
+        if let text = parsed.value("signal") {
+            guard let s = Signal(parsing: text) else { throw UsageError(message: "bad signal '\(text)' (expected TERM, SIGTERM or 15)", command: "stop") }
+            signal = s
+        }
+        if let text = parsed.value("timeout") {
+            guard let t = Interval(parsing: text) else { throw UsageError(message: "bad duration '\(text)' (expected 250ms, 10s, 5m, 1h)", command: "stop") }
+            timeout = t
+        }
+        return Commands.report(controller.stop(name, signal: signal, timeout: timeout))
+    }
+
+    static func status(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        if let text = parsed.positionals.first {
+            let status = controller.status(try Commands.name(text, for: "status"))
+            print(parsed.has("json") ? status.json.description : status.line)
+            return status.exitCode
+        }
+        let statuses = controller.statuses()
+        if parsed.has("json") {
+            print(JSON.array(statuses.map(\.json)).description)
+        } else {
+            for status in statuses { print(status.line) }
+        }
+        return statuses.first { $0.exitCode != 0 }?.exitCode ?? 0
+    }
+
+    static func list(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        let statuses = controller.statuses()
+        if parsed.has("json") {
+            print(JSON.array(statuses.map(\.json)).description)
+        } else {
+            printTable(statuses)
+        }
+        return 0
+    }
+
+    static func reload(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        Commands.report(controller.reload(try Commands.name(parsed.positionals[0], for: "reload")))
+    }
+
+    static func signal(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        let name = try Commands.name(parsed.positionals[0], for: "signal")
+        guard let signal = Signal(parsing: parsed.positionals[1]) else {
+            throw UsageError(message: "bad signal '\(parsed.positionals[1])' (expected TERM, SIGTERM or 15)", command: "signal")
+        }
+        return Commands.report(controller.signal(name, signal))
+    }
+
+    static func logs(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        try logs(try Commands.name(parsed.positionals[0], for: "logs"), parsed, controller)
+    }
+
+    static func help(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        guard let topic = parsed.positionals.first else {
+            print(Usage.summary)
+            return 0
+        }
+        guard let command = Command.named(topic) else { throw UsageError(message: "no help for '\(topic)'", command: nil) }
+        print(command.help())
+        return 0
+    }
+
+    static func printTable(_ statuses: [ServiceStatus]) {
+        var rows = [["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "COMMAND"]]
+        for s in statuses {
+            rows.append([s.name.rawValue, s.state.rawValue, s.pid.map(String.init) ?? "-", s.uptime?.approximate ?? "-",
+                         "\(s.restarts)", s.recorded.map { Escaped.line(CommandWords.quote($0.configuration.argv)) } ?? "-"])
+        }
+        var widths = [Int](repeating: 0, count: 6)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            var line = ""
+            for (i, cell) in row.enumerated() {
+                line += i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+            }
+            print(line)
+        }
+    }
+
+    static func check(_ loaded: ConfigurationLoader.Loaded, paths: ServicePaths) -> Int32 {
+        let c = loaded.configuration
+        do {
+            try c.validate()
+            _ = try c.credentials()
+            _ = try c.resolvedExecutable()
+        } catch let error as LaunchError {
+            Standard.error("swiftd: \(c.name): \(error)")
+            return ExitCode.notConfigured
+        } catch {
+            // Every other error describes itself by its message.
+            Standard.error("swiftd: \(error)")
+            return ExitCode.notConfigured
+        }
+        print("# \(c.name): \(c.source)")
+        for key in ServiceConfiguration.keys {
+            let origin = loaded.origins[key.name] ?? "default"
+            // The log as the file it resolves to, not "default".
+            let value = key.name == "log" ? c.logFile(in: paths) ?? "none" : c.value(of: key.name)
+            print("\(key.name) = \(value)  # \(origin)")
+        }
+        return 0
+    }
+
+    static func logs(_ name: ServiceName, _ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        var count = 10
+        if let text = parsed.value("lines") {
+            guard let n = Int(text), n >= 0 else { throw UsageError(message: "bad line count '\(text)'", command: "logs") }
+            count = n
+        }
+        guard let path = controller.logFile(name) else {
+            Standard.error("swiftd: \(name) logs nowhere (log = none)")
+            return ExitCode.failure
+        }
+        do {
+            // What the service printed reaches the terminal with its control characters escaped.
+            let tail = try LogReader.lastLines(path, count: count)
+            try? FileDescriptor.standardOutput.writeAll(Escaped.log(tail).text)
+            if parsed.has("follow") {
+                let size = (try? FileSystem.status(path)).flatMap { $0 }.map { off_t($0.st_size) } ?? 0
+                var rest: [UInt8] = []
+                try LogReader.follow(path, from: size) { chunk in
+                    let escaped = Escaped.log(rest + chunk, final: false)
+                    rest = escaped.rest
+                    try? FileDescriptor.standardOutput.writeAll(escaped.text)
+                }
+            }
+        } catch let error as SystemError {
+            Standard.error("swiftd: \(name): no log: \(error)")
+            return ExitCode.failure
+        }
+        return 0
+    }
+}
