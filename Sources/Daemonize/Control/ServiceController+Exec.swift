@@ -77,7 +77,7 @@ extension ServiceController {
         pidFile.release()
         state.phase = .failed
         state.pid = nil
-        state.failure = "failed to start: \(error)"
+        state.failure = Wording.failedToStart("\(error)")
         try? state.write(paths.stateFile(name))
         let code = ExitCode.of(error)
         daemon.fail(Wording.startFailure(name, reason: "\(error)", lines: []), exitCode: code)
@@ -101,7 +101,7 @@ extension ServiceController {
         if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) {
             state.phase = .failed
             state.pid = nil
-            state.failure = "failed to start: \(why)"
+            state.failure = Wording.failedToStart(why)
             try? state.write(paths.stateFile(name))
             lock.release()
         }

@@ -50,7 +50,7 @@ extension ServiceController {
     /// the record under the lock names an instance that still runs: look again.
     private func stopDead(_ name: ServiceName, signal: Signal, timeout: Interval) -> Outcome? {
         guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else {
-            return Outcome(code: ExitCode.success, output: "\(name) is not running")
+            return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
         }
         defer { lock.release() }
         CrashPoint.reach("clearing-leftovers")
@@ -69,8 +69,8 @@ extension ServiceController {
                 try? recorded.write(paths.stateFile(name))
             }
         }
-        if leftovers > 0 { return Outcome(code: ExitCode.success, output: "\(name) stopped (\(leftovers) leftover process\(leftovers == 1 ? "" : "es") of a dead supervisor)") }
-        return Outcome(code: ExitCode.success, output: "\(name) is not running")
+        if leftovers > 0 { return Outcome(code: ExitCode.success, output: Wording.stopped(name, "\(leftovers) leftover process\(leftovers == 1 ? "" : "es") of a dead supervisor")) }
+        return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
     }
 
     private func stopSupervised(_ name: ServiceName, supervisor: ProcessHandle, signal: Signal?, timeout: Interval?,
@@ -108,11 +108,11 @@ extension ServiceController {
     /// is left of the service is stopped here, under the lock, and recorded.
     private func afterSupervisor(_ name: ServiceName, supervisor: pid_t, killed: Bool, request: (signal: Signal, timeout: Interval)) -> Outcome {
         if !killed, let final = try? ServiceState.read(paths.stateFile(name), name: name), final.supervisorPID == supervisor, !final.isActive {
-            return Outcome(code: ExitCode.success, output: "\(name) stopped")
+            return Outcome(code: ExitCode.success, output: Wording.stopped(name))
         }
         guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else {
             // Another start took the service over meanwhile: ours is gone.
-            return Outcome(code: ExitCode.success, output: "\(name) stopped")
+            return Outcome(code: ExitCode.success, output: Wording.stopped(name))
         }
         defer { lock.release() }
         var left = 0
@@ -127,9 +127,9 @@ extension ServiceController {
             }
         }
         if !cleared { return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running") }
-        if killed { return Outcome(code: ExitCode.success, output: "\(name) stopped (its supervisor did not answer and was killed)") }
+        if killed { return Outcome(code: ExitCode.success, output: Wording.stopped(name, "its supervisor did not answer and was killed")) }
         let detail = left > 0 ? "; \(left) process\(left == 1 ? "" : "es") of it stopped" : ""
-        return Outcome(code: ExitCode.success, output: "\(name) stopped (its supervisor died during the stop\(detail))")
+        return Outcome(code: ExitCode.success, output: Wording.stopped(name, "its supervisor died during the stop\(detail)"))
     }
 
     /// Exec mode: the stop signal to every process of the service (its
@@ -150,7 +150,7 @@ extension ServiceController {
         // Every process that held its lock is gone; the kernel lets go of a
         // lock as its last holder exits. A lock taken since is a new start's.
         guard let lock = try? PIDFile.acquire(at: snapshot.pidPath, pid: nil, waitForPID: 0) else {
-            return Outcome(code: ExitCode.success, output: "\(name) stopped")
+            return Outcome(code: ExitCode.success, output: Wording.stopped(name))
         }
         if snapshot.recorded != nil {
             recorded.phase = .stopped
@@ -158,7 +158,7 @@ extension ServiceController {
             try? recorded.write(paths.stateFile(name))
         }
         lock.release()
-        return Outcome(code: ExitCode.success, output: "\(name) stopped")
+        return Outcome(code: ExitCode.success, output: Wording.stopped(name))
     }
 
     /// Refuses to act on pidfiles in a run dir others could plant files in.
@@ -191,14 +191,14 @@ extension ServiceController {
                 return Outcome(code: ExitCode.failure, error: untrustedLock(snapshot, holder: holder))
             }
             guard let handle = try snapshot.mainProcess() else {
-                return Outcome(code: ExitCode.notRunning, error: "\(name) is not running")
+                return Outcome(code: ExitCode.notRunning, error: Wording.notRunning(name))
             }
             defer { handle.close() }
             try handle.send(signal)
             let what = verb.map { "\(name) \($0) (\(signal.name) sent to pid \(handle.pid))" } ?? "sent \(signal.name) to \(name) (pid \(handle.pid))"
             return Outcome(code: ExitCode.success, output: what)
         } catch let error as SystemError where error.errno == .noSuchProcess {
-            return Outcome(code: ExitCode.notRunning, error: "\(name) is not running")
+            return Outcome(code: ExitCode.notRunning, error: Wording.notRunning(name))
         } catch {
             return Outcome(code: ExitCode.of(error), error: error is ServiceError ? "\(error)" : "\(name): \(error)")
         }

@@ -11,6 +11,17 @@ enum Wording {
         return "\(name) is already running (restarting; supervisor pid \(supervisor.map(String.init) ?? "unknown"))"
     }
 
+    /// "web is not running".
+    static func notRunning(_ name: ServiceName) -> String { "\(name) is not running" }
+
+    /// "failed to start: REASON", as the record keeps it.
+    static func failedToStart(_ reason: String) -> String { "failed to start: \(reason)" }
+
+    /// "web stopped", and what was also done, when anything was.
+    static func stopped(_ name: ServiceName, _ detail: String? = nil) -> String {
+        "\(name) stopped" + (detail.map { " (\($0))" } ?? "")
+    }
+
     /// "NAME failed to start: REASON" and the last lines of its log, escaped.
     static func startFailure(_ name: ServiceName, reason: String, log: String?) -> String {
         var lines: [String] = []
@@ -22,7 +33,7 @@ enum Wording {
 
     /// "NAME failed to start: REASON" and `lines`, the last of its log, escaped.
     static func startFailure(_ name: ServiceName, reason: String, lines: [String]) -> String {
-        var message = "\(name) failed to start: \(reason)"
+        var message = "\(name) " + failedToStart(reason)
         if !lines.isEmpty { message += "\nlast lines of its log:" + lines.map { "\n  " + Escaped.line($0) }.joined() }
         return message
     }

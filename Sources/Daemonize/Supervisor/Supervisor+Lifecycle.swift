@@ -89,9 +89,9 @@ extension Supervisor {
         log.flushPartialLine()
         let lines = log.recentLines(10).filter { !$0.hasPrefix("swiftd: ") }.suffix(5)
         reporter.failed(Wording.startFailure(configuration.name, reason: reason, lines: Array(lines)),
-                        status: "\(configuration.name) failed to start: \(reason)", code: code)
-        log.note("\(configuration.name) failed to start: \(reason)")
-        state.failure = "failed to start: \(reason)"
+                        status: "\(configuration.name) " + Wording.failedToStart(reason), code: code)
+        log.note("\(configuration.name) " + Wording.failedToStart(reason))
+        state.failure = Wording.failedToStart(reason)
         failureCode = code
         beginStop(after: .exit(.failed))
     }
