@@ -73,24 +73,24 @@ import Testing
 
     @Test(arguments: keyCases)
     func everyKeyTakesItsValue(_ c: KeyCase) throws {
-        let scratch = try Scratch("conf-key")
-        defer { scratch.cleanup() }
-        let command = c.key == "command" ? "" : "command = /bin/true\n"
-        let (configuration, origins, path) = try parse("# \(c.key)\n\(command)\(c.key) = \(c.good)\n", in: scratch)
-        #expect(c.holds(configuration), "\(c.key) = \(c.good)")
-        #expect(origins[c.key] == "\(path):\(c.key == "command" ? 2 : 3)")
+        try withScratch("conf-key") { scratch throws in
+            let command = c.key == "command" ? "" : "command = /bin/true\n"
+            let (configuration, origins, path) = try parse("# \(c.key)\n\(command)\(c.key) = \(c.good)\n", in: scratch)
+            #expect(c.holds(configuration), "\(c.key) = \(c.good)")
+            #expect(origins[c.key] == "\(path):\(c.key == "command" ? 2 : 3)")
+        }
     }
 
     @Test(arguments: keyCases)
     func everyKeyRefusesABadValueNamingTheLine(_ c: KeyCase) throws {
-        let scratch = try Scratch("conf-bad")
-        defer { scratch.cleanup() }
-        let command = c.key == "command" ? "" : "command = /bin/true\n"
-        let error = failure { _ = try parse("\(command)\n# a comment\n\(c.key) = \(c.bad)\n", in: scratch) }
-        let line = c.key == "command" ? 3 : 4
-        #expect(error?.code == 6)
-        #expect(error?.message.hasPrefix("\(scratch.file("x.conf")):\(line): bad value for \(c.key): ") == true, "\(String(describing: error))")
-        #expect(error?.message.contains(c.reason) == true, "\(String(describing: error))")
+        try withScratch("conf-bad") { scratch throws in
+            let command = c.key == "command" ? "" : "command = /bin/true\n"
+            let error = failure { _ = try parse("\(command)\n# a comment\n\(c.key) = \(c.bad)\n", in: scratch) }
+            let line = c.key == "command" ? 3 : 4
+            #expect(error?.code == 6)
+            #expect(error?.message.hasPrefix("\(scratch.file("x.conf")):\(line): bad value for \(c.key): ") == true, "\(String(describing: error))")
+            #expect(error?.message.contains(c.reason) == true, "\(String(describing: error))")
+        }
     }
 
     @Test func everyKeyAsAnOptionWithTheSameValue() throws {
@@ -106,30 +106,30 @@ import Testing
     }
 
     @Test func commentsBlankLinesAndSpacing() throws {
-        let scratch = try Scratch("conf-comments")
-        defer { scratch.cleanup() }
-        let (c, origins, path) = try parse("""
-            # a comment
-               # an indented comment
+        try withScratch("conf-comments") { scratch throws in
+            let (c, origins, path) = try parse("""
+                # a comment
+                   # an indented comment
 
-            command=/bin/echo one   two#three  # a trailing comment
-            \tchdir\t=\t/tmp\t
-            env = URL=http://example.com/a#b
-            env = COLOUR=#fff
-            env = "HASH= # kept"   # dropped
-            env = 'SINGLE=it"s'
-            restart = always # policy
-            """, in: scratch)
-        #expect(c.command == ["/bin/echo", "one", "two#three"])
-        #expect(c.chdir == "/tmp")
-        #expect(c.environment == ["URL=http://example.com/a#b", "COLOUR=#fff", "HASH= # kept", #"SINGLE=it"s"#])
-        #expect(c.restart == .always)
-        #expect(origins["command"] == "\(path):4")
-        #expect(origins["env"] == "\(path):6, \(path):7, \(path):8, \(path):9")
-        #expect(origins["restart"] == "\(path):10")
-        // "INT#ERRUPT": a # inside a word is not a comment.
-        let error = failure { _ = try parse("command = /bin/true\nstop-signal = INT#ERRUPT\n", in: scratch) }
-        #expect(error?.message.contains("'INT#ERRUPT'") == true, "\(String(describing: error))")
+                command=/bin/echo one   two#three  # a trailing comment
+                \tchdir\t=\t/tmp\t
+                env = URL=http://example.com/a#b
+                env = COLOUR=#fff
+                env = "HASH= # kept"   # dropped
+                env = 'SINGLE=it"s'
+                restart = always # policy
+                """, in: scratch)
+            #expect(c.command == ["/bin/echo", "one", "two#three"])
+            #expect(c.chdir == "/tmp")
+            #expect(c.environment == ["URL=http://example.com/a#b", "COLOUR=#fff", "HASH= # kept", #"SINGLE=it"s"#])
+            #expect(c.restart == .always)
+            #expect(origins["command"] == "\(path):4")
+            #expect(origins["env"] == "\(path):6, \(path):7, \(path):8, \(path):9")
+            #expect(origins["restart"] == "\(path):10")
+            // "INT#ERRUPT": a # inside a word is not a comment.
+            let error = failure { _ = try parse("command = /bin/true\nstop-signal = INT#ERRUPT\n", in: scratch) }
+            #expect(error?.message.contains("'INT#ERRUPT'") == true, "\(String(describing: error))")
+        }
     }
 
     @Test(arguments: [
@@ -159,43 +159,43 @@ import Testing
     }
 
     @Test func quotedValuesAreLiteral() throws {
-        let scratch = try Scratch("conf-quotes")
-        defer { scratch.cleanup() }
-        let (c, _, _) = try parse("""
-            command = /bin/true
-            chdir = "/tmp"
-            log = '/var/tmp/a b.log'
-            env = "X=  spaces kept  "
-            env = 'Y=$HOME \\n'
-            watch = "/etc/a # b" # comment
-            """, in: scratch)
-        #expect(c.chdir == "/tmp")
-        #expect(c.log == .file("/var/tmp/a b.log"))
-        #expect(c.environment == ["X=  spaces kept  ", #"Y=$HOME \n"#])
-        #expect(c.watch == ["/etc/a # b"])
-        for (text, reason) in [("env = \"A=1\" \"B=2\"", "'\"B=2\"' after the closing \" quote"), ("env = 'A=1", "unterminated ' quote")] {
-            let error = failure { _ = try parse("command = /bin/true\n\(text)\n", in: scratch) }
-            #expect(error?.message.hasSuffix(":2: bad value for env: \(reason)") == true, "\(String(describing: error))")
+        try withScratch("conf-quotes") { scratch throws in
+            let (c, _, _) = try parse("""
+                command = /bin/true
+                chdir = "/tmp"
+                log = '/var/tmp/a b.log'
+                env = "X=  spaces kept  "
+                env = 'Y=$HOME \\n'
+                watch = "/etc/a # b" # comment
+                """, in: scratch)
+            #expect(c.chdir == "/tmp")
+            #expect(c.log == .file("/var/tmp/a b.log"))
+            #expect(c.environment == ["X=  spaces kept  ", #"Y=$HOME \n"#])
+            #expect(c.watch == ["/etc/a # b"])
+            for (text, reason) in [("env = \"A=1\" \"B=2\"", "'\"B=2\"' after the closing \" quote"), ("env = 'A=1", "unterminated ' quote")] {
+                let error = failure { _ = try parse("command = /bin/true\n\(text)\n", in: scratch) }
+                #expect(error?.message.hasSuffix(":2: bad value for env: \(reason)") == true, "\(String(describing: error))")
+            }
         }
     }
 
     @Test func shellKeepsTheLineAsWritten() throws {
-        let scratch = try Scratch("conf-shell")
-        defer { scratch.cleanup() }
-        let (c, _, _) = try parse("shell = yes\ncommand = exec /bin/echo \"$HOME\" | tr a b  # not for sh\n", in: scratch)
-        #expect(c.shell)
-        #expect(c.argv == ["/bin/sh", "-c", #"exec /bin/echo "$HOME" | tr a b"#])
-        let (plain, _, _) = try parse("command = /bin/echo \"$HOME\"\n", in: scratch)
-        #expect(plain.argv == ["/bin/echo", "$HOME"], "no expansion without shell")
+        try withScratch("conf-shell") { scratch throws in
+            let (c, _, _) = try parse("shell = yes\ncommand = exec /bin/echo \"$HOME\" | tr a b  # not for sh\n", in: scratch)
+            #expect(c.shell)
+            #expect(c.argv == ["/bin/sh", "-c", #"exec /bin/echo "$HOME" | tr a b"#])
+            let (plain, _, _) = try parse("command = /bin/echo \"$HOME\"\n", in: scratch)
+            #expect(plain.argv == ["/bin/echo", "$HOME"], "no expansion without shell")
+        }
     }
 
     @Test func crlfLinesAndAByteOrderMark() throws {
-        let scratch = try Scratch("conf-crlf")
-        defer { scratch.cleanup() }
-        let (c, origins, path) = try parse("\u{FEFF}command = /bin/sleep 100\r\n# comment\r\nrestart = no\r\n", in: scratch)
-        #expect(c.command == ["/bin/sleep", "100"])
-        #expect(c.restart == .no)
-        #expect(origins["restart"] == "\(path):3")
+        try withScratch("conf-crlf") { scratch throws in
+            let (c, origins, path) = try parse("\u{FEFF}command = /bin/sleep 100\r\n# comment\r\nrestart = no\r\n", in: scratch)
+            #expect(c.command == ["/bin/sleep", "100"])
+            #expect(c.restart == .no)
+            #expect(origins["restart"] == "\(path):3")
+        }
     }
 
     @Test(arguments: [
@@ -210,85 +210,85 @@ import Testing
         ("command = /bin/false", 4, "command is already set at line 1"),
     ])
     func errorsNameTheLineAndWhatIsWrong(_ text: String, _ line: Int, _ message: String) throws {
-        let scratch = try Scratch("conf-error")
-        defer { scratch.cleanup() }
-        let error = failure { _ = try parse("command = /bin/true\n\n# comment\n\(text)\n", in: scratch) }
-        #expect(error?.message == "\(scratch.file("x.conf")):\(line): \(message)", "\(String(describing: error))")
-        #expect(error?.code == 6)
+        try withScratch("conf-error") { scratch throws in
+            let error = failure { _ = try parse("command = /bin/true\n\n# comment\n\(text)\n", in: scratch) }
+            #expect(error?.message == "\(scratch.file("x.conf")):\(line): \(message)", "\(String(describing: error))")
+            #expect(error?.code == 6)
+        }
     }
 
     @Test func listKeysAccumulateAndOtherKeysAreSetOnce() throws {
-        let scratch = try Scratch("conf-lists")
-        defer { scratch.cleanup() }
-        let (c, origins, path) = try parse("command = /bin/true\nwatch = /a\nenv = A=1\nwatch = b\nenv = A=2\n", in: scratch)
-        #expect(c.environment == ["A=1", "A=2"])
-        #expect(c.watch == ["/a", "b"])
-        #expect(origins["watch"] == "\(path):2, \(path):4")
+        try withScratch("conf-lists") { scratch throws in
+            let (c, origins, path) = try parse("command = /bin/true\nwatch = /a\nenv = A=1\nwatch = b\nenv = A=2\n", in: scratch)
+            #expect(c.environment == ["A=1", "A=2"])
+            #expect(c.watch == ["/a", "b"])
+            #expect(origins["watch"] == "\(path):2, \(path):4")
+        }
     }
 
     @Test func notAConfigFile() throws {
-        let scratch = try Scratch("conf-binary")
-        defer { scratch.cleanup() }
-        let path = scratch.file("x.conf")
-        var configuration = ServiceConfiguration(name: ServiceName("x")!)
-        var origins: [String: String] = [:]
-        func attempt() -> ServiceError? { failure { try ConfigurationFile.apply(path, to: &configuration, origins: &origins) } }
+        try withScratch("conf-binary") { scratch throws in
+            let path = scratch.file("x.conf")
+            var configuration = ServiceConfiguration(name: ServiceName("x")!)
+            var origins: [String: String] = [:]
+            func attempt() -> ServiceError? { failure { try ConfigurationFile.apply(path, to: &configuration, origins: &origins) } }
 
-        try FileSystem.writeAtomically(path, Array("command = /bin/true\n".utf8) + [0])
-        #expect(attempt()?.message == "\(path): holds NUL bytes (not a config file)")
-        try FileSystem.writeAtomically(path, Array("command = /bin/true\nenv = A=".utf8) + [0xff, 0xfe])
-        #expect(attempt()?.message == "\(path):2: not UTF-8 text")
-        try FileSystem.writeAtomically(path, [UInt8](repeating: UInt8(ascii: "#"), count: (1 << 20) + 1))
-        #expect(attempt()?.message == "\(path): longer than 1 MiB (not a config file)")
-        try FileSystem.remove(path)
-        symlink("/etc/hostname", path)
-        let symlinked = attempt()
-        #expect(symlinked?.code == 6)
-        #expect(symlinked?.message.contains(path) == true, "\(String(describing: symlinked))")
-        try FileSystem.remove(path)
-        mkdir(path, 0o755)
-        #expect(attempt()?.message.contains("Is a directory") == true)
+            try FileSystem.writeAtomically(path, Array("command = /bin/true\n".utf8) + [0])
+            #expect(attempt()?.message == "\(path): holds NUL bytes (not a config file)")
+            try FileSystem.writeAtomically(path, Array("command = /bin/true\nenv = A=".utf8) + [0xff, 0xfe])
+            #expect(attempt()?.message == "\(path):2: not UTF-8 text")
+            try FileSystem.writeAtomically(path, [UInt8](repeating: UInt8(ascii: "#"), count: (1 << 20) + 1))
+            #expect(attempt()?.message == "\(path): longer than 1 MiB (not a config file)")
+            try FileSystem.remove(path)
+            symlink("/etc/hostname", path)
+            let symlinked = attempt()
+            #expect(symlinked?.code == 6)
+            #expect(symlinked?.message.contains(path) == true, "\(String(describing: symlinked))")
+            try FileSystem.remove(path)
+            mkdir(path, 0o755)
+            #expect(attempt()?.message.contains("Is a directory") == true)
+        }
     }
 
     @Test func commandLineOptionsGoOnTop() throws {
-        let scratch = try Scratch("conf-loader")
-        defer { scratch.cleanup() }
-        let paths = ServicePaths(runDirectory: scratch.file("run"), logDirectory: scratch.file("log"), configDirectory: scratch.path)
-        try FileSystem.writeAtomically(scratch.file("web.conf"), Array("""
-            command = /bin/sleep 100
-            restart = always
-            env = A=1
-            watch = conf.d
-            chdir = /etc
-            """.utf8))
-        let loaded = try ConfigurationLoader.load(ServiceName("web")!, paths: paths, command: nil, options: [
-            ("restart", "no"), ("env", "B=2"), ("log", "relative.log"), ("no-supervise", "no"),
-        ])
-        let c = loaded.configuration
-        let file = scratch.file("web.conf")
-        #expect(c.source == .configFile(file))
-        #expect(c.command == ["/bin/sleep", "100"])
-        #expect(c.restart == .no)
-        #expect(c.environment == ["A=1", "B=2"])
-        #expect(c.watch == ["/etc/conf.d"], "relative watch paths are taken against chdir")
-        #expect(c.log == .file(Path.join(Path.currentDirectory(), "relative.log")), "a log on the command line is made absolute at once")
-        #expect(loaded.origins["restart"] == "command line")
-        #expect(loaded.origins["env"] == "\(file):3, command line")
-        #expect(loaded.origins["chdir"] == "\(file):5")
-        #expect(loaded.origins["umask"] == nil)
+        try withScratch("conf-loader") { scratch throws in
+            let paths = ServicePaths(runDirectory: scratch.file("run"), logDirectory: scratch.file("log"), configDirectory: scratch.path)
+            try FileSystem.writeAtomically(scratch.file("web.conf"), Array("""
+                command = /bin/sleep 100
+                restart = always
+                env = A=1
+                watch = conf.d
+                chdir = /etc
+                """.utf8))
+            let loaded = try ConfigurationLoader.load(ServiceName("web")!, paths: paths, command: nil, options: [
+                ("restart", "no"), ("env", "B=2"), ("log", "relative.log"), ("no-supervise", "no"),
+            ])
+            let c = loaded.configuration
+            let file = scratch.file("web.conf")
+            #expect(c.source == .configFile(file))
+            #expect(c.command == ["/bin/sleep", "100"])
+            #expect(c.restart == .no)
+            #expect(c.environment == ["A=1", "B=2"])
+            #expect(c.watch == ["/etc/conf.d"], "relative watch paths are taken against chdir")
+            #expect(c.log == .file(Path.join(Path.currentDirectory(), "relative.log")), "a log on the command line is made absolute at once")
+            #expect(loaded.origins["restart"] == "command line")
+            #expect(loaded.origins["env"] == "\(file):3, command line")
+            #expect(loaded.origins["chdir"] == "\(file):5")
+            #expect(loaded.origins["umask"] == nil)
 
-        // A bad option value is a usage error (2), naming the option.
-        let bad = failure { _ = try ConfigurationLoader.load(ServiceName("web")!, paths: paths, command: nil, options: [("restart", "maybe")]) }
-        #expect(bad == ServiceError("bad value for --restart: 'maybe' (expected no, on-failure or always)", code: 2))
+            // A bad option value is a usage error (2), naming the option.
+            let bad = failure { _ = try ConfigurationLoader.load(ServiceName("web")!, paths: paths, command: nil, options: [("restart", "maybe")]) }
+            #expect(bad == ServiceError("bad value for --restart: 'maybe' (expected no, on-failure or always)", code: 2))
 
-        // A command after -- leaves the file alone.
-        let given = try ConfigurationLoader.load(ServiceName("web")!, paths: paths, command: ["/bin/true"], options: [])
-        #expect(given.configuration.source == .arguments)
-        #expect(given.configuration.restart == .onFailure)
+            // A command after -- leaves the file alone.
+            let given = try ConfigurationLoader.load(ServiceName("web")!, paths: paths, command: ["/bin/true"], options: [])
+            #expect(given.configuration.source == .arguments)
+            #expect(given.configuration.restart == .onFailure)
 
-        // A file without a command.
-        try FileSystem.writeAtomically(scratch.file("empty.conf"), Array("restart = no\n".utf8))
-        let empty = failure { _ = try ConfigurationLoader.load(ServiceName("empty")!, paths: paths, command: nil, options: []) }
-        #expect(empty == ServiceError("\(scratch.file("empty.conf")): no command (add 'command = ...')", code: 6))
+            // A file without a command.
+            try FileSystem.writeAtomically(scratch.file("empty.conf"), Array("restart = no\n".utf8))
+            let empty = failure { _ = try ConfigurationLoader.load(ServiceName("empty")!, paths: paths, command: nil, options: []) }
+            #expect(empty == ServiceError("\(scratch.file("empty.conf")): no command (add 'command = ...')", code: 6))
+        }
     }
 }

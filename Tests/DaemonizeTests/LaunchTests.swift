@@ -17,92 +17,92 @@ import Testing
     }
 
     @Test func missingProgramIsENOENTNamingIt() throws {
-        let scratch = try Scratch("launch-missing")
-        defer { scratch.cleanup() }
-        let result = try launch(scratch, [], ["no-such-program-swiftd"])
-        let outcome = try #require(result.values["outcome"])
-        #expect(outcome.contains("errno=\(ENOENT)"), "\(outcome)")
-        #expect(outcome.contains("no-such-program-swiftd"))
-        expectClean(result)
+        try withScratch("launch-missing") { scratch throws in
+            let result = try launch(scratch, [], ["no-such-program-swiftd"])
+            let outcome = try #require(result.values["outcome"])
+            #expect(outcome.contains("errno=\(ENOENT)"), "\(outcome)")
+            #expect(outcome.contains("no-such-program-swiftd"))
+            expectClean(result)
+        }
     }
 
     @Test func nonExecutableFileIsEACCES() throws {
-        let scratch = try Scratch("launch-noexec")
-        defer { scratch.cleanup() }
-        let file = scratch.file("plain")
-        try FileSystem.writeAtomically(file, Array("#!/bin/sh\n".utf8), mode: 0o644)
-        let result = try launch(scratch, [], [file])
-        let outcome = try #require(result.values["outcome"])
-        #expect(outcome.contains("errno=\(EACCES)"), "\(outcome)")
-        #expect(outcome.contains(file))
-        expectClean(result)
+        try withScratch("launch-noexec") { scratch throws in
+            let file = scratch.file("plain")
+            try FileSystem.writeAtomically(file, Array("#!/bin/sh\n".utf8), mode: 0o644)
+            let result = try launch(scratch, [], [file])
+            let outcome = try #require(result.values["outcome"])
+            #expect(outcome.contains("errno=\(EACCES)"), "\(outcome)")
+            #expect(outcome.contains(file))
+            expectClean(result)
+        }
     }
 
     @Test func badWorkingDirectoryIsTheChdirStep() throws {
-        let scratch = try Scratch("launch-chdir")
-        defer { scratch.cleanup() }
-        let result = try launch(scratch, ["--cwd", scratch.file("nope")], ["/bin/true"])
-        let outcome = try #require(result.values["outcome"])
-        #expect(outcome.contains("step=chdir errno=\(ENOENT)"), "\(outcome)")
-        #expect(outcome.contains("chdir \(scratch.file("nope"))"))
-        #expect(result.values["pid"] == "0")
-        expectClean(result)
+        try withScratch("launch-chdir") { scratch throws in
+            let result = try launch(scratch, ["--cwd", scratch.file("nope")], ["/bin/true"])
+            let outcome = try #require(result.values["outcome"])
+            #expect(outcome.contains("step=chdir errno=\(ENOENT)"), "\(outcome)")
+            #expect(outcome.contains("chdir \(scratch.file("nope"))"))
+            #expect(result.values["pid"] == "0")
+            expectClean(result)
+        }
     }
 
     @Test func execFailureInTheChildIsReportedAndReaped() throws {
-        let scratch = try Scratch("launch-enoexec")
-        defer { scratch.cleanup() }
-        let file = scratch.file("garbage")
-        try FileSystem.writeAtomically(file, [0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0], mode: 0o755)
-        let result = try launch(scratch, [], [file])
-        let outcome = try #require(result.values["outcome"])
-        #expect(outcome.contains("step=exec errno=\(ENOEXEC)"), "\(outcome)")
-        expectClean(result)
+        try withScratch("launch-enoexec") { scratch throws in
+            let file = scratch.file("garbage")
+            try FileSystem.writeAtomically(file, [0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0], mode: 0o755)
+            let result = try launch(scratch, [], [file])
+            let outcome = try #require(result.values["outcome"])
+            #expect(outcome.contains("step=exec errno=\(ENOEXEC)"), "\(outcome)")
+            expectClean(result)
+        }
     }
 
     @Test func programSeesExactlyWhatWasConfigured() throws {
-        let scratch = try Scratch("launch-describe")
-        defer { scratch.cleanup() }
-        let result = try launch(scratch, ["--cwd", scratch.path, "--umask", "037", "--env", "ONLY=this", "--env", "OTHER=x y",
-                                          "--fd", "5", "--session"], [fixture, "describe"])
-        #expect(result.values["outcome"] == "ok exited with status 0", "\(result)")
-        expectClean(result)
-        let v = result.values
-        #expect(v["cwd"] == scratch.path)
-        #expect(v["umask"] == "37")
-        #expect(v["env"] == "ONLY=this\u{1}OTHER=x y")
-        #expect(v["fds"] == "0,1,2,5")
-        #expect(v["fd0"] == "/dev/null")
-        #expect(v["fd5"] == "/dev/null")
-        #expect(v["sid"] == v["pid"])
-        #expect(v["pgid"] == v["pid"])
+        try withScratch("launch-describe") { scratch throws in
+            let result = try launch(scratch, ["--cwd", scratch.path, "--umask", "037", "--env", "ONLY=this", "--env", "OTHER=x y",
+                                              "--fd", "5", "--session"], [fixture, "describe"])
+            #expect(result.values["outcome"] == "ok exited with status 0", "\(result)")
+            expectClean(result)
+            let v = result.values
+            #expect(v["cwd"] == scratch.path)
+            #expect(v["umask"] == "37")
+            #expect(v["env"] == "ONLY=this\u{1}OTHER=x y")
+            #expect(v["fds"] == "0,1,2,5")
+            #expect(v["fd0"] == "/dev/null")
+            #expect(v["fd5"] == "/dev/null")
+            #expect(v["sid"] == v["pid"])
+            #expect(v["pgid"] == v["pid"])
+        }
     }
 
     @Test func pathLookupFindsProgramsInPATH() throws {
-        let scratch = try Scratch("launch-path")
-        defer { scratch.cleanup() }
-        let result = try launch(scratch, ["--env", "PATH=/usr/bin:/bin"], ["true"])
-        #expect(result.values["outcome"] == "ok exited with status 0", "\(result)")
-        expectClean(result)
+        try withScratch("launch-path") { scratch throws in
+            let result = try launch(scratch, ["--env", "PATH=/usr/bin:/bin"], ["true"])
+            #expect(result.values["outcome"] == "ok exited with status 0", "\(result)")
+            expectClean(result)
+        }
     }
 }
 
 /// `Daemon.reexec`.
 @Suite struct ReexecTests {
     @Test func sameExecutableSameArgumentsFreshDescriptors() throws {
-        let scratch = try Scratch("reexec")
-        defer { scratch.cleanup() }
-        let result = try run(product("fixture"), ["reexec", "one", "two words"], environment: scratch.environment)
-        #expect(result.code == 0, "\(result)")
-        let lines = result.stdout.split(separator: "\n").map(String.init)
-        let first = lines.filter { !$0.hasPrefix("generation=1") }.prefix(4)
-        let generations = lines.filter { $0.hasPrefix("generation=") }
-        #expect(generations == ["generation=0", "generation=1"], "\(result)")
-        let pids = lines.filter { $0.hasPrefix("pid=") }
-        #expect(pids.count == 2 && pids[0] == pids[1], "same process: \(pids)")
-        let args = lines.filter { $0.hasPrefix("args=") }
-        #expect(args.count == 2 && args[0] == args[1], "\(args)")
-        let fds = lines.filter { $0.hasPrefix("fds=") }
-        #expect(fds.last == "fds=[0, 1, 2]", "\(fds) \(first)")
+        try withScratch("reexec") { scratch throws in
+            let result = try run(product("fixture"), ["reexec", "one", "two words"], environment: scratch.environment)
+            #expect(result.code == 0, "\(result)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            let first = lines.filter { !$0.hasPrefix("generation=1") }.prefix(4)
+            let generations = lines.filter { $0.hasPrefix("generation=") }
+            #expect(generations == ["generation=0", "generation=1"], "\(result)")
+            let pids = lines.filter { $0.hasPrefix("pid=") }
+            #expect(pids.count == 2 && pids[0] == pids[1], "same process: \(pids)")
+            let args = lines.filter { $0.hasPrefix("args=") }
+            #expect(args.count == 2 && args[0] == args[1], "\(args)")
+            let fds = lines.filter { $0.hasPrefix("fds=") }
+            #expect(fds.last == "fds=[0, 1, 2]", "\(fds) \(first)")
+        }
     }
 }

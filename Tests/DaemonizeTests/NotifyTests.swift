@@ -20,34 +20,34 @@ import Testing
     }
 
     @Test func abstractSocket() throws {
-        let scratch = try Scratch("notify-abstract")
-        defer { scratch.cleanup() }
-        let name = "@swiftd-test-\(getpid())-\(Monotonic.now())"
-        let fd = try bound(try #require(NotifyAddress(name)))
-        defer { close(fd) }
-        let env = Environment.setting("NOTIFY_SOCKET", to: name, in: scratch.environment)
-        let result = try run(product("fixture"), ["notify", "READY=1", "STATUS=serving"], environment: env)
-        #expect(result.code == 0, "\(result)")
-        #expect(receive(on: fd) == "READY=1\nSTATUS=serving")
+        try withScratch("notify-abstract") { scratch throws in
+            let name = "@swiftd-test-\(getpid())-\(Monotonic.now())"
+            let fd = try bound(try #require(NotifyAddress(name)))
+            defer { close(fd) }
+            let env = Environment.setting("NOTIFY_SOCKET", to: name, in: scratch.environment)
+            let result = try run(product("fixture"), ["notify", "READY=1", "STATUS=serving"], environment: env)
+            #expect(result.code == 0, "\(result)")
+            #expect(receive(on: fd) == "READY=1\nSTATUS=serving")
+        }
     }
 
     @Test func pathSocket() throws {
-        let scratch = try Scratch("notify-path")
-        defer { scratch.cleanup() }
-        let path = scratch.file("notify.sock")
-        let fd = try bound(try #require(NotifyAddress(path)))
-        defer { close(fd) }
-        let env = Environment.setting("NOTIFY_SOCKET", to: path, in: scratch.environment)
-        let result = try run(product("fixture"), ["notify", "READY=1"], environment: env)
-        #expect(result.code == 0, "\(result)")
-        #expect(receive(on: fd) == "READY=1")
+        try withScratch("notify-path") { scratch throws in
+            let path = scratch.file("notify.sock")
+            let fd = try bound(try #require(NotifyAddress(path)))
+            defer { close(fd) }
+            let env = Environment.setting("NOTIFY_SOCKET", to: path, in: scratch.environment)
+            let result = try run(product("fixture"), ["notify", "READY=1"], environment: env)
+            #expect(result.code == 0, "\(result)")
+            #expect(receive(on: fd) == "READY=1")
+        }
     }
 
     @Test func unsetIsANoOp() throws {
-        let scratch = try Scratch("notify-unset")
-        defer { scratch.cleanup() }
-        let env = Environment.setting("NOTIFY_SOCKET", to: nil, in: scratch.environment)
-        let result = try run(product("fixture"), ["notify", "READY=1"], environment: env)
-        #expect(result.values["sent"] == "no")
+        try withScratch("notify-unset") { scratch throws in
+            let env = Environment.setting("NOTIFY_SOCKET", to: nil, in: scratch.environment)
+            let result = try run(product("fixture"), ["notify", "READY=1"], environment: env)
+            #expect(result.values["sent"] == "no")
+        }
     }
 }

@@ -38,71 +38,71 @@ struct ConcurrencySoakTests {
     }
 
     @Test func mixedConcurrentCommandsLeaveEveryNameRunningOnceOrStopped() throws {
-        let h = try Harness("soak")
-        defer { h.cleanup() }
-        let seconds = Double(Environment.value("SWIFTD_SOAK_SECONDS") ?? "") ?? 60
-        let verbs = ["start", "start", "stop", "restart", "status", "status", "signal", "reload"]
-        var generator = SystemRandomNumberGenerator()
-        var inFlight: [(verb: String, name: String, process: Spawned, started: Int64)] = []
-        var problems: [String] = []
-        var counts: [String: Int] = [:]
-        let deadline = Monotonic.now() + Int64(seconds * 1e9)
-        var lastSample = Monotonic.now()
-        for name in Self.names { #expect(try h.swiftd(command(h, "start", name)).code == 0) }
-        while Monotonic.now() < deadline || !inFlight.isEmpty {
-            while Monotonic.now() < deadline && inFlight.count < 8 {
-                let verb = verbs.randomElement(using: &generator)!
-                let name = Self.names.randomElement(using: &generator)!
-                inFlight.append((verb, name, try h.spawnSwiftd(command(h, verb, name)), Monotonic.now()))
-            }
-            var still: [(verb: String, name: String, process: Spawned, started: Int64)] = []
-            for entry in inFlight {
-                if entry.process.isRunning {
-                    if Monotonic.now() - entry.started > 60_000_000_000 {
-                        problems.append("\(entry.verb) \(entry.name) hung: \(entry.process.wait(timeout: 1))")
-                    } else {
-                        still.append(entry)
+        try withHarness("soak") { h throws in
+            let seconds = Double(Environment.value("SWIFTD_SOAK_SECONDS") ?? "") ?? 60
+            let verbs = ["start", "start", "stop", "restart", "status", "status", "signal", "reload"]
+            var generator = SystemRandomNumberGenerator()
+            var inFlight: [(verb: String, name: String, process: Spawned, started: Int64)] = []
+            var problems: [String] = []
+            var counts: [String: Int] = [:]
+            let deadline = Monotonic.now() + Int64(seconds * 1e9)
+            var lastSample = Monotonic.now()
+            for name in Self.names { #expect(try h.swiftd(command(h, "start", name)).code == 0) }
+            while Monotonic.now() < deadline || !inFlight.isEmpty {
+                while Monotonic.now() < deadline && inFlight.count < 8 {
+                    let verb = verbs.randomElement(using: &generator)!
+                    let name = Self.names.randomElement(using: &generator)!
+                    inFlight.append((verb, name, try h.spawnSwiftd(command(h, verb, name)), Monotonic.now()))
+                }
+                var still: [(verb: String, name: String, process: Spawned, started: Int64)] = []
+                for entry in inFlight {
+                    if entry.process.isRunning {
+                        if Monotonic.now() - entry.started > 60_000_000_000 {
+                            problems.append("\(entry.verb) \(entry.name) hung: \(entry.process.wait(timeout: 1))")
+                        } else {
+                            still.append(entry)
+                        }
+                        continue
                     }
-                    continue
+                    let result = entry.process.wait(timeout: 5)
+                    counts[entry.verb, default: 0] += 1
+                    var allowed = Self.allowed[entry.verb] ?? []
+                    // Exec mode has no supervisor to record its end: between the
+                    // service's death and the stop that clears up, status says
+                    // "dead (pidfile left)", which is then true.
+                    if entry.verb == "status" && entry.name == "c" && result.stdout.contains("dead (pidfile left") { allowed.insert(1) }
+                    // A start that a concurrent stop ended during its start window says so.
+                    let endedByAStop = ["failed to start: exited with status 0\n", "failed to start: killed by signal TERM\n", "was stopped before it was ready"]
+                    if (entry.verb == "start" || entry.verb == "restart") && endedByAStop.contains(where: result.stderr.contains) { allowed.insert(1) }
+                    if !allowed.contains(result.code) { problems.append("\(entry.verb) \(entry.name): \(result)") }
                 }
-                let result = entry.process.wait(timeout: 5)
-                counts[entry.verb, default: 0] += 1
-                var allowed = Self.allowed[entry.verb] ?? []
-                // Exec mode has no supervisor to record its end: between the
-                // service's death and the stop that clears up, status says
-                // "dead (pidfile left)", which is then true.
-                if entry.verb == "status" && entry.name == "c" && result.stdout.contains("dead (pidfile left") { allowed.insert(1) }
-                // A start that a concurrent stop ended during its start window says so.
-                let endedByAStop = ["failed to start: exited with status 0\n", "failed to start: killed by signal TERM\n", "was stopped before it was ready"]
-                if (entry.verb == "start" || entry.verb == "restart") && endedByAStop.contains(where: result.stderr.contains) { allowed.insert(1) }
-                if !allowed.contains(result.code) { problems.append("\(entry.verb) \(entry.name): \(result)") }
-            }
-            inFlight = still
-            if Monotonic.now() - lastSample > 50_000_000 {
-                lastSample = Monotonic.now()
-                for name in Self.names where Self.instances(h, name).count > 1 {
-                    problems.append("\(name) runs twice: \(Self.instances(h, name))")
+                inFlight = still
+                if Monotonic.now() - lastSample > 50_000_000 {
+                    lastSample = Monotonic.now()
+                    for name in Self.names where Self.instances(h, name).count > 1 {
+                        problems.append("\(name) runs twice: \(Self.instances(h, name))")
+                    }
                 }
+                Monotonic.sleep(nanoseconds: 2_000_000)
             }
-            Monotonic.sleep(nanoseconds: 2_000_000)
+            // Settled: every name runs once or is stopped, and status and the lock agree with /proc.
+            for name in Self.names {
+                let instances = Self.instances(h, name)
+                let status = try h.swiftd(["status", name])
+                var locked = false
+                if case .running = PIDFile.status(at: h.pidFile(name)) { locked = true }
+                if instances.count > 1 { problems.append("\(name): \(instances.count) instances at the end") }
+                if (status.code == 0) != (instances.count == 1) { problems.append("\(name): status \(status) with \(instances)") }
+                if status.code != 0 && status.code != 3 { problems.append("\(name): status \(status) at the end") }
+                if locked != (instances.count == 1) { problems.append("\(name): locked \(locked) with \(instances)") }
+                let stop = try h.swiftd(["stop", name])
+                if stop.code != 0 { problems.append("\(name): final stop \(stop)") }
+            }
+            #expect(h.scratch.markedProcesses().isEmpty, "left after the final stops: \(h.scratch.markedProcesses())")
+            for name in Self.names { #expect(!FileSystem.exists(h.pidFile(name)), "\(name): a pidfile is left") }
+            let total = counts.values.reduce(0, +)
+            print("soak: \(total) commands in \(Int(seconds)) s (\(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))), \(problems.count) problems")
+            #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(10))")
         }
-        // Settled: every name runs once or is stopped, and status and the lock agree with /proc.
-        for name in Self.names {
-            let instances = Self.instances(h, name)
-            let status = try h.swiftd(["status", name])
-            var locked = false
-            if case .running = PIDFile.status(at: h.pidFile(name)) { locked = true }
-            if instances.count > 1 { problems.append("\(name): \(instances.count) instances at the end") }
-            if (status.code == 0) != (instances.count == 1) { problems.append("\(name): status \(status) with \(instances)") }
-            if status.code != 0 && status.code != 3 { problems.append("\(name): status \(status) at the end") }
-            if locked != (instances.count == 1) { problems.append("\(name): locked \(locked) with \(instances)") }
-            let stop = try h.swiftd(["stop", name])
-            if stop.code != 0 { problems.append("\(name): final stop \(stop)") }
-        }
-        #expect(h.scratch.markedProcesses().isEmpty, "left after the final stops: \(h.scratch.markedProcesses())")
-        for name in Self.names { #expect(!FileSystem.exists(h.pidFile(name)), "\(name): a pidfile is left") }
-        let total = counts.values.reduce(0, +)
-        print("soak: \(total) commands in \(Int(seconds)) s (\(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))), \(problems.count) problems")
-        #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(10))")
     }
 }

@@ -7,11 +7,11 @@ import Testing
 @Suite(.enabled(if: Environment.value("SWIFTD_STRESS") == "1", "set SWIFTD_STRESS=1 (make stress)"))
 struct StartStopRaceTests {
     @Test func twoStartsAgainstOneStopAThousandTimes() throws {
-        let h = try Harness("stress-race")
-        defer { h.cleanup() }
-        let problems = try raceStartAgainstStop(h, name: "r", rounds: 1000, starters: 2)
-        #expect(problems.isEmpty, "\(problems.prefix(10))")
-        #expect(try h.swiftd(["stop", "r"]).code == 0)
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("stress-race") { h throws in
+            let problems = try raceStartAgainstStop(h, name: "r", rounds: 1000, starters: 2)
+            #expect(problems.isEmpty, "\(problems.prefix(10))")
+            #expect(try h.swiftd(["stop", "r"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 }

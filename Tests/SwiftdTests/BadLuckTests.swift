@@ -27,119 +27,119 @@ import Testing
     }
 
     @Test func aStopNeverSignalsAnotherStopThatHoldsTheLock() throws {
-        let h = try Harness("bad-stops")
-        defer { h.cleanup() }
-        try startAndOrphan(h, "x")
-        // The first stop pauses while it holds the lock to clear what is left.
-        let env = Environment.setting("SWIFTD_CRASH_POINT", to: "clearing-leftovers", in: h.scratch.environment)
-        let first = try h.spawnSwiftd(["stop", "x"], environment: env)
-        let paused = try #require(h.stoppedProcess(), "the first stop paused holding the lock")
-        let second = try h.spawnSwiftd(["stop", "x"])
-        Monotonic.sleep(nanoseconds: 500_000_000)
-        #expect(pendingSignals(paused) & (1 << (UInt64(SIGTERM) - 1)) == 0, "the second stop signalled the first")
-        #expect(second.isRunning, "the second stop waits for the lock")
-        kill(paused, SIGCONT)
-        let one = first.wait(timeout: 30)
-        let two = second.wait(timeout: 60)
-        #expect(one.code == 0 && one.stdout.contains("x stopped ("), "\(one)")
-        #expect(two.code == 0, "\(two)")
-        #expect(h.scratch.markedProcesses().isEmpty, "left: \(h.scratch.markedProcesses())")
-        #expect(try h.swiftd(["status", "x"]).code == 3)
+        try withHarness("bad-stops") { h throws in
+            try startAndOrphan(h, "x")
+            // The first stop pauses while it holds the lock to clear what is left.
+            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "clearing-leftovers", in: h.scratch.environment)
+            let first = try h.spawnSwiftd(["stop", "x"], environment: env)
+            let paused = try #require(h.stoppedProcess(), "the first stop paused holding the lock")
+            let second = try h.spawnSwiftd(["stop", "x"])
+            Monotonic.sleep(nanoseconds: 500_000_000)
+            #expect(pendingSignals(paused) & (1 << (UInt64(SIGTERM) - 1)) == 0, "the second stop signalled the first")
+            #expect(second.isRunning, "the second stop waits for the lock")
+            kill(paused, SIGCONT)
+            let one = first.wait(timeout: 30)
+            let two = second.wait(timeout: 60)
+            #expect(one.code == 0 && one.stdout.contains("x stopped ("), "\(one)")
+            #expect(two.code == 0, "\(two)")
+            #expect(h.scratch.markedProcesses().isEmpty, "left: \(h.scratch.markedProcesses())")
+            #expect(try h.swiftd(["status", "x"]).code == 3)
+        }
     }
 
     @Test func aSupervisorKilledDuringAStopIsNoReasonToSayStopped() throws {
-        let h = try Harness("bad-stop-killed")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        #expect(try h.startService("x", ["--stop-timeout", "2s"], service: ["--ignore-term", "--fork", "1", "--record-signals", signals]).code == 0)
-        let supervisor = try #require(h.lockHolder("x"))
-        let stop = try h.spawnSwiftd(["stop", "x"])
-        #expect(eventually { h.text("signals").contains("TERM") }, "the stop began")
-        kill(supervisor, SIGKILL)
-        let result = stop.wait(timeout: 60)
-        #expect(result.code == 0 && result.stdout.contains("x stopped"), "\(result)")
-        #expect(h.scratch.markedProcesses().isEmpty, "it said stopped while \(h.scratch.markedProcesses()) run")
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 3, "\(status)")
+        try withHarness("bad-stop-killed") { h throws in
+            let signals = h.scratch.file("signals")
+            #expect(try h.startService("x", ["--stop-timeout", "2s"], service: ["--ignore-term", "--fork", "1", "--record-signals", signals]).code == 0)
+            let supervisor = try #require(h.lockHolder("x"))
+            let stop = try h.spawnSwiftd(["stop", "x"])
+            #expect(eventually { h.text("signals").contains("TERM") }, "the stop began")
+            kill(supervisor, SIGKILL)
+            let result = stop.wait(timeout: 60)
+            #expect(result.code == 0 && result.stdout.contains("x stopped"), "\(result)")
+            #expect(h.scratch.markedProcesses().isEmpty, "it said stopped while \(h.scratch.markedProcesses()) run")
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 3, "\(status)")
+        }
     }
 
     @Test func aSupervisorThatDoesNotAnswerIsKilledAndTheStopRecorded() throws {
-        let h = try Harness("bad-stop-hung")
-        defer { h.cleanup() }
-        #expect(try h.startService("x", service: ["--fork", "1"]).code == 0)
-        let supervisor = try #require(h.lockHolder("x"))
-        kill(supervisor, SIGSTOP)
-        let result = try h.swiftd(["stop", "x", "--timeout", "500ms"])
-        #expect(result.code == 0 && result.stdout.contains("did not answer and was killed"), "\(result)")
-        #expect(h.scratch.markedProcesses().isEmpty)
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 3 && status.stdout == "x: stopped\n", "\(status)")
+        try withHarness("bad-stop-hung") { h throws in
+            #expect(try h.startService("x", service: ["--fork", "1"]).code == 0)
+            let supervisor = try #require(h.lockHolder("x"))
+            kill(supervisor, SIGSTOP)
+            let result = try h.swiftd(["stop", "x", "--timeout", "500ms"])
+            #expect(result.code == 0 && result.stdout.contains("did not answer and was killed"), "\(result)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 3 && status.stdout == "x: stopped\n", "\(status)")
+        }
     }
 
     @Test(arguments: ["supervised", "exec"])
     func aRemovedPidfileNeverLetsASecondInstanceStart(_ mode: String) throws {
-        let h = try Harness("bad-removed")
-        defer { h.cleanup() }
-        let options = mode == "exec" ? ["--no-supervise"] : []
-        #expect(try h.startService("x", options).code == 0)
-        let pid = try #require(h.state("x")?.pid)
-        let supervisor = mode == "exec" ? nil : h.lockHolder("x")
-        // Stopped, the supervisor cannot put its pidfile back yet.
-        if let supervisor { kill(supervisor, SIGSTOP) }
-        unlink(h.pidFile("x"))
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 0 && status.stdout.contains("running (pid \(pid))"), "\(status)")
-        let again = try h.startService("x", options)
-        #expect(again.code == 0 && again.stdout.contains("already running"), "\(again)")
-        #expect(h.processes(named: "fixture") == [pid], "one instance: \(h.processes(named: "fixture"))")
-        if let supervisor {
-            kill(supervisor, SIGCONT)
-            #expect(eventually { h.pid("x") == pid }, "the supervisor put its pidfile back")
-            #expect(h.lockHolder("x") == supervisor)
+        try withHarness("bad-removed") { h throws in
+            let options = mode == "exec" ? ["--no-supervise"] : []
+            #expect(try h.startService("x", options).code == 0)
+            let pid = try #require(h.state("x")?.pid)
+            let supervisor = mode == "exec" ? nil : h.lockHolder("x")
+            // Stopped, the supervisor cannot put its pidfile back yet.
+            if let supervisor { kill(supervisor, SIGSTOP) }
+            unlink(h.pidFile("x"))
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 0 && status.stdout.contains("running (pid \(pid))"), "\(status)")
+            let again = try h.startService("x", options)
+            #expect(again.code == 0 && again.stdout.contains("already running"), "\(again)")
+            #expect(h.processes(named: "fixture") == [pid], "one instance: \(h.processes(named: "fixture"))")
+            if let supervisor {
+                kill(supervisor, SIGCONT)
+                #expect(eventually { h.pid("x") == pid }, "the supervisor put its pidfile back")
+                #expect(h.lockHolder("x") == supervisor)
+            }
+            #expect(try h.swiftd(["signal", "x", "USR1"]).code == 0)
+            let stop = try h.swiftd(["stop", "x"])
+            #expect(stop.code == 0 && stop.stdout == "x stopped\n", "\(stop)")
+            #expect(h.scratch.markedProcesses().isEmpty)
         }
-        #expect(try h.swiftd(["signal", "x", "USR1"]).code == 0)
-        let stop = try h.swiftd(["stop", "x"])
-        #expect(stop.code == 0 && stop.stdout == "x stopped\n", "\(stop)")
-        #expect(h.scratch.markedProcesses().isEmpty)
     }
 
     @Test func aTemporaryFileLeftByAKilledWriterNeverBlocksAStart() throws {
-        let h = try Harness("bad-tmp")
-        defer { h.cleanup() }
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        // A writer killed between its create and its rename leaves .x.state.PID.tmp;
-        // plant one for each of the next pids, one of which the new supervisor gets.
-        let last = Int(String(decoding: try FileSystem.read("/proc/sys/kernel/ns_last_pid"), as: UTF8.self).trimmingCharacters(in: "\n")) ?? 300
-        let pidMax = Int(String(decoding: try FileSystem.read("/proc/sys/kernel/pid_max"), as: UTF8.self).trimmingCharacters(in: "\n")) ?? 32768
-        for k in 1...3000 {
-            let pid = (last + k) % pidMax
-            try FileSystem.writeAtomically(Path.join(h.runDirectory, ".x.state.\(pid).tmp"), Array("version=1\n".utf8))
-        }
-        for mode in [[], ["--no-supervise"]] {
-            let start = try h.startService("x", mode)
-            #expect(start.code == 0, "\(mode): \(start)")
-            #expect(try h.swiftd(["stop", "x"]).code == 0)
+        try withHarness("bad-tmp") { h throws in
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            // A writer killed between its create and its rename leaves .x.state.PID.tmp;
+            // plant one for each of the next pids, one of which the new supervisor gets.
+            let last = Int(String(decoding: try FileSystem.read("/proc/sys/kernel/ns_last_pid"), as: UTF8.self).trimmingCharacters(in: "\n")) ?? 300
+            let pidMax = Int(String(decoding: try FileSystem.read("/proc/sys/kernel/pid_max"), as: UTF8.self).trimmingCharacters(in: "\n")) ?? 32768
+            for k in 1...3000 {
+                let pid = (last + k) % pidMax
+                try FileSystem.writeAtomically(Path.join(h.runDirectory, ".x.state.\(pid).tmp"), Array("version=1\n".utf8))
+            }
+            for mode in [[], ["--no-supervise"]] {
+                let start = try h.startService("x", mode)
+                #expect(start.code == 0, "\(mode): \(start)")
+                #expect(try h.swiftd(["stop", "x"]).code == 0)
+            }
         }
     }
 
     @Test func aDeletedLogLosesNoLine() throws {
-        let h = try Harness("bad-log")
-        defer { h.cleanup() }
-        #expect(try h.startService("x", service: ["--print-numbered", "100000", "--every", "2"]).code == 0)
-        #expect(eventually { h.log("x").contains("seq 100\n") })
-        let old = try FileDescriptor.open(h.logFile("x"), O_RDONLY)
-        defer { old.close() }
-        let before = Self.numbers(h.log("x")).max() ?? 0
-        unlink(h.logFile("x"))
-        #expect(eventually { Self.numbers(h.log("x")).count >= 200 }, "the log came back")
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
-        let oldText = String(decoding: try old.readAll(limit: 1 << 26), as: UTF8.self)
-        let afterDeletion = (Self.numbers(oldText).max() ?? 0) - before
-        #expect(afterDeletion <= 20, "\(afterDeletion) lines went into the deleted file")
-        let all = Set(Self.numbers(oldText) + Self.numbers(h.log("x")))
-        let highest = all.max() ?? 0
-        #expect(all.count == highest, "lines lost: \(highest - all.count)")
-        #expect(h.state("x")?.droppedLines == 0)
+        try withHarness("bad-log") { h throws in
+            #expect(try h.startService("x", service: ["--print-numbered", "100000", "--every", "2"]).code == 0)
+            #expect(eventually { h.log("x").contains("seq 100\n") })
+            let old = try FileDescriptor.open(h.logFile("x"), O_RDONLY)
+            defer { old.close() }
+            let before = Self.numbers(h.log("x")).max() ?? 0
+            unlink(h.logFile("x"))
+            #expect(eventually { Self.numbers(h.log("x")).count >= 200 }, "the log came back")
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+            let oldText = String(decoding: try old.readAll(limit: 1 << 26), as: UTF8.self)
+            let afterDeletion = (Self.numbers(oldText).max() ?? 0) - before
+            #expect(afterDeletion <= 20, "\(afterDeletion) lines went into the deleted file")
+            let all = Set(Self.numbers(oldText) + Self.numbers(h.log("x")))
+            let highest = all.max() ?? 0
+            #expect(all.count == highest, "lines lost: \(highest - all.count)")
+            #expect(h.state("x")?.droppedLines == 0)
+        }
     }
 
     static func numbers(_ text: String) -> [Int] {
@@ -149,36 +149,36 @@ import Testing
     /// `swiftd run` writing to a pipe nobody reads: TERM still stops it.
     @Test(arguments: [["--log-timestamps"], []])
     func runWithAnOutputNobodyReadsStillStopsOnTerm(_ options: [String]) throws {
-        let h = try Harness("bad-run-full")
-        defer { h.cleanup() }
-        let command = h.withDirectories(["run", "x", "--stop-timeout", "500ms"] + options + ["--", h.fixturePath, "service", "--print", "100000", "--print-size", "200"])
-        // stderr joins stdout on the same pipe, as in `swiftd run x 2>&1 | reader`.
-        let run = try Spawned.start("/bin/sh", ["-c", "exec \"$0\" \"$@\" 2>&1", h.swiftdPath] + command, environment: h.scratch.environment, drainOutput: false)
-        #expect(eventually { h.pid("x") != nil })
-        Monotonic.sleep(nanoseconds: 500_000_000)
-        run.signal(SIGTERM)
-        let result = run.wait(timeout: 30)
-        #expect(!result.timedOut, "TERM was not handled")
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("bad-run-full") { h throws in
+            let command = h.withDirectories(["run", "x", "--stop-timeout", "500ms"] + options + ["--", h.fixturePath, "service", "--print", "100000", "--print-size", "200"])
+            // stderr joins stdout on the same pipe, as in `swiftd run x 2>&1 | reader`.
+            let run = try Spawned.start("/bin/sh", ["-c", "exec \"$0\" \"$@\" 2>&1", h.swiftdPath] + command, environment: h.scratch.environment, drainOutput: false)
+            #expect(eventually { h.pid("x") != nil })
+            Monotonic.sleep(nanoseconds: 500_000_000)
+            run.signal(SIGTERM)
+            let result = run.wait(timeout: 30)
+            #expect(!result.timedOut, "TERM was not handled")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     @Test(arguments: ["supervised", "exec"])
     func aDescriptorLimitOfFourIsAnErrorNeverNotRunning(_ mode: String) throws {
-        let h = try Harness("bad-fds")
-        defer { h.cleanup() }
-        #expect(try h.startService("x", mode == "exec" ? ["--no-supervise"] : []).code == 0)
-        let pid = try #require(h.state("x")?.pid)
-        for command in [["stop", "x"], ["status", "x"], ["signal", "x", "USR1"]] {
-            let limited = "ulimit -n 4; exec \(h.swiftdPath) \(h.withDirectories(command).joined(separator: " "))"
-            let result = try run("/bin/sh", ["-c", limited], environment: h.scratch.environment)
-            #expect(!result.stdout.contains("not running") && !result.stderr.contains("not running"), "\(command): \(result)")
-            switch command[0] {
-            case "stop": if h.isAlive(pid) { #expect(result.code != 0, "stopped while it runs: \(result)") }
-            case "status": #expect(result.code == 0 || result.code == 4, "\(result)")
-            default: #expect(result.code != 3, "\(result)")
+        try withHarness("bad-fds") { h throws in
+            #expect(try h.startService("x", mode == "exec" ? ["--no-supervise"] : []).code == 0)
+            let pid = try #require(h.state("x")?.pid)
+            for command in [["stop", "x"], ["status", "x"], ["signal", "x", "USR1"]] {
+                let limited = "ulimit -n 4; exec \(h.swiftdPath) \(h.withDirectories(command).joined(separator: " "))"
+                let result = try run("/bin/sh", ["-c", limited], environment: h.scratch.environment)
+                #expect(!result.stdout.contains("not running") && !result.stderr.contains("not running"), "\(command): \(result)")
+                switch command[0] {
+                case "stop": if h.isAlive(pid) { #expect(result.code != 0, "stopped while it runs: \(result)") }
+                case "status": #expect(result.code == 0 || result.code == 4, "\(result)")
+                default: #expect(result.code != 3, "\(result)")
+                }
             }
+            _ = try h.swiftd(["stop", "x"])
+            #expect(h.scratch.markedProcesses().isEmpty)
         }
-        _ = try h.swiftd(["stop", "x"])
-        #expect(h.scratch.markedProcesses().isEmpty)
     }
 }

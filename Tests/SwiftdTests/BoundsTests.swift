@@ -16,103 +16,103 @@ import Testing
     }
 
     @Test func whatAServiceSendsIsEscapedBeforeAPersonSeesIt() throws {
-        let h = try Harness("bounds-escape")
-        defer { h.cleanup() }
-        let start = try h.startService("x", ["--ready", "notify"], service: ["--notify-status-escaped", Self.hostile, "--notify-ready-after", "50",
-                                                                             "--print-escaped", Self.hostile])
-        #expect(start.code == 0, "\(start)")
-        #expect(eventually { h.state("x")?.statusText?.contains("csi") == true }, "the STATUS= text (with a NUL) was recorded and reads back")
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 0, "\(status)")
-        expectNoControlCharacters(status.stdout, "status")
-        #expect(status.stdout.contains("\\x1b]0;pwned\\x07") && status.stdout.contains("\\x00nul") && status.stdout.contains("\\u{9b}csi"), "\(status)")
-        let json = try h.swiftd(["status", "x", "--json"])
-        expectNoControlCharacters(json.stdout, "status --json")
-        #expect(json.stdout.contains("\\u001b") && json.stdout.contains("\\u009b"), "\(json)")
-        #expect(eventually { h.log("x").contains("csi") })
-        let logs = try h.swiftd(["logs", "x"])
-        expectNoControlCharacters(logs.stdout, "logs")
-        #expect(logs.stdout.contains("\\x1b[2Jred"), "\(logs)")
-        let list = try h.swiftd(["list"])
-        expectNoControlCharacters(list.stdout, "list")
-        // The last lines of a failed start's log, too.
-        let failed = try h.startService("y", service: ["--print-escaped", Self.hostile, "--exit", "3", "--after", "20"])
-        #expect(failed.code == 1, "\(failed)")
-        expectNoControlCharacters(failed.stderr, "start failure")
-        #expect(failed.stderr.contains("\\x1b[2Jred"), "\(failed)")
+        try withHarness("bounds-escape") { h throws in
+            let start = try h.startService("x", ["--ready", "notify"], service: ["--notify-status-escaped", Self.hostile, "--notify-ready-after", "50",
+                                                                                 "--print-escaped", Self.hostile])
+            #expect(start.code == 0, "\(start)")
+            #expect(eventually { h.state("x")?.statusText?.contains("csi") == true }, "the STATUS= text (with a NUL) was recorded and reads back")
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 0, "\(status)")
+            expectNoControlCharacters(status.stdout, "status")
+            #expect(status.stdout.contains("\\x1b]0;pwned\\x07") && status.stdout.contains("\\x00nul") && status.stdout.contains("\\u{9b}csi"), "\(status)")
+            let json = try h.swiftd(["status", "x", "--json"])
+            expectNoControlCharacters(json.stdout, "status --json")
+            #expect(json.stdout.contains("\\u001b") && json.stdout.contains("\\u009b"), "\(json)")
+            #expect(eventually { h.log("x").contains("csi") })
+            let logs = try h.swiftd(["logs", "x"])
+            expectNoControlCharacters(logs.stdout, "logs")
+            #expect(logs.stdout.contains("\\x1b[2Jred"), "\(logs)")
+            let list = try h.swiftd(["list"])
+            expectNoControlCharacters(list.stdout, "list")
+            // The last lines of a failed start's log, too.
+            let failed = try h.startService("y", service: ["--print-escaped", Self.hostile, "--exit", "3", "--after", "20"])
+            #expect(failed.code == 1, "\(failed)")
+            expectNoControlCharacters(failed.stderr, "start failure")
+            #expect(failed.stderr.contains("\\x1b[2Jred"), "\(failed)")
+        }
     }
 
     @Test func aLineWithoutEndCountsTowardRotation() throws {
-        let h = try Harness("bounds-endless")
-        defer { h.cleanup() }
-        #expect(try h.startService("x", ["--log-max-size", "64K", "--log-keep", "2"], service: ["--print-endless", "2000000"]).code == 0)
-        #expect(eventually(timeout: 20) {
-            let sizes = [h.logFile("x"), h.logFile("x") + ".1", h.logFile("x") + ".2"].compactMap { try? FileSystem.linkStatus($0)?.st_size }
-            return sizes.count == 3
-        }, "rotated")
-        Monotonic.sleep(nanoseconds: 300_000_000)
-        for file in ProcessTable.entries(of: h.logDirectory) {
-            let size = try #require(try FileSystem.linkStatus(Path.join(h.logDirectory, file))).st_size
-            #expect(size <= 64 * 1024, "\(file) is \(size) bytes")
+        try withHarness("bounds-endless") { h throws in
+            #expect(try h.startService("x", ["--log-max-size", "64K", "--log-keep", "2"], service: ["--print-endless", "2000000"]).code == 0)
+            #expect(eventually(timeout: 20) {
+                let sizes = [h.logFile("x"), h.logFile("x") + ".1", h.logFile("x") + ".2"].compactMap { try? FileSystem.linkStatus($0)?.st_size }
+                return sizes.count == 3
+            }, "rotated")
+            Monotonic.sleep(nanoseconds: 300_000_000)
+            for file in ProcessTable.entries(of: h.logDirectory) {
+                let size = try #require(try FileSystem.linkStatus(Path.join(h.logDirectory, file))).st_size
+                #expect(size <= 64 * 1024, "\(file) is \(size) bytes")
+            }
+            #expect(ProcessTable.entries(of: h.logDirectory).count <= 3)
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
         }
-        #expect(ProcessTable.entries(of: h.logDirectory).count <= 3)
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
     }
 
     @Test func aFloodOfNotificationsNeverKeepsTheSupervisorFromStopping() throws {
-        let h = try Harness("bounds-flood")
-        defer { h.cleanup() }
-        #expect(try h.startService("x", ["--ready", "notify"], service: ["--notify-flood", "0", "--notify-ready-after", "20"]).code == 0)
-        Monotonic.sleep(nanoseconds: 500_000_000)
-        let stop = try h.swiftd(["stop", "x", "--timeout", "2s"])
-        #expect(stop.code == 0 && stop.stdout == "x stopped\n", "the supervisor did not answer: \(stop)")
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("bounds-flood") { h throws in
+            #expect(try h.startService("x", ["--ready", "notify"], service: ["--notify-flood", "0", "--notify-ready-after", "20"]).code == 0)
+            Monotonic.sleep(nanoseconds: 500_000_000)
+            let stop = try h.swiftd(["stop", "x", "--timeout", "2s"])
+            #expect(stop.code == 0 && stop.stdout == "x stopped\n", "the supervisor did not answer: \(stop)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     @Test func swiftdsOwnLogInsideAWatchedTreeIsNoChange() throws {
-        let h = try Harness("bounds-watch-log")
-        defer { h.cleanup() }
-        let tree = h.scratch.file("tree")
-        mkdir(tree, 0o755)
-        try FileSystem.writeAtomically(Path.join(tree, "app.conf"), Array("one\n".utf8))
-        #expect(try h.startService("x", ["--watch", tree, "--log", Path.join(tree, "x.log"), "--log-max-size", "8K"],
-                                   service: ["--print-numbered", "400", "--every", "5"]).code == 0)
-        Monotonic.sleep(nanoseconds: 2_500_000_000)
-        #expect(h.state("x")?.restarts == 0, "its own log restarted it: \(String(describing: h.state("x")?.restarts))")
-        try FileSystem.writeAtomically(Path.join(tree, "app.conf"), Array("two\n".utf8))
-        #expect(eventually { h.state("x")?.restarts == 1 }, "a real change restarts it")
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
+        try withHarness("bounds-watch-log") { h throws in
+            let tree = h.scratch.file("tree")
+            mkdir(tree, 0o755)
+            try FileSystem.writeAtomically(Path.join(tree, "app.conf"), Array("one\n".utf8))
+            #expect(try h.startService("x", ["--watch", tree, "--log", Path.join(tree, "x.log"), "--log-max-size", "8K"],
+                                       service: ["--print-numbered", "400", "--every", "5"]).code == 0)
+            Monotonic.sleep(nanoseconds: 2_500_000_000)
+            #expect(h.state("x")?.restarts == 0, "its own log restarted it: \(String(describing: h.state("x")?.restarts))")
+            try FileSystem.writeAtomically(Path.join(tree, "app.conf"), Array("two\n".utf8))
+            #expect(eventually { h.state("x")?.restarts == 1 }, "a real change restarts it")
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+        }
     }
 
     @Test func symlinkLoopsInAWatchedTreeAreHarmless() throws {
-        let h = try Harness("bounds-watch-loop")
-        defer { h.cleanup() }
-        let tree = h.scratch.file("tree")
-        mkdir(tree, 0o755)
-        mkdir(Path.join(tree, "sub"), 0o755)
-        symlink(tree, Path.join(tree, "sub/up"))
-        symlink(".", Path.join(tree, "self"))
-        try FileSystem.writeAtomically(Path.join(tree, "sub/file"), Array("one\n".utf8))
-        #expect(try h.startService("x", ["--watch", tree]).code == 0)
-        let supervisor = try #require(h.lockHolder("x"))
-        try FileSystem.writeAtomically(Path.join(tree, "sub/file"), Array("two\n".utf8))
-        #expect(eventually { h.state("x")?.restarts == 1 })
-        #expect(h.isAlive(supervisor))
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
+        try withHarness("bounds-watch-loop") { h throws in
+            let tree = h.scratch.file("tree")
+            mkdir(tree, 0o755)
+            mkdir(Path.join(tree, "sub"), 0o755)
+            symlink(tree, Path.join(tree, "sub/up"))
+            symlink(".", Path.join(tree, "self"))
+            try FileSystem.writeAtomically(Path.join(tree, "sub/file"), Array("one\n".utf8))
+            #expect(try h.startService("x", ["--watch", tree]).code == 0)
+            let supervisor = try #require(h.lockHolder("x"))
+            try FileSystem.writeAtomically(Path.join(tree, "sub/file"), Array("two\n".utf8))
+            #expect(eventually { h.state("x")?.restarts == 1 })
+            #expect(h.isAlive(supervisor))
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+        }
     }
 
     @Test func restartingOftenLeaksNoDescriptor() throws {
-        let h = try Harness("bounds-restarts")
-        defer { h.cleanup() }
-        #expect(try h.startService("x", ["--restart", "always", "--restart-delay", "1ms", "--restart-max-delay", "1ms", "--start-limit", "none",
-                                         "--min-uptime", "0", "--ready", "notify"],
-                                   service: ["--notify-ready-after", "0", "--exit", "1", "--after", "3"]).code == 0)
-        let supervisor = try #require(h.lockHolder("x"))
-        #expect(eventually { (h.state("x")?.restarts ?? 0) >= 20 })
-        let early = ProcessTable.openDescriptors(of: supervisor).count
-        #expect(eventually(timeout: 60) { (h.state("x")?.restarts ?? 0) >= 400 })
-        let late = ProcessTable.openDescriptors(of: supervisor).count
-        #expect(late <= early + 2, "descriptors grew from \(early) to \(late) over 380 restarts")
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
+        try withHarness("bounds-restarts") { h throws in
+            #expect(try h.startService("x", ["--restart", "always", "--restart-delay", "1ms", "--restart-max-delay", "1ms", "--start-limit", "none",
+                                             "--min-uptime", "0", "--ready", "notify"],
+                                       service: ["--notify-ready-after", "0", "--exit", "1", "--after", "3"]).code == 0)
+            let supervisor = try #require(h.lockHolder("x"))
+            #expect(eventually { (h.state("x")?.restarts ?? 0) >= 20 })
+            let early = ProcessTable.openDescriptors(of: supervisor).count
+            #expect(eventually(timeout: 60) { (h.state("x")?.restarts ?? 0) >= 400 })
+            let late = ProcessTable.openDescriptors(of: supervisor).count
+            #expect(late <= early + 2, "descriptors grew from \(early) to \(late) over 380 restarts")
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+        }
     }
 }

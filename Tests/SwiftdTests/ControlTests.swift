@@ -5,106 +5,106 @@ import Testing
 /// restart, reload, signal, list, logs.
 @Suite struct ControlTests {
     @Test func restartKeepsTheCommandAndChangesThePid() throws {
-        let h = try Harness("restart")
-        defer { h.cleanup() }
-        #expect(try h.startService("web", ["--env", "MARK=1"], service: ["--print", "1"]).code == 0)
-        let first = try #require(h.pid("web"))
-        let restart = try h.swiftd(["restart", "web"])
-        #expect(restart.code == 0, "\(restart)")
-        let second = try #require(h.pid("web"))
-        #expect(second != first)
-        #expect(restart.stdout == "web restarted (pid \(second))\n")
-        #expect(!h.isAlive(first))
-        #expect(h.state("web")?.configuration.command == [h.fixturePath, "service", "--print", "1"])
-        #expect(h.state("web")?.configuration.environment == ["MARK=1"])
+        try withHarness("restart") { h throws in
+            #expect(try h.startService("web", ["--env", "MARK=1"], service: ["--print", "1"]).code == 0)
+            let first = try #require(h.pid("web"))
+            let restart = try h.swiftd(["restart", "web"])
+            #expect(restart.code == 0, "\(restart)")
+            let second = try #require(h.pid("web"))
+            #expect(second != first)
+            #expect(restart.stdout == "web restarted (pid \(second))\n")
+            #expect(!h.isAlive(first))
+            #expect(h.state("web")?.configuration.command == [h.fixturePath, "service", "--print", "1"])
+            #expect(h.state("web")?.configuration.environment == ["MARK=1"])
+        }
     }
 
     @Test func restartAfterStopUsesTheRecord() throws {
-        let h = try Harness("restart-stopped")
-        defer { h.cleanup() }
-        #expect(try h.startService("web").code == 0)
-        #expect(try h.swiftd(["stop", "web"]).code == 0)
-        let restart = try h.swiftd(["restart", "web", "--min-uptime", "0"])
-        #expect(restart.code == 0, "\(restart)")
-        #expect(h.state("web")?.configuration.minUptime == .zero)
+        try withHarness("restart-stopped") { h throws in
+            #expect(try h.startService("web").code == 0)
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+            let restart = try h.swiftd(["restart", "web", "--min-uptime", "0"])
+            #expect(restart.code == 0, "\(restart)")
+            #expect(h.state("web")?.configuration.minUptime == .zero)
+        }
     }
 
     @Test func reloadSendsHUPAndSignalSendsWhatItIsTold() throws {
-        let h = try Harness("reload")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        #expect(try h.startService("web", ["--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
-        let reload = try h.swiftd(["reload", "web"])
-        #expect(reload.code == 0, "\(reload)")
-        #expect(eventually { h.text("signals").contains("HUP") })
-        let signal = try h.swiftd(["signal", "web", "SIGUSR1"])
-        #expect(signal.code == 0, "\(signal)")
-        #expect(eventually { h.text("signals").contains("USR1") })
-        #expect(h.isAlive(h.pid("web")!))
+        try withHarness("reload") { h throws in
+            let signals = h.scratch.file("signals")
+            #expect(try h.startService("web", ["--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
+            let reload = try h.swiftd(["reload", "web"])
+            #expect(reload.code == 0, "\(reload)")
+            #expect(eventually { h.text("signals").contains("HUP") })
+            let signal = try h.swiftd(["signal", "web", "SIGUSR1"])
+            #expect(signal.code == 0, "\(signal)")
+            #expect(eventually { h.text("signals").contains("USR1") })
+            #expect(h.isAlive(h.pid("web")!))
+        }
     }
 
     @Test func reloadSignalIsConfigurable() throws {
-        let h = try Harness("reload-signal")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        #expect(try h.startService("web", ["--reload-signal", "USR2", "--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
-        #expect(try h.swiftd(["reload", "web"]).code == 0)
-        #expect(eventually { h.text("signals").contains("USR2") })
-        #expect(!h.text("signals").contains("HUP"))
+        try withHarness("reload-signal") { h throws in
+            let signals = h.scratch.file("signals")
+            #expect(try h.startService("web", ["--reload-signal", "USR2", "--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
+            #expect(try h.swiftd(["reload", "web"]).code == 0)
+            #expect(eventually { h.text("signals").contains("USR2") })
+            #expect(!h.text("signals").contains("HUP"))
+        }
     }
 
     @Test func reloadAndSignalAreThreeWhenNotRunning() throws {
-        let h = try Harness("reload-none")
-        defer { h.cleanup() }
-        #expect(try h.swiftd(["reload", "web"]).code == 3)
-        #expect(try h.swiftd(["signal", "web", "TERM"]).code == 3)
+        try withHarness("reload-none") { h throws in
+            #expect(try h.swiftd(["reload", "web"]).code == 3)
+            #expect(try h.swiftd(["signal", "web", "TERM"]).code == 3)
+        }
     }
 
     @Test func listShowsEveryServiceWithItsState() throws {
-        let h = try Harness("list")
-        defer { h.cleanup() }
-        #expect(try h.startService("alpha").code == 0)
-        #expect(try h.startService("beta").code == 0)
-        #expect(try h.swiftd(["stop", "beta"]).code == 0)
-        let list = try h.swiftd(["list"])
-        #expect(list.code == 0)
-        let lines = list.stdout.split(separator: "\n")
-        #expect(lines.count == 3, "\(list)")
-        #expect(lines[1].hasPrefix("alpha") && lines[1].contains("running"))
-        #expect(lines[2].hasPrefix("beta") && lines[2].contains("stopped"))
-        let json = try h.swiftd(["list", "--json"])
-        #expect(json.stdout.hasPrefix("[{\"name\":\"alpha\",\"state\":\"running\""), "\(json)")
-        #expect(json.stdout.contains("{\"name\":\"beta\",\"state\":\"stopped\""))
+        try withHarness("list") { h throws in
+            #expect(try h.startService("alpha").code == 0)
+            #expect(try h.startService("beta").code == 0)
+            #expect(try h.swiftd(["stop", "beta"]).code == 0)
+            let list = try h.swiftd(["list"])
+            #expect(list.code == 0)
+            let lines = list.stdout.split(separator: "\n")
+            #expect(lines.count == 3, "\(list)")
+            #expect(lines[1].hasPrefix("alpha") && lines[1].contains("running"))
+            #expect(lines[2].hasPrefix("beta") && lines[2].contains("stopped"))
+            let json = try h.swiftd(["list", "--json"])
+            #expect(json.stdout.hasPrefix("[{\"name\":\"alpha\",\"state\":\"running\""), "\(json)")
+            #expect(json.stdout.contains("{\"name\":\"beta\",\"state\":\"stopped\""))
+        }
     }
 
     @Test func logsPrintsTheLastLines() throws {
-        let h = try Harness("logs")
-        defer { h.cleanup() }
-        #expect(try h.startService("chatty", service: ["--print", "50"]).code == 0)
-        #expect(eventually { h.log("chatty").contains("line 50 of 50") })
-        let logs = try h.swiftd(["logs", "chatty", "-n", "3"])
-        #expect(logs.code == 0)
-        #expect(logs.stdout == "line 48 of 50\nline 49 of 50\nline 50 of 50\n", "\(logs)")
+        try withHarness("logs") { h throws in
+            #expect(try h.startService("chatty", service: ["--print", "50"]).code == 0)
+            #expect(eventually { h.log("chatty").contains("line 50 of 50") })
+            let logs = try h.swiftd(["logs", "chatty", "-n", "3"])
+            #expect(logs.code == 0)
+            #expect(logs.stdout == "line 48 of 50\nline 49 of 50\nline 50 of 50\n", "\(logs)")
+        }
     }
 
     @Test func logsFollowsAcrossRotation() throws {
-        let h = try Harness("logs-follow")
-        defer { h.cleanup() }
-        try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)
-        let log = h.logFile("f")
-        try FileSystem.writeAtomically(log, Array("old 1\n".utf8))
-        let follower = try h.spawnSwiftd(["logs", "f", "-f", "-n", "1"])
-        #expect(eventually { follower.outputSoFar().contains("old 1") })
-        appendLine(log, "before rotation")
-        #expect(eventually { follower.outputSoFar().contains("before rotation") })
-        appendLine(log, "just before rotation")
-        #expect(Glibc.rename(log, log + ".1") == 0)
-        appendLine(log, "after rotation")
-        #expect(eventually { follower.outputSoFar().contains("after rotation") })
-        let text = follower.outputSoFar()
-        #expect(text == "old 1\nbefore rotation\njust before rotation\nafter rotation\n", "\(text)")
-        follower.signal(SIGTERM)
-        _ = follower.wait(timeout: 5)
+        try withHarness("logs-follow") { h throws in
+            try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)
+            let log = h.logFile("f")
+            try FileSystem.writeAtomically(log, Array("old 1\n".utf8))
+            let follower = try h.spawnSwiftd(["logs", "f", "-f", "-n", "1"])
+            #expect(eventually { follower.outputSoFar().contains("old 1") })
+            appendLine(log, "before rotation")
+            #expect(eventually { follower.outputSoFar().contains("before rotation") })
+            appendLine(log, "just before rotation")
+            #expect(Glibc.rename(log, log + ".1") == 0)
+            appendLine(log, "after rotation")
+            #expect(eventually { follower.outputSoFar().contains("after rotation") })
+            let text = follower.outputSoFar()
+            #expect(text == "old 1\nbefore rotation\njust before rotation\nafter rotation\n", "\(text)")
+            follower.signal(SIGTERM)
+            _ = follower.wait(timeout: 5)
+        }
     }
 
     func appendLine(_ path: String, _ line: String) {

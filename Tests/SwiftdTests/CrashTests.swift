@@ -28,48 +28,48 @@ import Testing
     @Test(arguments: cases.keys.sorted())
     func killAtEachMoment(_ label: String) throws {
         let (point, victim) = try #require(Self.cases[label])
-        let h = try Harness("crash")
-        defer { h.cleanup() }
-        var cli: Spawned
-        var victimPID: pid_t
-        var stopped: pid_t?
-        if point == "readiness" {
-            // A service that never says it is ready: start waits for it.
-            cli = try h.spawnSwiftd(["start", "x", "--ready", "notify", "--ready-timeout", "3s", "--", h.fixturePath, "service"])
-            #expect(eventually { h.pid("x") != nil })
-            switch victim {
-            case .cli: victimPID = cli.pid
-            case .supervisor: victimPID = try #require(h.lockHolder("x"))
-            default: victimPID = try #require(h.pid("x"))
+        try withHarness("crash") { h throws in
+            var cli: Spawned
+            var victimPID: pid_t
+            var stopped: pid_t?
+            if point == "readiness" {
+                // A service that never says it is ready: start waits for it.
+                cli = try h.spawnSwiftd(["start", "x", "--ready", "notify", "--ready-timeout", "3s", "--", h.fixturePath, "service"])
+                #expect(eventually { h.pid("x") != nil })
+                switch victim {
+                case .cli: victimPID = cli.pid
+                case .supervisor: victimPID = try #require(h.lockHolder("x"))
+                default: victimPID = try #require(h.pid("x"))
+                }
+            } else {
+                let env = Environment.setting("SWIFTD_CRASH_POINT", to: point, in: h.scratch.environment)
+                cli = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
+                stopped = h.stoppedProcess()
+                let pid = try #require(stopped, "the crash point \(point) was reached")
+                victimPID = victim == .cli ? cli.pid : pid
             }
-        } else {
-            let env = Environment.setting("SWIFTD_CRASH_POINT", to: point, in: h.scratch.environment)
-            cli = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
-            stopped = h.stoppedProcess()
-            let pid = try #require(stopped, "the crash point \(point) was reached")
-            victimPID = victim == .cli ? cli.pid : pid
-        }
-        kill(victimPID, SIGKILL)
-        if let stopped, stopped != victimPID { kill(stopped, SIGCONT) }
-        if victimPID != cli.pid {
-            let result = cli.wait(timeout: 30)
-            #expect(!result.timedOut, "start never hangs: \(result)")
-            #expect(result.code == 0 || result.code == 1, "\(result)")
-        }
+            kill(victimPID, SIGKILL)
+            if let stopped, stopped != victimPID { kill(stopped, SIGCONT) }
+            if victimPID != cli.pid {
+                let result = cli.wait(timeout: 30)
+                #expect(!result.timedOut, "start never hangs: \(result)")
+                #expect(result.code == 0 || result.code == 1, "\(result)")
+            }
 
-        // status tells the truth once things settle: 0 exactly when the service runs.
-        #expect(eventually(timeout: 15) {
-            guard let status = try? h.swiftd(["status", "x"]) else { return false }
-            let running = !h.processes(named: "fixture").isEmpty
-            return (status.code == 0) == running && (running || h.processes(named: "swiftd: x").isEmpty)
-        }, "\(label): \(String(describing: try? h.swiftd(["status", "x"])))")
+            // status tells the truth once things settle: 0 exactly when the service runs.
+            #expect(eventually(timeout: 15) {
+                guard let status = try? h.swiftd(["status", "x"]) else { return false }
+                let running = !h.processes(named: "fixture").isEmpty
+                return (status.code == 0) == running && (running || h.processes(named: "swiftd: x").isEmpty)
+            }, "\(label): \(String(describing: try? h.swiftd(["status", "x"])))")
 
-        let again = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])
-        #expect(again.code == 0, "\(label): the next start succeeds: \(again)")
-        #expect(try h.swiftd(["status", "x"]).code == 0)
-        #expect(h.processes(named: "fixture").count == 1, "one instance")
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
-        #expect(h.scratch.markedProcesses().isEmpty, "nothing of the service is left")
+            let again = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])
+            #expect(again.code == 0, "\(label): the next start succeeds: \(again)")
+            #expect(try h.swiftd(["status", "x"]).code == 0)
+            #expect(h.processes(named: "fixture").count == 1, "one instance")
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty, "nothing of the service is left")
+        }
     }
 }
 
@@ -79,20 +79,20 @@ import Testing
 /// load: one started service was stopped by another start's cleanup.)
 @Suite struct OvertakenStartTests {
     @Test func anOvertakenStartLeavesTheNewServiceAlone() throws {
-        let h = try Harness("overtaken")
-        defer { h.cleanup() }
-        let env = Environment.setting("SWIFTD_CRASH_POINT", to: "after-probe", in: h.scratch.environment)
-        let slow = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
-        let paused = try #require(h.stoppedProcess(), "the first start paused after its probe")
-        let fast = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])
-        #expect(fast.code == 0, "\(fast)")
-        let pid = try #require(h.pid("x"))
-        kill(paused, SIGCONT)
-        let result = slow.wait(timeout: 30)
-        #expect(result.code == 0, "\(result)")
-        #expect(result.stdout == "x is already running (pid \(pid))\n", "\(result)")
-        #expect(h.isAlive(pid), "the newcomer's service was taken for leftovers")
-        #expect(h.pid("x") == pid)
-        #expect(h.processes(named: "fixture") == [pid])
+        try withHarness("overtaken") { h throws in
+            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "after-probe", in: h.scratch.environment)
+            let slow = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
+            let paused = try #require(h.stoppedProcess(), "the first start paused after its probe")
+            let fast = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])
+            #expect(fast.code == 0, "\(fast)")
+            let pid = try #require(h.pid("x"))
+            kill(paused, SIGCONT)
+            let result = slow.wait(timeout: 30)
+            #expect(result.code == 0, "\(result)")
+            #expect(result.stdout == "x is already running (pid \(pid))\n", "\(result)")
+            #expect(h.isAlive(pid), "the newcomer's service was taken for leftovers")
+            #expect(h.pid("x") == pid)
+            #expect(h.processes(named: "fixture") == [pid])
+        }
     }
 }

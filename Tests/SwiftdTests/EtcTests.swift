@@ -63,19 +63,19 @@ import Testing
     }
 
     @Test func exampleConfPassesCheck() throws {
-        let h = try Harness("etc-example")
-        defer { h.cleanup() }
-        // The example runs python3: a stand-in at the end of PATH for machines without it.
-        let bin = h.scratch.file("bin")
-        try FileSystem.makeDirectories(bin, mode: 0o755)
-        try FileSystem.writeAtomically(Path.join(bin, "python3"), Array("#!/bin/sh\nexec sleep 1000\n".utf8), mode: 0o755)
-        let env = Environment.setting("PATH", to: (Environment.value("PATH") ?? "/usr/bin:/bin") + ":" + bin, in: h.scratch.environment)
-        let check = try run(h.swiftdPath, ["check", "example", "--config-dir", Self.sample("swiftd"), "--run-dir", h.runDirectory,
-                                           "--log-dir", h.logDirectory], environment: env)
-        #expect(check.code == 0, "\(check)")
-        #expect(check.stdout.hasPrefix("# example: config:\(Self.sample("swiftd/example.conf"))\n"), "\(check)")
-        #expect(check.stdout.contains("command = python3 -m http.server 8080 --bind 127.0.0.1 --directory /usr/share/doc  # "))
-        #expect(check.stdout.contains("restart = on-failure  # default"))
+        try withHarness("etc-example") { h throws in
+            // The example runs python3: a stand-in at the end of PATH for machines without it.
+            let bin = h.scratch.file("bin")
+            try FileSystem.makeDirectories(bin, mode: 0o755)
+            try FileSystem.writeAtomically(Path.join(bin, "python3"), Array("#!/bin/sh\nexec sleep 1000\n".utf8), mode: 0o755)
+            let env = Environment.setting("PATH", to: (Environment.value("PATH") ?? "/usr/bin:/bin") + ":" + bin, in: h.scratch.environment)
+            let check = try run(h.swiftdPath, ["check", "example", "--config-dir", Self.sample("swiftd"), "--run-dir", h.runDirectory,
+                                               "--log-dir", h.logDirectory], environment: env)
+            #expect(check.code == 0, "\(check)")
+            #expect(check.stdout.hasPrefix("# example: config:\(Self.sample("swiftd/example.conf"))\n"), "\(check)")
+            #expect(check.stdout.contains("command = python3 -m http.server 8080 --bind 127.0.0.1 --directory /usr/share/doc  # "))
+            #expect(check.stdout.contains("restart = on-failure  # default"))
+        }
     }
 
     // MARK: init script
@@ -96,66 +96,66 @@ import Testing
     }
 
     @Test func initScriptStartsReportsAndStopsARealService() throws {
-        let h = try Harness("etc-init")
-        defer { h.cleanup() }
-        try writeConfig(h, "example", "command = \(h.fixturePath) service --print 1\n")
-        #expect(try initScript(h, "status").code == 3, "not running yet")
-        let start = try initScript(h, "start")
-        #expect(start.code == 0, "\(start)")
-        let pid = try #require(h.pid("example"))
-        #expect(start.stdout == "example started (pid \(pid))\n")
-        #expect(h.isAlive(pid))
-        let again = try initScript(h, "start")
-        #expect(again.code == 0, "LSB: starting a running service succeeds: \(again)")
-        #expect(again.stdout == "example is already running (pid \(pid))\n")
-        let status = try initScript(h, "status")
-        #expect(status.code == 0, "\(status)")
-        #expect(status.stdout.hasPrefix("example: running (pid \(pid))"))
+        try withHarness("etc-init") { h throws in
+            try writeConfig(h, "example", "command = \(h.fixturePath) service --print 1\n")
+            #expect(try initScript(h, "status").code == 3, "not running yet")
+            let start = try initScript(h, "start")
+            #expect(start.code == 0, "\(start)")
+            let pid = try #require(h.pid("example"))
+            #expect(start.stdout == "example started (pid \(pid))\n")
+            #expect(h.isAlive(pid))
+            let again = try initScript(h, "start")
+            #expect(again.code == 0, "LSB: starting a running service succeeds: \(again)")
+            #expect(again.stdout == "example is already running (pid \(pid))\n")
+            let status = try initScript(h, "status")
+            #expect(status.code == 0, "\(status)")
+            #expect(status.stdout.hasPrefix("example: running (pid \(pid))"))
 
-        let restart = try initScript(h, "restart")
-        #expect(restart.code == 0, "\(restart)")
-        let restarted = try #require(h.pid("example"))
-        #expect(restarted != pid)
-        let forceReload = try initScript(h, "force-reload")
-        #expect(forceReload.code == 0, "\(forceReload)")
-        #expect(h.pid("example") != restarted)
-        let tryRestart = try initScript(h, "try-restart")
-        #expect(tryRestart.code == 0, "\(tryRestart)")
-        #expect(try initScript(h, "reload").code == 0)
+            let restart = try initScript(h, "restart")
+            #expect(restart.code == 0, "\(restart)")
+            let restarted = try #require(h.pid("example"))
+            #expect(restarted != pid)
+            let forceReload = try initScript(h, "force-reload")
+            #expect(forceReload.code == 0, "\(forceReload)")
+            #expect(h.pid("example") != restarted)
+            let tryRestart = try initScript(h, "try-restart")
+            #expect(tryRestart.code == 0, "\(tryRestart)")
+            #expect(try initScript(h, "reload").code == 0)
 
-        let stop = try initScript(h, "stop")
-        #expect(stop.code == 0, "\(stop)")
-        #expect(stop.stdout == "example stopped\n")
-        #expect(h.scratch.markedProcesses().isEmpty)
-        #expect(try initScript(h, "status").code == 3)
-        #expect(try initScript(h, "stop").code == 0, "LSB: stopping a stopped service succeeds")
-        #expect(try initScript(h, "reload").code == 7, "LSB: 7 program is not running")
-        let tryRestartStopped = try initScript(h, "try-restart")
-        #expect(tryRestartStopped.code == 0)
-        #expect(h.pid("example") == nil, "try-restart leaves a stopped service stopped")
+            let stop = try initScript(h, "stop")
+            #expect(stop.code == 0, "\(stop)")
+            #expect(stop.stdout == "example stopped\n")
+            #expect(h.scratch.markedProcesses().isEmpty)
+            #expect(try initScript(h, "status").code == 3)
+            #expect(try initScript(h, "stop").code == 0, "LSB: stopping a stopped service succeeds")
+            #expect(try initScript(h, "reload").code == 7, "LSB: 7 program is not running")
+            let tryRestartStopped = try initScript(h, "try-restart")
+            #expect(tryRestartStopped.code == 0)
+            #expect(h.pid("example") == nil, "try-restart leaves a stopped service stopped")
+        }
     }
 
     @Test func initScriptPassesFailuresThrough() throws {
-        let h = try Harness("etc-init-fail")
-        defer { h.cleanup() }
-        #expect(try initScript(h, "start").code == 6, "no example.conf, no example in PATH: not configured")
-        try writeConfig(h, "example", "command = \(h.fixturePath) service\nrestart = sometimes\n")
-        let bad = try initScript(h, "start")
-        #expect(bad.code == 6, "\(bad)")
-        #expect(bad.stderr.contains("example.conf:2: bad value for restart"))
-        try writeConfig(h, "example", "command = /nonexistent/swiftd-daemon\n")
-        #expect(try initScript(h, "start").code == 5)
-        // A service that fails after starting: status says dead (1).
-        try writeConfig(h, "example", "command = \(h.fixturePath) service --exit 3 --after 200\nmin-uptime = 0\nrestart = no\n")
-        #expect(try initScript(h, "start").code == 0)
-        #expect(eventually { (try? initScript(h, "status").code) == 1 })
-        let usage = try initScript(h, "bogus")
-        #expect(usage.code == 2)
-        #expect(usage.stderr.hasPrefix("Usage: "))
-        let missing = ["SWIFTD": "/nonexistent/swiftd"]
-        #expect(try initScript(h, "start", missing).code == 5, "LSB: 5 program is not installed")
-        #expect(try initScript(h, "status", missing).code == 4, "LSB: status unknown")
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("etc-init-fail") { h throws in
+            #expect(try initScript(h, "start").code == 6, "no example.conf, no example in PATH: not configured")
+            try writeConfig(h, "example", "command = \(h.fixturePath) service\nrestart = sometimes\n")
+            let bad = try initScript(h, "start")
+            #expect(bad.code == 6, "\(bad)")
+            #expect(bad.stderr.contains("example.conf:2: bad value for restart"))
+            try writeConfig(h, "example", "command = /nonexistent/swiftd-daemon\n")
+            #expect(try initScript(h, "start").code == 5)
+            // A service that fails after starting: status says dead (1).
+            try writeConfig(h, "example", "command = \(h.fixturePath) service --exit 3 --after 200\nmin-uptime = 0\nrestart = no\n")
+            #expect(try initScript(h, "start").code == 0)
+            #expect(eventually { (try? initScript(h, "status").code) == 1 })
+            let usage = try initScript(h, "bogus")
+            #expect(usage.code == 2)
+            #expect(usage.stderr.hasPrefix("Usage: "))
+            let missing = ["SWIFTD": "/nonexistent/swiftd"]
+            #expect(try initScript(h, "start", missing).code == 5, "LSB: 5 program is not installed")
+            #expect(try initScript(h, "status", missing).code == 4, "LSB: status unknown")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     // MARK: systemd unit
@@ -207,30 +207,30 @@ import Testing
     }
 
     @Test func systemdExecStartPassesReadinessThrough() throws {
-        let h = try Harness("etc-systemd")
-        defer { h.cleanup() }
-        try writeConfig(h, "web", "command = \(h.fixturePath) service --notify-ready-after 300\nready = notify\n")
-        let socketPath = h.scratch.file("notify.sock")
-        let fd = try notifySocket(socketPath)
-        defer { close(fd) }
-        // ExecStart as systemd runs it: %i is the instance, the environment carries NOTIFY_SOCKET.
-        let execStart = try #require(try unitSection("Service")["ExecStart"])
-        var words = execStart.split(separator: " ").map { $0 == "%i" ? "web" : String($0) }
-        #expect(words[0] == "/usr/local/bin/swiftd")
-        words[0] = h.swiftdPath
-        let swiftd = try Spawned.start(words[0], Array(words.dropFirst()), environment: environment(h, ["NOTIFY_SOCKET": socketPath]))
-        let messages = receive(on: fd, until: "READY=1")
-        #expect(messages.last?.contains("READY=1") == true, "\(messages)")
-        let pid = try #require(h.pid("web"))
-        #expect(messages.last?.contains("STATUS=web started (pid \(pid))") == true, "\(messages)")
-        #expect(ProcessTable.stat(of: pid)?.parent == swiftd.pid, "swiftd run is the service's parent: systemd's main process")
-        #expect(try h.swiftd(["status", "web"]).code == 0)
-        // systemctl stop: SIGTERM to swiftd (KillMode=mixed), which stops the service.
-        swiftd.signal(SIGTERM)
-        let result = swiftd.wait(timeout: 30)
-        #expect(result.code == 0, "\(result)")
-        #expect(receive(on: fd, until: "STOPPING=1").last?.contains("STOPPING=1") == true)
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("etc-systemd") { h throws in
+            try writeConfig(h, "web", "command = \(h.fixturePath) service --notify-ready-after 300\nready = notify\n")
+            let socketPath = h.scratch.file("notify.sock")
+            let fd = try notifySocket(socketPath)
+            defer { close(fd) }
+            // ExecStart as systemd runs it: %i is the instance, the environment carries NOTIFY_SOCKET.
+            let execStart = try #require(try unitSection("Service")["ExecStart"])
+            var words = execStart.split(separator: " ").map { $0 == "%i" ? "web" : String($0) }
+            #expect(words[0] == "/usr/local/bin/swiftd")
+            words[0] = h.swiftdPath
+            let swiftd = try Spawned.start(words[0], Array(words.dropFirst()), environment: environment(h, ["NOTIFY_SOCKET": socketPath]))
+            let messages = receive(on: fd, until: "READY=1")
+            #expect(messages.last?.contains("READY=1") == true, "\(messages)")
+            let pid = try #require(h.pid("web"))
+            #expect(messages.last?.contains("STATUS=web started (pid \(pid))") == true, "\(messages)")
+            #expect(ProcessTable.stat(of: pid)?.parent == swiftd.pid, "swiftd run is the service's parent: systemd's main process")
+            #expect(try h.swiftd(["status", "web"]).code == 0)
+            // systemctl stop: SIGTERM to swiftd (KillMode=mixed), which stops the service.
+            swiftd.signal(SIGTERM)
+            let result = swiftd.wait(timeout: 30)
+            #expect(result.code == 0, "\(result)")
+            #expect(receive(on: fd, until: "STOPPING=1").last?.contains("STOPPING=1") == true)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     // MARK: bash completion
@@ -252,55 +252,55 @@ import Testing
     }
 
     @Test func completionOffersCommandsOptionsAndValues() throws {
-        let h = try Harness("etc-complete")
-        defer { h.cleanup() }
-        #expect(try complete(["swiftd", "st"], h) == ["start", "stop", "status"])
-        #expect(try complete(["swiftd", ""], h).sorted() == ["check", "help", "list", "logs", "reload", "restart", "run", "signal", "start", "status", "stop"])
-        #expect(try complete(["swiftd", "--run-dir", "/tmp", "re"], h) == ["restart", "reload"], "global options before the command")
-        #expect(try complete(["swiftd", "help", "lo"], h) == ["logs"])
-        #expect(try complete(["swiftd", "start", "web", "--restart", ""], h) == ["no", "on-failure", "always"])
-        #expect(try complete(["swiftd", "start", "web", "--restart", "=", "al"], h) == ["always"], "--restart=al")
-        #expect(try complete(["swiftd", "start", "web", "--watch-action", "re"], h) == ["restart", "reload"])
-        #expect(try complete(["swiftd", "stop", "web", "--signal", "US"], h) == ["USR1", "USR2"])
-        #expect(try complete(["swiftd", "signal", "web", "HU"], h) == ["HUP"])
-        #expect(try complete(["swiftd", "logs", "web", "-"], h).sorted() == ["--config-dir", "--follow", "--help", "--lines", "--log-dir", "--run-dir", "-f", "-n"])
-        #expect(try complete(["swiftd", "start", "web", "--", "bas"], h).contains("bash"), "a command after --")
-        #expect(try complete(["swiftd", "start", "web", "--stop-timeout", ""], h).isEmpty, "no guess at a duration")
+        try withHarness("etc-complete") { h throws in
+            #expect(try complete(["swiftd", "st"], h) == ["start", "stop", "status"])
+            #expect(try complete(["swiftd", ""], h).sorted() == ["check", "help", "list", "logs", "reload", "restart", "run", "signal", "start", "status", "stop"])
+            #expect(try complete(["swiftd", "--run-dir", "/tmp", "re"], h) == ["restart", "reload"], "global options before the command")
+            #expect(try complete(["swiftd", "help", "lo"], h) == ["logs"])
+            #expect(try complete(["swiftd", "start", "web", "--restart", ""], h) == ["no", "on-failure", "always"])
+            #expect(try complete(["swiftd", "start", "web", "--restart", "=", "al"], h) == ["always"], "--restart=al")
+            #expect(try complete(["swiftd", "start", "web", "--watch-action", "re"], h) == ["restart", "reload"])
+            #expect(try complete(["swiftd", "stop", "web", "--signal", "US"], h) == ["USR1", "USR2"])
+            #expect(try complete(["swiftd", "signal", "web", "HU"], h) == ["HUP"])
+            #expect(try complete(["swiftd", "logs", "web", "-"], h).sorted() == ["--config-dir", "--follow", "--help", "--lines", "--log-dir", "--run-dir", "-f", "-n"])
+            #expect(try complete(["swiftd", "start", "web", "--", "bas"], h).contains("bash"), "a command after --")
+            #expect(try complete(["swiftd", "start", "web", "--stop-timeout", ""], h).isEmpty, "no guess at a duration")
+        }
     }
 
     @Test func completionStartOptionsAreExactlyTheKeys() throws {
-        let h = try Harness("etc-complete-keys")
-        defer { h.cleanup() }
-        let expected = ServiceConfiguration.keys.filter { $0.name != "command" }.map { "--\($0.name)" } + ["--run-dir", "--log-dir", "--config-dir", "--help"]
-        for command in ["start", "run", "restart", "check"] {
-            #expect(try complete(["swiftd", command, "web", "--"], h).sorted() == expected.sorted(), "\(command)")
+        try withHarness("etc-complete-keys") { h throws in
+            let expected = ServiceConfiguration.keys.filter { $0.name != "command" }.map { "--\($0.name)" } + ["--run-dir", "--log-dir", "--config-dir", "--help"]
+            for command in ["start", "run", "restart", "check"] {
+                #expect(try complete(["swiftd", command, "web", "--"], h).sorted() == expected.sorted(), "\(command)")
+            }
+            // Each option completes its value or nothing: a flag is never followed by a value.
+            let flags = try complete(["swiftd", "start", "web", "--shell", ""], h)
+            #expect(flags.contains("--"), "after a flag, the next option or --: \(flags)")
         }
-        // Each option completes its value or nothing: a flag is never followed by a value.
-        let flags = try complete(["swiftd", "start", "web", "--shell", ""], h)
-        #expect(flags.contains("--"), "after a flag, the next option or --: \(flags)")
     }
 
     @Test func completionFindsServicesInTheConfigAndRunDirs() throws {
-        let h = try Harness("etc-complete-names")
-        defer { h.cleanup() }
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        try writeConfig(h, "web", "command = /bin/true\n")
-        try writeConfig(h, "db", "command = /bin/true\n")
-        try FileSystem.writeAtomically(Path.join(h.configDirectory, "notes.txt"), [])
-        try FileSystem.writeAtomically(h.pidFile("cache"), [])
-        try FileSystem.writeAtomically(Path.join(h.runDirectory, "queue.state"), [])
-        try FileSystem.writeAtomically(h.pidFile("web"), [])
-        #expect(try complete(["swiftd", "stop", ""], h) == ["cache", "db", "queue", "web"])
-        #expect(try complete(["swiftd", "status", "c"], h) == ["cache"])
-        #expect(try complete(["swiftd", "signal", ""], h) == ["cache", "db", "queue", "web"])
-        // --config-dir and --run-dir on the line win over the environment.
-        let other = h.scratch.file("other")
-        try FileSystem.makeDirectories(other, mode: 0o755)
-        try FileSystem.writeAtomically(Path.join(other, "mail.conf"), [])
-        #expect(try complete(["swiftd", "--config-dir", other, "start", ""], h) == ["cache", "mail", "queue", "web"])
-        #expect(try complete(["swiftd", "start", "--run-dir", other, "--config-dir", other, ""], h) == ["mail"])
-        // The service is named once: then options.
-        #expect(try complete(["swiftd", "stop", "web", ""], h).isEmpty)
+        try withHarness("etc-complete-names") { h throws in
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            try writeConfig(h, "web", "command = /bin/true\n")
+            try writeConfig(h, "db", "command = /bin/true\n")
+            try FileSystem.writeAtomically(Path.join(h.configDirectory, "notes.txt"), [])
+            try FileSystem.writeAtomically(h.pidFile("cache"), [])
+            try FileSystem.writeAtomically(Path.join(h.runDirectory, "queue.state"), [])
+            try FileSystem.writeAtomically(h.pidFile("web"), [])
+            #expect(try complete(["swiftd", "stop", ""], h) == ["cache", "db", "queue", "web"])
+            #expect(try complete(["swiftd", "status", "c"], h) == ["cache"])
+            #expect(try complete(["swiftd", "signal", ""], h) == ["cache", "db", "queue", "web"])
+            // --config-dir and --run-dir on the line win over the environment.
+            let other = h.scratch.file("other")
+            try FileSystem.makeDirectories(other, mode: 0o755)
+            try FileSystem.writeAtomically(Path.join(other, "mail.conf"), [])
+            #expect(try complete(["swiftd", "--config-dir", other, "start", ""], h) == ["cache", "mail", "queue", "web"])
+            #expect(try complete(["swiftd", "start", "--run-dir", other, "--config-dir", other, ""], h) == ["mail"])
+            // The service is named once: then options.
+            #expect(try complete(["swiftd", "stop", "web", ""], h).isEmpty)
+        }
     }
 
     @Test func completionIsRegisteredForSwiftd() throws {

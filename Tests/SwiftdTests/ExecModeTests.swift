@@ -5,68 +5,68 @@ import Testing
 /// `--no-supervise`: no resident swiftd; the service holds its own lock.
 @Suite struct ExecModeTests {
     @Test func serviceHoldsItsOwnLockAndNoSwiftdStays() throws {
-        let h = try Harness("exec")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        let start = try h.startService("x", ["--no-supervise", "--ready", "fd:9"], service: ["--print", "2", "--record-signals", signals, "--fd-ready", "9"])
-        #expect(start.code == 0, "\(start)")
-        let pid = try #require(h.pid("x"))
-        #expect(start.stdout == "x started (pid \(pid))\n")
-        #expect(h.lockHolder("x") == pid)
-        #expect(ProcessTable.stat(of: pid)?.name == "fixture")
-        #expect(ProcessTable.stat(of: pid)?.session == pid)
-        #expect(h.scratch.markedProcesses() == [pid], "nothing but the service: \(h.scratch.markedProcesses())")
-        #expect(eventually { h.log("x").contains("line 2 of 2") })
+        try withHarness("exec") { h throws in
+            let signals = h.scratch.file("signals")
+            let start = try h.startService("x", ["--no-supervise", "--ready", "fd:9"], service: ["--print", "2", "--record-signals", signals, "--fd-ready", "9"])
+            #expect(start.code == 0, "\(start)")
+            let pid = try #require(h.pid("x"))
+            #expect(start.stdout == "x started (pid \(pid))\n")
+            #expect(h.lockHolder("x") == pid)
+            #expect(ProcessTable.stat(of: pid)?.name == "fixture")
+            #expect(ProcessTable.stat(of: pid)?.session == pid)
+            #expect(h.scratch.markedProcesses() == [pid], "nothing but the service: \(h.scratch.markedProcesses())")
+            #expect(eventually { h.log("x").contains("line 2 of 2") })
 
-        let status = try h.swiftd(["status", "x", "--json"])
-        #expect(status.code == 0)
-        #expect(status.stdout.contains("\"mode\":\"exec\""))
-        #expect(status.stdout.contains("\"supervisor_pid\":null"))
+            let status = try h.swiftd(["status", "x", "--json"])
+            #expect(status.code == 0)
+            #expect(status.stdout.contains("\"mode\":\"exec\""))
+            #expect(status.stdout.contains("\"supervisor_pid\":null"))
 
-        #expect(try h.swiftd(["reload", "x"]).code == 0)
-        #expect(eventually { h.text("signals").contains("HUP") })
+            #expect(try h.swiftd(["reload", "x"]).code == 0)
+            #expect(eventually { h.text("signals").contains("HUP") })
 
-        let restart = try h.swiftd(["restart", "x"])
-        #expect(restart.code == 0, "\(restart)")
-        let second = try #require(h.pid("x"))
-        #expect(second != pid)
-        #expect(h.lockHolder("x") == second)
+            let restart = try h.swiftd(["restart", "x"])
+            #expect(restart.code == 0, "\(restart)")
+            let second = try #require(h.pid("x"))
+            #expect(second != pid)
+            #expect(h.lockHolder("x") == second)
 
-        let stop = try h.swiftd(["stop", "x"])
-        #expect(stop.code == 0, "\(stop)")
-        #expect(!h.isAlive(second))
-        #expect(h.scratch.markedProcesses().isEmpty)
-        #expect(try h.swiftd(["status", "x"]).code == 3)
+            let stop = try h.swiftd(["stop", "x"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(!h.isAlive(second))
+            #expect(h.scratch.markedProcesses().isEmpty)
+            #expect(try h.swiftd(["status", "x"]).code == 3)
+        }
     }
 
     @Test func childrenAreStoppedToo() throws {
-        let h = try Harness("exec-children")
-        defer { h.cleanup() }
-        let children = h.scratch.file("children")
-        #expect(try h.startService("x", ["--no-supervise", "--stop-timeout", "2s"], service: ["--fork", "2", "--children-file", children]).code == 0)
-        let pids = h.text("children").split(separator: "\n").compactMap { pid_t($0) }
-        #expect(pids.count == 2)
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
-        for pid in pids { #expect(!h.isAlive(pid)) }
-        #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
+        try withHarness("exec-children") { h throws in
+            let children = h.scratch.file("children")
+            #expect(try h.startService("x", ["--no-supervise", "--stop-timeout", "2s"], service: ["--fork", "2", "--children-file", children]).code == 0)
+            let pids = h.text("children").split(separator: "\n").compactMap { pid_t($0) }
+            #expect(pids.count == 2)
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+            for pid in pids { #expect(!h.isAlive(pid)) }
+            #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
+        }
     }
 
     @Test func earlyDeathIsReported() throws {
-        let h = try Harness("exec-early")
-        defer { h.cleanup() }
-        let start = try h.startService("x", ["--no-supervise", "--min-uptime", "2s"], service: ["--print", "1", "--exit", "4", "--after", "50"])
-        #expect(start.code == 1, "\(start)")
-        #expect(start.stderr.contains("exited with status 4"))
-        #expect(start.stderr.contains("line 1 of 1"))
-        #expect(h.scratch.markedProcesses().isEmpty)
-        #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
-        #expect(try h.swiftd(["status", "x"]).code == 1)
+        try withHarness("exec-early") { h throws in
+            let start = try h.startService("x", ["--no-supervise", "--min-uptime", "2s"], service: ["--print", "1", "--exit", "4", "--after", "50"])
+            #expect(start.code == 1, "\(start)")
+            #expect(start.stderr.contains("exited with status 4"))
+            #expect(start.stderr.contains("line 1 of 1"))
+            #expect(h.scratch.markedProcesses().isEmpty)
+            #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
+            #expect(try h.swiftd(["status", "x"]).code == 1)
+        }
     }
 
     @Test func missingCommandIsFive() throws {
-        let h = try Harness("exec-missing")
-        defer { h.cleanup() }
-        let start = try h.swiftd(["start", "x", "--no-supervise", "--", "no-such-command-swiftd-test"])
-        #expect(start.code == 5, "\(start)")
+        try withHarness("exec-missing") { h throws in
+            let start = try h.swiftd(["start", "x", "--no-supervise", "--", "no-such-command-swiftd-test"])
+            #expect(start.code == 5, "\(start)")
+        }
     }
 }

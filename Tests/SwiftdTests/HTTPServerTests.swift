@@ -44,17 +44,17 @@ import Testing
 
     @Test(.enabled(if: FileSystem.exists("/usr/bin/python3") || Environment.value("PATH")?.contains("python") == true))
     func pythonHTTPServerServesAndStops() throws {
-        let h = try Harness("http")
-        defer { h.cleanup() }
-        let port = try freePort()
-        let start = try h.swiftd(["start", "web", "--chdir", h.scratch.path, "--", "python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1"])
-        #expect(start.code == 0, "\(start)")
-        var first: String?
-        #expect(eventually(timeout: 15) { first = get(port); return first != nil })
-        #expect(first?.hasPrefix("HTTP/1.0 200") == true, "\(first ?? "no answer")")
-        let stop = try h.swiftd(["stop", "web"])
-        #expect(stop.code == 0, "\(stop)")
-        #expect(get(port) == nil)
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("http") { h throws in
+            let port = try freePort()
+            let start = try h.swiftd(["start", "web", "--chdir", h.scratch.path, "--", "python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1"])
+            #expect(start.code == 0, "\(start)")
+            var first: String?
+            #expect(eventually(timeout: 15) { first = get(port); return first != nil })
+            #expect(first?.hasPrefix("HTTP/1.0 200") == true, "\(first ?? "no answer")")
+            let stop = try h.swiftd(["stop", "web"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(get(port) == nil)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 }

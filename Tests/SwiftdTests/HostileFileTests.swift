@@ -36,97 +36,97 @@ import Testing
 
     @Test(arguments: Kind.allCases)
     func hostilePidFile(_ kind: Kind) throws {
-        let h = try Harness("hostile-pid")
-        defer { h.cleanup() }
-        try plant(h, kind, at: h.pidFile("x"))
-        let start = try h.startService("x")
-        #expect(start.code != 0, "\(kind): \(start)")
-        #expect(start.stderr.split(separator: "\n").count == 1 && start.stderr.contains(h.pidFile("x")), "\(kind): one line naming it: \(start)")
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 4, "\(kind): \(status)")
-        for command in [["stop", "x"], ["reload", "x"], ["signal", "x", "TERM"]] {
-            let result = try h.swiftd(command)
-            #expect(result.code != 0 || command[0] == "stop", "\(kind) \(command): \(result)")
+        try withHarness("hostile-pid") { h throws in
+            try plant(h, kind, at: h.pidFile("x"))
+            let start = try h.startService("x")
+            #expect(start.code != 0, "\(kind): \(start)")
+            #expect(start.stderr.split(separator: "\n").count == 1 && start.stderr.contains(h.pidFile("x")), "\(kind): one line naming it: \(start)")
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 4, "\(kind): \(status)")
+            for command in [["stop", "x"], ["reload", "x"], ["signal", "x", "TERM"]] {
+                let result = try h.swiftd(command)
+                #expect(result.code != 0 || command[0] == "stop", "\(kind) \(command): \(result)")
+            }
+            try expectUntouched(h, "pidfile \(kind)")
         }
-        try expectUntouched(h, "pidfile \(kind)")
     }
 
     @Test(arguments: [Kind.symlink, .dangling, .fifo, .directory])
     func hostileStateFile(_ kind: Kind) throws {
-        let h = try Harness("hostile-state")
-        defer { h.cleanup() }
-        try plant(h, kind, at: Path.join(h.runDirectory, "x.state"))
-        let start = try h.startService("x")
-        #expect(start.code == 1, "\(kind): \(start)")
-        #expect(start.stderr.contains("state file"), "\(start)")
-        #expect(try h.swiftd(["status", "x"]).code == 4)
-        try expectUntouched(h, "state \(kind)")
+        try withHarness("hostile-state") { h throws in
+            try plant(h, kind, at: Path.join(h.runDirectory, "x.state"))
+            let start = try h.startService("x")
+            #expect(start.code == 1, "\(kind): \(start)")
+            #expect(start.stderr.contains("state file"), "\(start)")
+            #expect(try h.swiftd(["status", "x"]).code == 4)
+            try expectUntouched(h, "state \(kind)")
+        }
     }
 
     @Test(arguments: [Kind.symlink, .dangling, .fifo, .directory])
     func hostileLogFile(_ kind: Kind) throws {
-        let h = try Harness("hostile-log")
-        defer { h.cleanup() }
-        try plant(h, kind, at: h.logFile("x"))
-        let start = try h.startService("x")
-        #expect(start.code != 0, "\(kind): \(start)")
-        #expect(start.stderr.contains(h.logFile("x")), "\(start)")
-        try expectUntouched(h, "log \(kind)")
+        try withHarness("hostile-log") { h throws in
+            try plant(h, kind, at: h.logFile("x"))
+            let start = try h.startService("x")
+            #expect(start.code != 0, "\(kind): \(start)")
+            #expect(start.stderr.contains(h.logFile("x")), "\(start)")
+            try expectUntouched(h, "log \(kind)")
+        }
     }
 
     @Test func symlinkedRunAndLogDirectoriesAreRefused() throws {
-        let h = try Harness("hostile-dirs")
-        defer { h.cleanup() }
-        let elsewhere = h.scratch.file("elsewhere")
-        mkdir(elsewhere, 0o755)
-        symlink(elsewhere, h.runDirectory)
-        let run = try h.startService("x")
-        #expect(run.code != 0 && run.stderr.contains("run dir \(h.runDirectory): is a symbolic link (refused)"), "\(run)")
-        unlink(h.runDirectory)
-        symlink(elsewhere, h.logDirectory)
-        let log = try h.startService("x")
-        #expect(log.code != 0 && log.stderr.contains("log dir \(h.logDirectory): is a symbolic link (refused)"), "\(log)")
-        #expect(ProcessTable.entries(of: elsewhere).isEmpty, "nothing written through the links")
-        #expect(h.processes(named: "fixture").isEmpty)
+        try withHarness("hostile-dirs") { h throws in
+            let elsewhere = h.scratch.file("elsewhere")
+            mkdir(elsewhere, 0o755)
+            symlink(elsewhere, h.runDirectory)
+            let run = try h.startService("x")
+            #expect(run.code != 0 && run.stderr.contains("run dir \(h.runDirectory): is a symbolic link (refused)"), "\(run)")
+            unlink(h.runDirectory)
+            symlink(elsewhere, h.logDirectory)
+            let log = try h.startService("x")
+            #expect(log.code != 0 && log.stderr.contains("log dir \(h.logDirectory): is a symbolic link (refused)"), "\(log)")
+            #expect(ProcessTable.entries(of: elsewhere).isEmpty, "nothing written through the links")
+            #expect(h.processes(named: "fixture").isEmpty)
+        }
     }
 
     @Test func worldWritableRunDirectoryWithoutStickyIsRefused() throws {
-        let h = try Harness("hostile-rundir")
-        defer { h.cleanup() }
-        mkdir(h.runDirectory, 0o777)
-        chmod(h.runDirectory, 0o777)
-        let start = try h.startService("x")
-        #expect(start.code == 4, "\(start)")
-        #expect(start.stderr.contains("writable by everyone and not sticky"))
-        #expect(try h.swiftd(["stop", "x"]).code == 4)
-        #expect(try h.swiftd(["signal", "x", "HUP"]).code == 4)
-        chmod(h.runDirectory, 0o1777)
-        #expect(try h.startService("x").code == 0, "sticky is fine (like /tmp)")
+        try withHarness("hostile-rundir") { h throws in
+            mkdir(h.runDirectory, 0o777)
+            chmod(h.runDirectory, 0o777)
+            let start = try h.startService("x")
+            #expect(start.code == 4, "\(start)")
+            #expect(start.stderr.contains("writable by everyone and not sticky"))
+            #expect(try h.swiftd(["stop", "x"]).code == 4)
+            #expect(try h.swiftd(["signal", "x", "HUP"]).code == 4)
+            chmod(h.runDirectory, 0o1777)
+            #expect(try h.startService("x").code == 0, "sticky is fine (like /tmp)")
+        }
     }
 
     @Test func configFileAndDirectoryOfOthersAreRefused() throws {
-        let h = try Harness("hostile-conf")
-        defer { h.cleanup() }
-        mkdir(h.configDirectory, 0o755)
-        let file = Path.join(h.configDirectory, "x.conf")
-        try FileSystem.writeAtomically(file, Array("command = \(h.fixturePath) service\n".utf8))
-        chown(file, 65534, 65534)
-        let foreign = try h.swiftd(["start", "x"])
-        #expect(foreign.code == 6 && foreign.stderr.contains("owned by uid 65534"), "\(foreign)")
-        chown(file, 0, 0)
-        chmod(file, 0o666)
-        let writable = try h.swiftd(["start", "x"])
-        #expect(writable.code == 6 && writable.stderr.contains("writable by group or others"), "\(writable)")
-        chmod(file, 0o644)
-        chmod(h.configDirectory, 0o777)
-        let directory = try h.swiftd(["start", "x"])
-        #expect(directory.code == 6 && directory.stderr.contains("config dir"), "\(directory)")
-        chmod(h.configDirectory, 0o755)
-        unlink(file)
-        try plant(h, .symlink, at: file)
-        let link = try h.swiftd(["start", "x"])
-        #expect(link.code == 6 && link.stderr.contains("symbolic link"), "\(link)")
-        try expectUntouched(h, "config")
+        try withHarness("hostile-conf") { h throws in
+            mkdir(h.configDirectory, 0o755)
+            let file = Path.join(h.configDirectory, "x.conf")
+            try FileSystem.writeAtomically(file, Array("command = \(h.fixturePath) service\n".utf8))
+            chown(file, 65534, 65534)
+            let foreign = try h.swiftd(["start", "x"])
+            #expect(foreign.code == 6 && foreign.stderr.contains("owned by uid 65534"), "\(foreign)")
+            chown(file, 0, 0)
+            chmod(file, 0o666)
+            let writable = try h.swiftd(["start", "x"])
+            #expect(writable.code == 6 && writable.stderr.contains("writable by group or others"), "\(writable)")
+            chmod(file, 0o644)
+            chmod(h.configDirectory, 0o777)
+            let directory = try h.swiftd(["start", "x"])
+            #expect(directory.code == 6 && directory.stderr.contains("config dir"), "\(directory)")
+            chmod(h.configDirectory, 0o755)
+            unlink(file)
+            try plant(h, .symlink, at: file)
+            let link = try h.swiftd(["start", "x"])
+            #expect(link.code == 6 && link.stderr.contains("symbolic link"), "\(link)")
+            try expectUntouched(h, "config")
+        }
     }
 
     static let garbage: [String: [UInt8]] = [
@@ -141,31 +141,31 @@ import Testing
 
     @Test(arguments: garbage.keys.sorted())
     func garbageStateFileIsAClearErrorAndNoCrash(_ label: String) throws {
-        let h = try Harness("garbage-state")
-        defer { h.cleanup() }
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        try FileSystem.writeAtomically(Path.join(h.runDirectory, "x.state"), try #require(Self.garbage[label]))
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 4, "\(label): \(status)")
-        #expect(status.stdout.contains("x.state"), "\(label): names the file: \(status)")
-        let list = try h.swiftd(["list"])
-        #expect(list.code == 0, "\(label): \(list)")
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
-        // A start writes a fresh record over it.
-        #expect(try h.startService("x").code == 0, "\(label)")
-        #expect(try h.swiftd(["status", "x"]).code == 0)
+        try withHarness("garbage-state") { h throws in
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            try FileSystem.writeAtomically(Path.join(h.runDirectory, "x.state"), try #require(Self.garbage[label]))
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 4, "\(label): \(status)")
+            #expect(status.stdout.contains("x.state"), "\(label): names the file: \(status)")
+            let list = try h.swiftd(["list"])
+            #expect(list.code == 0, "\(label): \(list)")
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+            // A start writes a fresh record over it.
+            #expect(try h.startService("x").code == 0, "\(label)")
+            #expect(try h.swiftd(["status", "x"]).code == 0)
+        }
     }
 
     @Test(arguments: garbage.keys.sorted().filter { $0 != "another service's" && $0 != "a bad pid" })
     func garbageConfigFileIsSix(_ label: String) throws {
-        let h = try Harness("garbage-conf")
-        defer { h.cleanup() }
-        mkdir(h.configDirectory, 0o755)
-        try FileSystem.writeAtomically(Path.join(h.configDirectory, "x.conf"), try #require(Self.garbage[label]))
-        let start = try h.swiftd(["start", "x"])
-        #expect(start.code == 6, "\(label): \(start)")
-        #expect(start.stderr.split(separator: "\n").count == 1, "\(label): one line: \(start)")
-        #expect(start.stderr.contains("x.conf"))
-        #expect(h.processes(named: "fixture").isEmpty)
+        try withHarness("garbage-conf") { h throws in
+            mkdir(h.configDirectory, 0o755)
+            try FileSystem.writeAtomically(Path.join(h.configDirectory, "x.conf"), try #require(Self.garbage[label]))
+            let start = try h.swiftd(["start", "x"])
+            #expect(start.code == 6, "\(label): \(start)")
+            #expect(start.stderr.split(separator: "\n").count == 1, "\(label): one line: \(start)")
+            #expect(start.stderr.contains("x.conf"))
+            #expect(h.processes(named: "fixture").isEmpty)
+        }
     }
 }

@@ -19,90 +19,90 @@ import Testing
     @Test(arguments: ["nobody", "self"])
     func anExecModeServiceCannotRewriteItsPidfile(_ who: String) throws {
         if who == "nobody" && geteuid() != 0 { return }
-        let h = try Harness("hostile-write")
-        defer { h.cleanup() }
-        let (stranger, signals) = try sentinel(h)
-        chmod(h.scratch.path, 0o711)
-        let report = h.scratch.file("report")
-        try FileSystem.writeAtomically(report, [])
-        chmod(report, 0o666)
-        let user = who == "nobody" ? ["--user", "nobody"] : []
-        let start = try h.startService("x", ["--no-supervise"] + user, service: ["--tamper-lock", "write:\(stranger.pid)", "--tamper-report", report])
-        #expect(start.code == 0, "\(start)")
-        let pid = try #require(h.state("x")?.pid)
-        #expect(eventually { h.text("report").contains("write=") })
-        let tried = keyValues(h.text("report"))
-        #expect(tried["write"] != "ok" && tried["truncate"] != "ok", "the lock's descriptor is writable: \(tried)")
-        // Never go on to signal anything while the file names the stranger.
-        try #require(h.pid("x") == pid, "the pidfile was rewritten to \(String(describing: h.pid("x")))")
-        let mode = try #require(try FileSystem.linkStatus(h.pidFile("x"))).st_mode & 0o777
-        #expect(mode == 0o600, "pidfile mode \(String(mode, radix: 8))")
-        #expect(try h.swiftd(["signal", "x", "USR1"]).code == 0)
-        #expect(try h.swiftd(["stop", "x"]).code == 0)
-        #expect(!h.isAlive(pid))
-        Monotonic.sleep(nanoseconds: 100_000_000)
-        #expect(h.text("sentinel-signals").isEmpty, "the stranger got \(h.text("sentinel-signals"))")
-        #expect(stranger.isRunning)
-        _ = signals
+        try withHarness("hostile-write") { h throws in
+            let (stranger, signals) = try sentinel(h)
+            chmod(h.scratch.path, 0o711)
+            let report = h.scratch.file("report")
+            try FileSystem.writeAtomically(report, [])
+            chmod(report, 0o666)
+            let user = who == "nobody" ? ["--user", "nobody"] : []
+            let start = try h.startService("x", ["--no-supervise"] + user, service: ["--tamper-lock", "write:\(stranger.pid)", "--tamper-report", report])
+            #expect(start.code == 0, "\(start)")
+            let pid = try #require(h.state("x")?.pid)
+            #expect(eventually { h.text("report").contains("write=") })
+            let tried = keyValues(h.text("report"))
+            #expect(tried["write"] != "ok" && tried["truncate"] != "ok", "the lock's descriptor is writable: \(tried)")
+            // Never go on to signal anything while the file names the stranger.
+            try #require(h.pid("x") == pid, "the pidfile was rewritten to \(String(describing: h.pid("x")))")
+            let mode = try #require(try FileSystem.linkStatus(h.pidFile("x"))).st_mode & 0o777
+            #expect(mode == 0o600, "pidfile mode \(String(mode, radix: 8))")
+            #expect(try h.swiftd(["signal", "x", "USR1"]).code == 0)
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+            #expect(!h.isAlive(pid))
+            Monotonic.sleep(nanoseconds: 100_000_000)
+            #expect(h.text("sentinel-signals").isEmpty, "the stranger got \(h.text("sentinel-signals"))")
+            #expect(stranger.isRunning)
+            _ = signals
+        }
     }
 
     /// Many daemons close every descriptor they inherit, and a hostile one
     /// can drop its lock: it still runs, and swiftd says so.
     @Test(arguments: [["--close-fds"], ["--tamper-lock", "unlock"], ["--tamper-lock", "share"]])
     func anExecModeServiceThatDropsItsLockIsStillRunning(_ behaviour: [String]) throws {
-        let h = try Harness("hostile-drop")
-        defer { h.cleanup() }
-        let report = h.scratch.file("report")
-        #expect(try h.startService("x", ["--no-supervise", "--min-uptime", "0"], service: behaviour + ["--tamper-report", report]).code == 0)
-        let pid = try #require(h.state("x")?.pid)
-        if behaviour[0] == "--tamper-lock" { #expect(eventually { h.text("report").contains("=ok") }, "\(h.text("report"))") }
-        #expect(eventually { if case .running = PIDFile.status(at: h.pidFile("x")) { return false } else { return true } })
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 0 && status.stdout.contains("running (pid \(pid))"), "\(behaviour): \(status)")
-        let again = try h.startService("x", ["--no-supervise"])
-        #expect(again.code == 0 && again.stdout.contains("already running (pid \(pid))"), "\(behaviour): \(again)")
-        #expect(h.processes(named: "fixture") == [pid], "one instance: \(h.processes(named: "fixture"))")
-        #expect(try h.swiftd(["signal", "x", "USR1"]).code == 0)
-        let stop = try h.swiftd(["stop", "x"])
-        #expect(stop.code == 0, "\(stop)")
-        #expect(h.scratch.markedProcesses().isEmpty, "left: \(h.scratch.markedProcesses())")
-        #expect(try h.swiftd(["status", "x"]).code == 3)
+        try withHarness("hostile-drop") { h throws in
+            let report = h.scratch.file("report")
+            #expect(try h.startService("x", ["--no-supervise", "--min-uptime", "0"], service: behaviour + ["--tamper-report", report]).code == 0)
+            let pid = try #require(h.state("x")?.pid)
+            if behaviour[0] == "--tamper-lock" { #expect(eventually { h.text("report").contains("=ok") }, "\(h.text("report"))") }
+            #expect(eventually { if case .running = PIDFile.status(at: h.pidFile("x")) { return false } else { return true } })
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 0 && status.stdout.contains("running (pid \(pid))"), "\(behaviour): \(status)")
+            let again = try h.startService("x", ["--no-supervise"])
+            #expect(again.code == 0 && again.stdout.contains("already running (pid \(pid))"), "\(behaviour): \(again)")
+            #expect(h.processes(named: "fixture") == [pid], "one instance: \(h.processes(named: "fixture"))")
+            #expect(try h.swiftd(["signal", "x", "USR1"]).code == 0)
+            let stop = try h.swiftd(["stop", "x"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(h.scratch.markedProcesses().isEmpty, "left: \(h.scratch.markedProcesses())")
+            #expect(try h.swiftd(["status", "x"]).code == 3)
+        }
     }
 
     /// `redis-server --daemonize yes` in exec mode: the first process exits
     /// at once; what it left holds the lock. swiftd never tracks the dead pid,
     /// says what happened, and stop reaches what it left.
     @Test func anExecModeServiceThatDaemonizesItselfIsNeverTrackedByItsDeadPid() throws {
-        let h = try Harness("hostile-daemonize")
-        defer { h.cleanup() }
-        let daemon = h.scratch.file("daemon")
-        #expect(try h.startService("x", ["--no-supervise", "--min-uptime", "0"], service: ["--daemonize", daemon]).code == 0)
-        let first = try #require(h.state("x")?.pid)
-        #expect(eventually { !h.text("daemon").isEmpty })
-        let left = try #require(pid_t(h.text("daemon").trimmingCharacters(in: "\n")))
-        #expect(eventually { !h.isAlive(first) })
-        let status = try h.swiftd(["status", "x"])
-        #expect(!status.stdout.contains("(pid \(first))") && status.stdout.contains("exited"), "\(status)")
-        let signal = try h.swiftd(["signal", "x", "HUP"])
-        #expect(signal.code != 0 && signal.stderr.contains("exited"), "\(signal)")
-        let stop = try h.swiftd(["stop", "x"])
-        #expect(stop.code == 0, "\(stop)")
-        #expect(!h.isAlive(left), "what it left still runs")
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("hostile-daemonize") { h throws in
+            let daemon = h.scratch.file("daemon")
+            #expect(try h.startService("x", ["--no-supervise", "--min-uptime", "0"], service: ["--daemonize", daemon]).code == 0)
+            let first = try #require(h.state("x")?.pid)
+            #expect(eventually { !h.text("daemon").isEmpty })
+            let left = try #require(pid_t(h.text("daemon").trimmingCharacters(in: "\n")))
+            #expect(eventually { !h.isAlive(first) })
+            let status = try h.swiftd(["status", "x"])
+            #expect(!status.stdout.contains("(pid \(first))") && status.stdout.contains("exited"), "\(status)")
+            let signal = try h.swiftd(["signal", "x", "HUP"])
+            #expect(signal.code != 0 && signal.stderr.contains("exited"), "\(signal)")
+            let stop = try h.swiftd(["stop", "x"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(!h.isAlive(left), "what it left still runs")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     @Test(arguments: ["supervised", "exec"])
     func aCommandThatDaemonizesItselfFailsToStartAndSaysWhy(_ mode: String) throws {
-        let h = try Harness("hostile-daemonize-start")
-        defer { h.cleanup() }
-        let daemon = h.scratch.file("daemon")
-        let start = try h.startService("x", mode == "exec" ? ["--no-supervise"] : [], service: ["--daemonize", daemon])
-        #expect(start.code == 1, "\(start)")
-        #expect(start.stderr.contains("exited with status 0, leaving ") && start.stderr.contains("in the background: it daemonized itself"), "\(start)")
-        #expect(start.stderr.contains("what it left was stopped"))
-        let left = try #require(pid_t(h.text("daemon").trimmingCharacters(in: "\n")))
-        #expect(eventually { !h.isAlive(left) })
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("hostile-daemonize-start") { h throws in
+            let daemon = h.scratch.file("daemon")
+            let start = try h.startService("x", mode == "exec" ? ["--no-supervise"] : [], service: ["--daemonize", daemon])
+            #expect(start.code == 1, "\(start)")
+            #expect(start.stderr.contains("exited with status 0, leaving ") && start.stderr.contains("in the background: it daemonized itself"), "\(start)")
+            #expect(start.stderr.contains("what it left was stopped"))
+            let left = try #require(pid_t(h.text("daemon").trimmingCharacters(in: "\n")))
+            #expect(eventually { !h.isAlive(left) })
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 }
 

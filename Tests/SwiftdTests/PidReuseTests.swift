@@ -13,67 +13,67 @@ import Testing
     }
 
     @Test func aLiveUnrelatedProcessIsNeverSignalled() throws {
-        let h = try Harness("reuse-stranger")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        let stamps = h.scratch.file("stamps")
-        let stranger = try Spawned.start(h.fixturePath, ["service", "--record-signals", signals, "--stamp", stamps], environment: h.scratch.environment)
-        #expect(eventually { h.text("stamps").hasPrefix("start") })
-        for command in Self.commands + [["restart", "x"]] {
-            try writePidFile(h, "\(stranger.pid)\n")
-            let result = try h.swiftd(command)
-            #expect(result.code != 0 || command[0] == "stop", "\(command): \(result)")
+        try withHarness("reuse-stranger") { h throws in
+            let signals = h.scratch.file("signals")
+            let stamps = h.scratch.file("stamps")
+            let stranger = try Spawned.start(h.fixturePath, ["service", "--record-signals", signals, "--stamp", stamps], environment: h.scratch.environment)
+            #expect(eventually { h.text("stamps").hasPrefix("start") })
+            for command in Self.commands + [["restart", "x"]] {
+                try writePidFile(h, "\(stranger.pid)\n")
+                let result = try h.swiftd(command)
+                #expect(result.code != 0 || command[0] == "stop", "\(command): \(result)")
+            }
+            #expect(h.text("signals").isEmpty, "signals reached the stranger: \(h.text("signals"))")
+            #expect(stranger.isRunning)
         }
-        #expect(h.text("signals").isEmpty, "signals reached the stranger: \(h.text("signals"))")
-        #expect(stranger.isRunning)
     }
 
     @Test func theCallerItselfIsNeverSignalled() throws {
-        let h = try Harness("reuse-self")
-        defer { h.cleanup() }
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        for command in Self.commands {
-            // The shell writes its own pid, then becomes swiftd: the pidfile names the caller.
-            let script = "echo $$ > \(h.pidFile("x")); exec \(h.swiftdPath) \(h.withDirectories(command).joined(separator: " "))"
-            let result = try run("/bin/sh", ["-c", script], environment: h.scratch.environment)
-            #expect(!result.timedOut)
-            if case .signaled(let signal, _) = result.status { Issue.record("\(command): swiftd was killed by \(signal)") }
-            #expect([0, 1, 3].contains(result.code), "\(command): \(result)")
+        try withHarness("reuse-self") { h throws in
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            for command in Self.commands {
+                // The shell writes its own pid, then becomes swiftd: the pidfile names the caller.
+                let script = "echo $$ > \(h.pidFile("x")); exec \(h.swiftdPath) \(h.withDirectories(command).joined(separator: " "))"
+                let result = try run("/bin/sh", ["-c", script], environment: h.scratch.environment)
+                #expect(!result.timedOut)
+                if case .signaled(let signal, _) = result.status { Issue.record("\(command): swiftd was killed by \(signal)") }
+                #expect([0, 1, 3].contains(result.code), "\(command): \(result)")
+            }
         }
     }
 
     @Test func aPidAbovePidMaxIsHarmless() throws {
-        let h = try Harness("reuse-max")
-        defer { h.cleanup() }
-        for command in Self.commands {
-            try writePidFile(h, "4194305\n")
-            let result = try h.swiftd(command)
-            #expect([0, 1, 3].contains(result.code), "\(command): \(result)")
+        try withHarness("reuse-max") { h throws in
+            for command in Self.commands {
+                try writePidFile(h, "4194305\n")
+                let result = try h.swiftd(command)
+                #expect([0, 1, 3].contains(result.code), "\(command): \(result)")
+            }
+            #expect(try h.swiftd(["status", "x"]).stdout.contains("dead"))
         }
-        #expect(try h.swiftd(["status", "x"]).stdout.contains("dead"))
     }
 
     @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/unshare") && FileSystem.exists("/usr/bin/nsenter"), "needs root, unshare, nsenter"))
     func pidOneIsNeverSignalled() throws {
-        let h = try Harness("reuse-init")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        let stamps = h.scratch.file("stamps")
-        // In a new pid namespace, PID 1 is a fixture that records every signal it gets.
-        let namespace = try Spawned.start("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.fixturePath, "service",
-                                                               "--record-signals", signals, "--stamp", stamps], environment: h.scratch.environment)
-        #expect(eventually { h.text("stamps").hasPrefix("start 1 ") }, "the fixture is PID 1 there: \(h.text("stamps"))")
-        let initPID = try #require(ProcessTable.children(of: namespace.pid).first)
-        for command in Self.commands + [["restart", "x"]] {
-            try writePidFile(h, "1\n")
-            let result = try run("/usr/bin/nsenter", ["--target", "\(initPID)", "--pid", "--mount", "--", h.swiftdPath] + h.withDirectories(command),
-                                 environment: h.scratch.environment)
-            #expect(!result.timedOut, "\(command): \(result)")
+        try withHarness("reuse-init") { h throws in
+            let signals = h.scratch.file("signals")
+            let stamps = h.scratch.file("stamps")
+            // In a new pid namespace, PID 1 is a fixture that records every signal it gets.
+            let namespace = try Spawned.start("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.fixturePath, "service",
+                                                                   "--record-signals", signals, "--stamp", stamps], environment: h.scratch.environment)
+            #expect(eventually { h.text("stamps").hasPrefix("start 1 ") }, "the fixture is PID 1 there: \(h.text("stamps"))")
+            let initPID = try #require(ProcessTable.children(of: namespace.pid).first)
+            for command in Self.commands + [["restart", "x"]] {
+                try writePidFile(h, "1\n")
+                let result = try run("/usr/bin/nsenter", ["--target", "\(initPID)", "--pid", "--mount", "--", h.swiftdPath] + h.withDirectories(command),
+                                     environment: h.scratch.environment)
+                #expect(!result.timedOut, "\(command): \(result)")
+            }
+            Monotonic.sleep(nanoseconds: 200_000_000)
+            #expect(h.text("signals").isEmpty, "signals reached PID 1: \(h.text("signals"))")
+            kill(initPID, SIGKILL)
+            _ = namespace.wait(timeout: 10)
         }
-        Monotonic.sleep(nanoseconds: 200_000_000)
-        #expect(h.text("signals").isEmpty, "signals reached PID 1: \(h.text("signals"))")
-        kill(initPID, SIGKILL)
-        _ = namespace.wait(timeout: 10)
     }
 }
 
@@ -84,28 +84,28 @@ extension PidReuseTests {
     /// could not reach the machine's init.
     @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/unshare") && FileSystem.exists("/usr/bin/nsenter"), "needs root, unshare, nsenter"))
     func aLockedPidfileNamingPidOneIsRefused() throws {
-        let h = try Harness("reuse-locked-one")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        let stamps = h.scratch.file("stamps")
-        let namespace = try Spawned.start("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.fixturePath, "service",
-                                                               "--record-signals", signals, "--stamp", stamps], environment: h.scratch.environment)
-        #expect(eventually { h.text("stamps").hasPrefix("start 1 ") })
-        let initPID = try #require(ProcessTable.children(of: namespace.pid).first)
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        let holder = try Spawned.start(h.fixturePath, ["acquire", h.pidFile("x"), "--write-pid", "1"], environment: h.scratch.environment)
-        #expect(eventually { h.pid("x") == 1 })
-        for command in [["signal", "x", "TERM"], ["reload", "x"], ["stop", "x"]] {
-            let result = try run("/usr/bin/nsenter", ["--target", "\(initPID)", "--pid", "--mount", "--", h.swiftdPath] + h.withDirectories(command),
-                                 environment: Environment.setting("SWIFTD_TEST_MARK", to: h.scratch.path, in: h.scratch.environment))
-            #expect(!result.timedOut && result.code != 0, "\(command): \(result)")
-            if command[0] != "stop" { #expect(result.stderr.contains("names pid 1"), "\(command): \(result)") }
+        try withHarness("reuse-locked-one") { h throws in
+            let signals = h.scratch.file("signals")
+            let stamps = h.scratch.file("stamps")
+            let namespace = try Spawned.start("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.fixturePath, "service",
+                                                                   "--record-signals", signals, "--stamp", stamps], environment: h.scratch.environment)
+            #expect(eventually { h.text("stamps").hasPrefix("start 1 ") })
+            let initPID = try #require(ProcessTable.children(of: namespace.pid).first)
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            let holder = try Spawned.start(h.fixturePath, ["acquire", h.pidFile("x"), "--write-pid", "1"], environment: h.scratch.environment)
+            #expect(eventually { h.pid("x") == 1 })
+            for command in [["signal", "x", "TERM"], ["reload", "x"], ["stop", "x"]] {
+                let result = try run("/usr/bin/nsenter", ["--target", "\(initPID)", "--pid", "--mount", "--", h.swiftdPath] + h.withDirectories(command),
+                                     environment: Environment.setting("SWIFTD_TEST_MARK", to: h.scratch.path, in: h.scratch.environment))
+                #expect(!result.timedOut && result.code != 0, "\(command): \(result)")
+                if command[0] != "stop" { #expect(result.stderr.contains("names pid 1"), "\(command): \(result)") }
+            }
+            Monotonic.sleep(nanoseconds: 200_000_000)
+            #expect(h.text("signals").isEmpty, "signals reached PID 1: \(h.text("signals"))")
+            #expect(holder.isRunning)
+            kill(initPID, SIGKILL)
+            _ = namespace.wait(timeout: 10)
         }
-        Monotonic.sleep(nanoseconds: 200_000_000)
-        #expect(h.text("signals").isEmpty, "signals reached PID 1: \(h.text("signals"))")
-        #expect(holder.isRunning)
-        kill(initPID, SIGKILL)
-        _ = namespace.wait(timeout: 10)
     }
 }
 
@@ -114,29 +114,29 @@ extension PidReuseTests {
 /// service (its start time), never a stranger's whole session.
 @Suite struct LeftoverTests {
     @Test func aRecordWithoutAStartTimeNeverStopsAStrangersSession() throws {
-        let h = try Harness("leftover-forged")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        let stamps = h.scratch.file("stamps")
-        // A stranger leading its own session, with a child in it.
-        let launcher = try Spawned.start("/usr/bin/setsid", ["--fork", h.fixturePath, "service", "--fork", "1", "--record-signals", signals, "--stamp", stamps],
-                                         environment: h.scratch.environment)
-        _ = launcher.wait(timeout: 10)
-        #expect(eventually { h.text("stamps").hasPrefix("start ") })
-        let stranger = try #require(pid_t(h.text("stamps").split(separator: " ")[1]))
-        #expect(ProcessTable.stat(of: stranger)?.session == stranger)
-        let startTime = try #require(ProcessTable.stat(of: stranger)?.startTime)
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        for record in ["", "pid-start-time=\(startTime + 1000)\n"] {
-            let state = "version=1\nname=x\nmode=supervised\nphase=running\npid=\(stranger)\n" + record
-            try FileSystem.writeAtomically(Path.join(h.runDirectory, "x.state"), Array(state.utf8))
-            try FileSystem.writeAtomically(h.pidFile("x"), Array("\(stranger)\n".utf8))
-            #expect(try h.swiftd(["stop", "x"]).code == 0)
-            #expect(try h.startService("x", ["--min-uptime", "0"]).code == 0)
-            #expect(try h.swiftd(["stop", "x"]).code == 0)
+        try withHarness("leftover-forged") { h throws in
+            let signals = h.scratch.file("signals")
+            let stamps = h.scratch.file("stamps")
+            // A stranger leading its own session, with a child in it.
+            let launcher = try Spawned.start("/usr/bin/setsid", ["--fork", h.fixturePath, "service", "--fork", "1", "--record-signals", signals, "--stamp", stamps],
+                                             environment: h.scratch.environment)
+            _ = launcher.wait(timeout: 10)
+            #expect(eventually { h.text("stamps").hasPrefix("start ") })
+            let stranger = try #require(pid_t(h.text("stamps").split(separator: " ")[1]))
+            #expect(ProcessTable.stat(of: stranger)?.session == stranger)
+            let startTime = try #require(ProcessTable.stat(of: stranger)?.startTime)
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            for record in ["", "pid-start-time=\(startTime + 1000)\n"] {
+                let state = "version=1\nname=x\nmode=supervised\nphase=running\npid=\(stranger)\n" + record
+                try FileSystem.writeAtomically(Path.join(h.runDirectory, "x.state"), Array(state.utf8))
+                try FileSystem.writeAtomically(h.pidFile("x"), Array("\(stranger)\n".utf8))
+                #expect(try h.swiftd(["stop", "x"]).code == 0)
+                #expect(try h.startService("x", ["--min-uptime", "0"]).code == 0)
+                #expect(try h.swiftd(["stop", "x"]).code == 0)
+            }
+            #expect(h.isAlive(stranger))
+            #expect(ProcessTable.members(ofSession: stranger).count == 2)
+            #expect(h.text("signals").isEmpty, "\(h.text("signals"))")
         }
-        #expect(h.isAlive(stranger))
-        #expect(ProcessTable.members(ofSession: stranger).count == 2)
-        #expect(h.text("signals").isEmpty, "\(h.text("signals"))")
     }
 }

@@ -5,143 +5,143 @@ import Testing
 /// `swiftd start`: success only for a running service, failures reported by start itself.
 @Suite struct StartTests {
     @Test func startReturnsWithTheServicePidLockedByItsSupervisor() throws {
-        let h = try Harness("start")
-        defer { h.cleanup() }
-        let result = try h.startService("web", ["--chdir", "/tmp"], service: ["--print", "3"])
-        #expect(result.code == 0, "\(result)")
-        let pid = try #require(h.pid("web"))
-        #expect(result.stdout == "web started (pid \(pid))\n")
-        #expect(h.isAlive(pid))
-        #expect(ProcessTable.stat(of: pid)?.name == "fixture", "the pidfile names the command, not the supervisor")
-        let state = try #require(h.state("web"))
-        let supervisor = try #require(state.supervisorPID)
-        #expect(supervisor != pid)
-        #expect(h.lockHolder("web") == supervisor)
-        #expect(ProcessTable.stat(of: pid)?.parent == supervisor)
-        #expect(ProcessTable.stat(of: supervisor)?.name == "swiftd: web")
-        #expect(state.configuration.command == [h.fixturePath, "service", "--print", "3"])
-        #expect(state.configuration.chdir == "/tmp")
-        #expect(state.mode == .supervised)
-        #expect(h.log("web").contains("line 3 of 3"))
+        try withHarness("start") { h throws in
+            let result = try h.startService("web", ["--chdir", "/tmp"], service: ["--print", "3"])
+            #expect(result.code == 0, "\(result)")
+            let pid = try #require(h.pid("web"))
+            #expect(result.stdout == "web started (pid \(pid))\n")
+            #expect(h.isAlive(pid))
+            #expect(ProcessTable.stat(of: pid)?.name == "fixture", "the pidfile names the command, not the supervisor")
+            let state = try #require(h.state("web"))
+            let supervisor = try #require(state.supervisorPID)
+            #expect(supervisor != pid)
+            #expect(h.lockHolder("web") == supervisor)
+            #expect(ProcessTable.stat(of: pid)?.parent == supervisor)
+            #expect(ProcessTable.stat(of: supervisor)?.name == "swiftd: web")
+            #expect(state.configuration.command == [h.fixturePath, "service", "--print", "3"])
+            #expect(state.configuration.chdir == "/tmp")
+            #expect(state.mode == .supervised)
+            #expect(h.log("web").contains("line 3 of 3"))
+        }
     }
 
     @Test func minUptimeZeroReturnsOnceExecuted() throws {
-        let h = try Harness("start-zero")
-        defer { h.cleanup() }
-        // The service dies 300ms in: after start has returned with min-uptime 0.
-        let result = try h.startService("quick", ["--min-uptime", "0", "--restart", "no"], service: ["--exit", "0", "--after", "300"])
-        #expect(result.code == 0, "\(result)")
-        #expect(result.stdout.hasPrefix("quick started (pid "))
+        try withHarness("start-zero") { h throws in
+            // The service dies 300ms in: after start has returned with min-uptime 0.
+            let result = try h.startService("quick", ["--min-uptime", "0", "--restart", "no"], service: ["--exit", "0", "--after", "300"])
+            #expect(result.code == 0, "\(result)")
+            #expect(result.stdout.hasPrefix("quick started (pid "))
+        }
     }
 
     @Test func commandNotFoundIsFiveAndNamesIt() throws {
-        let h = try Harness("start-missing")
-        defer { h.cleanup() }
-        let result = try h.swiftd(["start", "x", "--", "no-such-command-swiftd-test"])
-        #expect(result.code == 5, "\(result)")
-        #expect(result.stderr.contains("no-such-command-swiftd-test"))
-        #expect(result.stderr.contains("not found"))
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("start-missing") { h throws in
+            let result = try h.swiftd(["start", "x", "--", "no-such-command-swiftd-test"])
+            #expect(result.code == 5, "\(result)")
+            #expect(result.stderr.contains("no-such-command-swiftd-test"))
+            #expect(result.stderr.contains("not found"))
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     @Test func notExecutableIsFour() throws {
-        let h = try Harness("start-noexec")
-        defer { h.cleanup() }
-        let file = h.scratch.file("script")
-        try FileSystem.writeAtomically(file, Array("#!/bin/sh\n".utf8), mode: 0o644)
-        let result = try h.swiftd(["start", "x", "--", file])
-        #expect(result.code == 4, "\(result)")
-        #expect(result.stderr.contains("Permission denied"))
-        #expect(result.stderr.contains(file))
+        try withHarness("start-noexec") { h throws in
+            let file = h.scratch.file("script")
+            try FileSystem.writeAtomically(file, Array("#!/bin/sh\n".utf8), mode: 0o644)
+            let result = try h.swiftd(["start", "x", "--", file])
+            #expect(result.code == 4, "\(result)")
+            #expect(result.stderr.contains("Permission denied"))
+            #expect(result.stderr.contains(file))
+        }
     }
 
     @Test func badWorkingDirectoryIsOneNamingTheStep() throws {
-        let h = try Harness("start-chdir")
-        defer { h.cleanup() }
-        let result = try h.startService("x", ["--chdir", "/nonexistent-swiftd"])
-        #expect(result.code == 1, "\(result)")
-        #expect(result.stderr.contains("chdir /nonexistent-swiftd: No such file or directory"), "\(result)")
-        #expect(h.scratch.markedProcesses().isEmpty)
-        #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
+        try withHarness("start-chdir") { h throws in
+            let result = try h.startService("x", ["--chdir", "/nonexistent-swiftd"])
+            #expect(result.code == 1, "\(result)")
+            #expect(result.stderr.contains("chdir /nonexistent-swiftd: No such file or directory"), "\(result)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+            #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
+        }
     }
 
     @Test func exitDuringTheStartWindowIsReportedWithTheLog() throws {
-        let h = try Harness("start-exit")
-        defer { h.cleanup() }
-        let result = try h.startService("x", ["--min-uptime", "2s"], service: ["--print", "2", "--exit", "3", "--after", "50"])
-        #expect(result.code == 1, "\(result)")
-        #expect(result.stderr.contains("x failed to start: exited with status 3"), "\(result)")
-        #expect(result.stderr.contains("line 2 of 2"), "the last lines of its log: \(result)")
-        #expect(h.scratch.markedProcesses().isEmpty)
-        #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
-        let status = try h.swiftd(["status", "x"])
-        #expect(status.code == 1, "a failure record: \(status)")
+        try withHarness("start-exit") { h throws in
+            let result = try h.startService("x", ["--min-uptime", "2s"], service: ["--print", "2", "--exit", "3", "--after", "50"])
+            #expect(result.code == 1, "\(result)")
+            #expect(result.stderr.contains("x failed to start: exited with status 3"), "\(result)")
+            #expect(result.stderr.contains("line 2 of 2"), "the last lines of its log: \(result)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+            #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 1, "a failure record: \(status)")
+        }
     }
 
     @Test func deathBySignalDuringTheStartWindow() throws {
-        let h = try Harness("start-killed")
-        defer { h.cleanup() }
-        let result = try h.startService("x", ["--min-uptime", "2s"], service: ["--exit", "0", "--after", "50", "--kill-self", "KILL"])
-        #expect(result.code == 1, "\(result)")
-        #expect(result.stderr.contains("killed by signal KILL"), "\(result)")
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("start-killed") { h throws in
+            let result = try h.startService("x", ["--min-uptime", "2s"], service: ["--exit", "0", "--after", "50", "--kill-self", "KILL"])
+            #expect(result.code == 1, "\(result)")
+            #expect(result.stderr.contains("killed by signal KILL"), "\(result)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     @Test func alreadyRunningIsZeroWithThePid() throws {
-        let h = try Harness("start-again")
-        defer { h.cleanup() }
-        #expect(try h.startService("web").code == 0)
-        let pid = try #require(h.pid("web"))
-        let again = try h.startService("web")
-        #expect(again.code == 0)
-        #expect(again.stdout == "web is already running (pid \(pid))\n")
-        #expect(h.processes(named: "fixture").count == 1)
+        try withHarness("start-again") { h throws in
+            #expect(try h.startService("web").code == 0)
+            let pid = try #require(h.pid("web"))
+            let again = try h.startService("web")
+            #expect(again.code == 0)
+            #expect(again.stdout == "web is already running (pid \(pid))\n")
+            #expect(h.processes(named: "fixture").count == 1)
+        }
     }
 
     @Test func twentyRacingStartsMakeOneService() throws {
-        let h = try Harness("start-race")
-        defer { h.cleanup() }
-        let starters = try (0..<20).map { _ in
-            try h.spawnSwiftd(["start", "race", "--", h.fixturePath, "service"])
+        try withHarness("start-race") { h throws in
+            let starters = try (0..<20).map { _ in
+                try h.spawnSwiftd(["start", "race", "--", h.fixturePath, "service"])
+            }
+            let results = starters.map { $0.wait(timeout: 60) }
+            for result in results { #expect(result.code == 0, "\(result)") }
+            let started = results.filter { $0.stdout.contains("started") }
+            #expect(started.count == 1, "\(results.map(\.stdout))")
+            let pid = try #require(h.pid("race"))
+            for result in results where !result.stdout.contains("started") {
+                #expect(result.stdout == "race is already running (pid \(pid))\n", "\(result)")
+            }
+            #expect(h.processes(named: "fixture") == [pid])
         }
-        let results = starters.map { $0.wait(timeout: 60) }
-        for result in results { #expect(result.code == 0, "\(result)") }
-        let started = results.filter { $0.stdout.contains("started") }
-        #expect(started.count == 1, "\(results.map(\.stdout))")
-        let pid = try #require(h.pid("race"))
-        for result in results where !result.stdout.contains("started") {
-            #expect(result.stdout == "race is already running (pid \(pid))\n", "\(result)")
-        }
-        #expect(h.processes(named: "fixture") == [pid])
     }
 
     @Test func serviceGetsExactlyWhatItAskedFor() throws {
-        let h = try Harness("start-describe")
-        defer { h.cleanup() }
-        let describe = h.scratch.file("describe")
-        let result = try h.startService("d", ["--chdir", h.scratch.path, "--umask", "027", "--clear-env", "--env", "A=1",
-                                              "--env", h.scratch.mark, "--env", "B=two words"],
-                                        service: ["--describe", describe])
-        #expect(result.code == 0, "\(result)")
-        let values = keyValues(h.text("describe"))
-        let pid = try #require(h.pid("d"))
-        #expect(values["pid"] == "\(pid)")
-        #expect(values["cwd"] == h.scratch.path)
-        #expect(values["umask"] == "27")
-        #expect(values["fds"] == "0,1,2")
-        #expect(values["fd0"] == "/dev/null")
-        #expect(values["fd1"]?.hasPrefix("pipe:") == true, "stdout goes to the supervisor's relay: \(values)")
-        #expect(values["fd1"] == values["fd2"])
-        #expect(values["sid"] == "\(pid)")
-        #expect(values["pgid"] == "\(pid)")
-        #expect(values["env"] == "A=1\u{1}\(h.scratch.mark)\u{1}B=two words")
+        try withHarness("start-describe") { h throws in
+            let describe = h.scratch.file("describe")
+            let result = try h.startService("d", ["--chdir", h.scratch.path, "--umask", "027", "--clear-env", "--env", "A=1",
+                                                  "--env", h.scratch.mark, "--env", "B=two words"],
+                                            service: ["--describe", describe])
+            #expect(result.code == 0, "\(result)")
+            let values = keyValues(h.text("describe"))
+            let pid = try #require(h.pid("d"))
+            #expect(values["pid"] == "\(pid)")
+            #expect(values["cwd"] == h.scratch.path)
+            #expect(values["umask"] == "27")
+            #expect(values["fds"] == "0,1,2")
+            #expect(values["fd0"] == "/dev/null")
+            #expect(values["fd1"]?.hasPrefix("pipe:") == true, "stdout goes to the supervisor's relay: \(values)")
+            #expect(values["fd1"] == values["fd2"])
+            #expect(values["sid"] == "\(pid)")
+            #expect(values["pgid"] == "\(pid)")
+            #expect(values["env"] == "A=1\u{1}\(h.scratch.mark)\u{1}B=two words")
+        }
     }
 
     @Test func readinessDescriptorIsTheOnlyExtraOne() throws {
-        let h = try Harness("start-fd")
-        defer { h.cleanup() }
-        let result = try h.startService("d", ["--ready", "fd:3"], service: ["--describe", h.scratch.file("describe"), "--fd-ready", "3"])
-        #expect(result.code == 0, "\(result)")
-        #expect(h.text("describe").contains("fds=0,1,2,3\n"), "\(h.text("describe"))")
+        try withHarness("start-fd") { h throws in
+            let result = try h.startService("d", ["--ready", "fd:3"], service: ["--describe", h.scratch.file("describe"), "--fd-ready", "3"])
+            #expect(result.code == 0, "\(result)")
+            #expect(h.text("describe").contains("fds=0,1,2,3\n"), "\(h.text("describe"))")
+        }
     }
 }

@@ -5,71 +5,71 @@ import Testing
 /// `swiftd status` exit codes and output; stale pidfiles.
 @Suite struct StatusTests {
     @Test func runningIsZeroWithALineAndJSON() throws {
-        let h = try Harness("status")
-        defer { h.cleanup() }
-        #expect(try h.startService("web").code == 0)
-        let pid = try #require(h.pid("web"))
-        let line = try h.swiftd(["status", "web"])
-        #expect(line.code == 0)
-        #expect(line.stdout.hasPrefix("web: running (pid \(pid)), up "), "\(line)")
-        #expect(line.stdout.contains("0 restarts"))
-        let json = try h.swiftd(["status", "web", "--json"])
-        #expect(json.code == 0)
-        #expect(json.stdout.contains("\"name\":\"web\""))
-        #expect(json.stdout.contains("\"state\":\"running\""))
-        #expect(json.stdout.contains("\"pid\":\(pid)"))
-        #expect(json.stdout.contains("\"supervisor_pid\":\(h.lockHolder("web")!)"))
-        #expect(json.stdout.contains("\"restarts\":0"))
+        try withHarness("status") { h throws in
+            #expect(try h.startService("web").code == 0)
+            let pid = try #require(h.pid("web"))
+            let line = try h.swiftd(["status", "web"])
+            #expect(line.code == 0)
+            #expect(line.stdout.hasPrefix("web: running (pid \(pid)), up "), "\(line)")
+            #expect(line.stdout.contains("0 restarts"))
+            let json = try h.swiftd(["status", "web", "--json"])
+            #expect(json.code == 0)
+            #expect(json.stdout.contains("\"name\":\"web\""))
+            #expect(json.stdout.contains("\"state\":\"running\""))
+            #expect(json.stdout.contains("\"pid\":\(pid)"))
+            #expect(json.stdout.contains("\"supervisor_pid\":\(h.lockHolder("web")!)"))
+            #expect(json.stdout.contains("\"restarts\":0"))
+        }
     }
 
     @Test func neverStartedIsThree() throws {
-        let h = try Harness("status-never")
-        defer { h.cleanup() }
-        let result = try h.swiftd(["status", "ghost"])
-        #expect(result.code == 3)
-        #expect(result.stdout == "ghost: not running\n")
+        try withHarness("status-never") { h throws in
+            let result = try h.swiftd(["status", "ghost"])
+            #expect(result.code == 3)
+            #expect(result.stdout == "ghost: not running\n")
+        }
     }
 
     @Test func unreadablePidfileIsFour() throws {
-        let h = try Harness("status-unknown")
-        defer { h.cleanup() }
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        mkfifo(h.pidFile("odd"), 0o644)
-        let result = try h.swiftd(["status", "odd"], timeout: 10)
-        #expect(result.code == 4, "\(result)")
-        #expect(result.stdout.contains("unknown"))
+        try withHarness("status-unknown") { h throws in
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            mkfifo(h.pidFile("odd"), 0o644)
+            let result = try h.swiftd(["status", "odd"], timeout: 10)
+            #expect(result.code == 4, "\(result)")
+            #expect(result.stdout.contains("unknown"))
+        }
     }
 
     @Test func stalePidfileOfAStrangerIsDeadAndLeftAloneAndReplaced() throws {
-        let h = try Harness("status-stale")
-        defer { h.cleanup() }
-        let stranger = try Spawned.start("/bin/sleep", ["60"], environment: h.scratch.environment)
-        try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-        try FileSystem.writeAtomically(h.pidFile("web"), Array("\(stranger.pid)\n".utf8))
-        let status = try h.swiftd(["status", "web"])
-        #expect(status.code == 1, "\(status)")
-        #expect(status.stdout.contains("dead"))
-        let stop = try h.swiftd(["stop", "web"])
-        #expect(stop.code == 0)
-        #expect(stranger.isRunning, "stop must not touch a stranger")
-        try FileSystem.writeAtomically(h.pidFile("web"), Array("\(stranger.pid)\n".utf8))
-        let start = try h.startService("web")
-        #expect(start.code == 0, "\(start)")
-        #expect(h.pid("web") != stranger.pid)
-        #expect(stranger.isRunning)
-        #expect(try h.swiftd(["stop", "web"]).code == 0)
-        #expect(stranger.isRunning)
+        try withHarness("status-stale") { h throws in
+            let stranger = try Spawned.start("/bin/sleep", ["60"], environment: h.scratch.environment)
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            try FileSystem.writeAtomically(h.pidFile("web"), Array("\(stranger.pid)\n".utf8))
+            let status = try h.swiftd(["status", "web"])
+            #expect(status.code == 1, "\(status)")
+            #expect(status.stdout.contains("dead"))
+            let stop = try h.swiftd(["stop", "web"])
+            #expect(stop.code == 0)
+            #expect(stranger.isRunning, "stop must not touch a stranger")
+            try FileSystem.writeAtomically(h.pidFile("web"), Array("\(stranger.pid)\n".utf8))
+            let start = try h.startService("web")
+            #expect(start.code == 0, "\(start)")
+            #expect(h.pid("web") != stranger.pid)
+            #expect(stranger.isRunning)
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+            #expect(stranger.isRunning)
+        }
     }
 
     @Test func statusOfEveryServiceWithoutAName() throws {
-        let h = try Harness("status-all")
-        defer { h.cleanup() }
-        #expect(try h.startService("a").code == 0)
-        #expect(try h.startService("b").code == 0)
-        let all = try h.swiftd(["status"])
-        #expect(all.code == 0)
-        #expect(all.stdout.split(separator: "\n").count == 2)
-        #expect(try h.swiftd(["stop", "b"]).code == 0)
-        #expect(try h.swiftd(["status"]).code == 3)
+        try withHarness("status-all") { h throws in
+            #expect(try h.startService("a").code == 0)
+            #expect(try h.startService("b").code == 0)
+            let all = try h.swiftd(["status"])
+            #expect(all.code == 0)
+            #expect(all.stdout.split(separator: "\n").count == 2)
+            #expect(try h.swiftd(["stop", "b"]).code == 0)
+            #expect(try h.swiftd(["status"]).code == 3)
+        }
     }
 }

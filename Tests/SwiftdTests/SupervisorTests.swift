@@ -14,208 +14,208 @@ import Testing
     }
 
     @Test func backoffBetweenRespawnsGrows() throws {
-        let h = try Harness("backoff")
-        defer { h.cleanup() }
-        let start = try h.startService("flaky", ["--restart-delay", "100ms", "--restart-max-delay", "10s", "--start-limit", "none"],
-                                       service: ["--exit", "1", "--after", "150", "--stamp", h.scratch.file("stamps")])
-        #expect(start.code == 0, "\(start)")
-        #expect(eventually(timeout: 20) { stamps(h).filter { $0.0 == "start" }.count >= 5 })
-        let events = stamps(h)
-        var gaps: [Int64] = []
-        for i in 1..<events.count where events[i].0 == "start" && events[i - 1].0 == "exit" {
-            gaps.append(events[i].2 - events[i - 1].2)
+        try withHarness("backoff") { h throws in
+            let start = try h.startService("flaky", ["--restart-delay", "100ms", "--restart-max-delay", "10s", "--start-limit", "none"],
+                                           service: ["--exit", "1", "--after", "150", "--stamp", h.scratch.file("stamps")])
+            #expect(start.code == 0, "\(start)")
+            #expect(eventually(timeout: 20) { stamps(h).filter { $0.0 == "start" }.count >= 5 })
+            let events = stamps(h)
+            var gaps: [Int64] = []
+            for i in 1..<events.count where events[i].0 == "start" && events[i - 1].0 == "exit" {
+                gaps.append(events[i].2 - events[i - 1].2)
+            }
+            #expect(gaps.count >= 4, "\(events)")
+            for i in 1..<min(gaps.count, 4) {
+                #expect(gaps[i] > gaps[i - 1], "each pause longer than the last: \(gaps)")
+            }
+            #expect(h.log("flaky").contains("restarting in 200ms"))
+            #expect(h.log("flaky").contains("restarting in 400ms"))
+            #expect(try h.swiftd(["stop", "flaky"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
         }
-        #expect(gaps.count >= 4, "\(events)")
-        for i in 1..<min(gaps.count, 4) {
-            #expect(gaps[i] > gaps[i - 1], "each pause longer than the last: \(gaps)")
-        }
-        #expect(h.log("flaky").contains("restarting in 200ms"))
-        #expect(h.log("flaky").contains("restarting in 400ms"))
-        #expect(try h.swiftd(["stop", "flaky"]).code == 0)
-        #expect(h.scratch.markedProcesses().isEmpty)
     }
 
     @Test func startLimitGivesUpWithARecordThatStartClears() throws {
-        let h = try Harness("give-up")
-        defer { h.cleanup() }
-        let start = try h.startService("doomed", ["--restart-delay", "0", "--start-limit", "3/60s"], service: ["--exit", "2", "--after", "150"])
-        #expect(start.code == 0, "\(start)")
-        #expect(eventually(timeout: 20) { h.state("doomed")?.phase == .failed })
-        #expect(eventually { PIDFile.status(at: h.pidFile("doomed")) == .absent }, "the lock is released")
-        let status = try h.swiftd(["status", "doomed"])
-        #expect(status.code == 1, "\(status)")
-        #expect(status.stdout == "doomed: failed: 3 starts in 1m, last exit status 2\n")
-        #expect(h.state("doomed")?.failure == "failed: 3 starts in 1m, last exit status 2")
-        #expect(h.scratch.markedProcesses().isEmpty, "the supervisor exits when it gives up")
+        try withHarness("give-up") { h throws in
+            let start = try h.startService("doomed", ["--restart-delay", "0", "--start-limit", "3/60s"], service: ["--exit", "2", "--after", "150"])
+            #expect(start.code == 0, "\(start)")
+            #expect(eventually(timeout: 20) { h.state("doomed")?.phase == .failed })
+            #expect(eventually { PIDFile.status(at: h.pidFile("doomed")) == .absent }, "the lock is released")
+            let status = try h.swiftd(["status", "doomed"])
+            #expect(status.code == 1, "\(status)")
+            #expect(status.stdout == "doomed: failed: 3 starts in 1m, last exit status 2\n")
+            #expect(h.state("doomed")?.failure == "failed: 3 starts in 1m, last exit status 2")
+            #expect(h.scratch.markedProcesses().isEmpty, "the supervisor exits when it gives up")
 
-        let again = try h.startService("doomed")
-        #expect(again.code == 0, "\(again)")
-        #expect(try h.swiftd(["status", "doomed"]).code == 0)
-        #expect(h.state("doomed")?.failure == nil)
+            let again = try h.startService("doomed")
+            #expect(again.code == 0, "\(again)")
+            #expect(try h.swiftd(["status", "doomed"]).code == 0)
+            #expect(h.state("doomed")?.failure == nil)
+        }
     }
 
     @Test func restartExitCodeRespawnsAtOnceOutsideTheLimit() throws {
-        let h = try Harness("exit75")
-        defer { h.cleanup() }
-        let once = h.scratch.file("once")
-        let start = try h.startService("update", ["--start-limit", "1/60s", "--restart-delay", "30s"],
-                                       service: ["--exit", "75", "--after", "200", "--once", once])
-        #expect(start.code == 0, "\(start)")
-        let first = try #require(h.pid("update"))
-        #expect(eventually { h.pid("update").map { $0 != first } ?? false })
-        #expect(try h.swiftd(["status", "update"]).code == 0)
-        #expect(h.state("update")?.restarts == 1)
-        #expect(h.log("update").contains("restart requested (exit status 75): restarting now"))
+        try withHarness("exit75") { h throws in
+            let once = h.scratch.file("once")
+            let start = try h.startService("update", ["--start-limit", "1/60s", "--restart-delay", "30s"],
+                                           service: ["--exit", "75", "--after", "200", "--once", once])
+            #expect(start.code == 0, "\(start)")
+            let first = try #require(h.pid("update"))
+            #expect(eventually { h.pid("update").map { $0 != first } ?? false })
+            #expect(try h.swiftd(["status", "update"]).code == 0)
+            #expect(h.state("update")?.restarts == 1)
+            #expect(h.log("update").contains("restart requested (exit status 75): restarting now"))
+        }
     }
 
     @Test func restartExitCodeDoesNotRespawnWithRestartNo() throws {
-        let h = try Harness("exit75-no")
-        defer { h.cleanup() }
-        #expect(try h.startService("once", ["--restart", "no"], service: ["--exit", "75", "--after", "200"]).code == 0)
-        #expect(eventually { h.state("once")?.phase == .exited })
-        let status = try h.swiftd(["status", "once"])
-        #expect(status.code == 1, "a non-zero exit is a failure record: \(status)")
-        #expect(status.stdout == "once: exited with status 75\n")
+        try withHarness("exit75-no") { h throws in
+            #expect(try h.startService("once", ["--restart", "no"], service: ["--exit", "75", "--after", "200"]).code == 0)
+            #expect(eventually { h.state("once")?.phase == .exited })
+            let status = try h.swiftd(["status", "once"])
+            #expect(status.code == 1, "a non-zero exit is a failure record: \(status)")
+            #expect(status.stdout == "once: exited with status 75\n")
+        }
     }
 
     @Test func cleanExitWithRestartNoIsNotRunning() throws {
-        let h = try Harness("exit0-no")
-        defer { h.cleanup() }
-        #expect(try h.startService("job", ["--restart", "no"], service: ["--exit", "0", "--after", "200"]).code == 0)
-        #expect(eventually { h.state("job")?.phase == .exited })
-        #expect(try h.swiftd(["status", "job"]).code == 3)
+        try withHarness("exit0-no") { h throws in
+            #expect(try h.startService("job", ["--restart", "no"], service: ["--exit", "0", "--after", "200"]).code == 0)
+            #expect(eventually { h.state("job")?.phase == .exited })
+            #expect(try h.swiftd(["status", "job"]).code == 3)
+        }
     }
 
     @Test func alwaysRespawnsEvenACleanExit() throws {
-        let h = try Harness("always")
-        defer { h.cleanup() }
-        #expect(try h.startService("loop", ["--restart", "always", "--restart-delay", "0"], service: ["--exit", "0", "--after", "200"]).code == 0)
-        #expect(eventually { (h.state("loop")?.restarts ?? 0) >= 2 })
+        try withHarness("always") { h throws in
+            #expect(try h.startService("loop", ["--restart", "always", "--restart-delay", "0"], service: ["--exit", "0", "--after", "200"]).code == 0)
+            #expect(eventually { (h.state("loop")?.restarts ?? 0) >= 2 })
+        }
     }
 
     @Test func notifyReadiness() throws {
-        let h = try Harness("notify")
-        defer { h.cleanup() }
-        let start = try h.startService("n", ["--ready", "notify"], service: ["--notify-ready-after", "300", "--notify-status", "warming up"])
-        #expect(start.code == 0, "\(start)")
-        #expect(h.log("n").contains("n is ready"))
-        let status = try h.swiftd(["status", "n"])
-        #expect(status.stdout.hasSuffix(": \"warming up\"\n"), "\(status)")
-        #expect(try h.swiftd(["status", "n", "--json"]).stdout.contains("\"status_text\":\"warming up\""))
+        try withHarness("notify") { h throws in
+            let start = try h.startService("n", ["--ready", "notify"], service: ["--notify-ready-after", "300", "--notify-status", "warming up"])
+            #expect(start.code == 0, "\(start)")
+            #expect(h.log("n").contains("n is ready"))
+            let status = try h.swiftd(["status", "n"])
+            #expect(status.stdout.hasSuffix(": \"warming up\"\n"), "\(status)")
+            #expect(try h.swiftd(["status", "n", "--json"]).stdout.contains("\"status_text\":\"warming up\""))
+        }
     }
 
     @Test func notifyErrnoFailsTheStart() throws {
-        let h = try Harness("notify-errno")
-        defer { h.cleanup() }
-        let start = try h.startService("n", ["--ready", "notify"], service: ["--notify-errno", "98"])
-        #expect(start.code == 1, "\(start)")
-        #expect(start.stderr.contains("reported errno 98 (Address already in use)"), "\(start)")
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("notify-errno") { h throws in
+            let start = try h.startService("n", ["--ready", "notify"], service: ["--notify-errno", "98"])
+            #expect(start.code == 1, "\(start)")
+            #expect(start.stderr.contains("reported errno 98 (Address already in use)"), "\(start)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     @Test func neverReadyIsStoppedNotLeftHalfStarted() throws {
-        let h = try Harness("notify-never")
-        defer { h.cleanup() }
-        let start = try h.startService("n", ["--ready", "notify", "--ready-timeout", "500ms", "--stop-timeout", "300ms"],
-                                       service: ["--ignore-term"])
-        #expect(start.code == 1, "\(start)")
-        #expect(start.stderr.contains("not ready after 500ms"))
-        #expect(h.scratch.markedProcesses().isEmpty)
-        #expect(PIDFile.status(at: h.pidFile("n")) == .absent)
+        try withHarness("notify-never") { h throws in
+            let start = try h.startService("n", ["--ready", "notify", "--ready-timeout", "500ms", "--stop-timeout", "300ms"],
+                                           service: ["--ignore-term"])
+            #expect(start.code == 1, "\(start)")
+            #expect(start.stderr.contains("not ready after 500ms"))
+            #expect(h.scratch.markedProcesses().isEmpty)
+            #expect(PIDFile.status(at: h.pidFile("n")) == .absent)
+        }
     }
 
     @Test func descriptorReadiness() throws {
-        let h = try Harness("fd-ready")
-        defer { h.cleanup() }
-        let start = try h.startService("f", ["--ready", "fd:5"], service: ["--fd-ready", "5", "--fd-ready-after", "200"])
-        #expect(start.code == 0, "\(start)")
-        let never = try h.startService("g", ["--ready", "fd:5", "--ready-timeout", "400ms"], service: [])
-        #expect(never.code == 1, "\(never)")
-        #expect(never.stderr.contains("not ready after 400ms"))
+        try withHarness("fd-ready") { h throws in
+            let start = try h.startService("f", ["--ready", "fd:5"], service: ["--fd-ready", "5", "--fd-ready-after", "200"])
+            #expect(start.code == 0, "\(start)")
+            let never = try h.startService("g", ["--ready", "fd:5", "--ready-timeout", "400ms"], service: [])
+            #expect(never.code == 1, "\(never)")
+            #expect(never.stderr.contains("not ready after 400ms"))
+        }
     }
 
     @Test func grandchildThatLeftTheGroupIsStoppedToo() throws {
-        let h = try Harness("grandchild")
-        defer { h.cleanup() }
-        let file = h.scratch.file("grandchild")
-        #expect(try h.startService("tree", service: ["--double-fork", file]).code == 0)
-        #expect(eventually { !h.text("grandchild").isEmpty })
-        let grandchild = try #require(pid_t(h.text("grandchild").split(separator: "\n")[0]))
-        let main = try #require(h.pid("tree"))
-        let st = try #require(ProcessTable.stat(of: grandchild))
-        #expect(st.session != main, "it left the service's session")
-        #expect(st.parent == h.lockHolder("tree"), "and was adopted by the supervisor (a subreaper)")
-        #expect(try h.swiftd(["stop", "tree"]).code == 0)
-        #expect(!h.isAlive(grandchild))
-        #expect(h.scratch.markedProcesses().isEmpty)
+        try withHarness("grandchild") { h throws in
+            let file = h.scratch.file("grandchild")
+            #expect(try h.startService("tree", service: ["--double-fork", file]).code == 0)
+            #expect(eventually { !h.text("grandchild").isEmpty })
+            let grandchild = try #require(pid_t(h.text("grandchild").split(separator: "\n")[0]))
+            let main = try #require(h.pid("tree"))
+            let st = try #require(ProcessTable.stat(of: grandchild))
+            #expect(st.session != main, "it left the service's session")
+            #expect(st.parent == h.lockHolder("tree"), "and was adopted by the supervisor (a subreaper)")
+            #expect(try h.swiftd(["stop", "tree"]).code == 0)
+            #expect(!h.isAlive(grandchild))
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
     }
 
     @Test func quietSupervisorDoesNotWakeUp() throws {
-        let h = try Harness("idle")
-        defer { h.cleanup() }
-        #expect(try h.startService("quiet").code == 0)
-        let supervisor = try #require(h.lockHolder("quiet"))
-        func switches() -> String {
-            let status = String(decoding: (try? FileSystem.read("/proc/\(supervisor)/status")) ?? [], as: UTF8.self)
-            return status.split(separator: "\n").filter { $0.contains("ctxt_switches") }.joined(separator: " ")
+        try withHarness("idle") { h throws in
+            #expect(try h.startService("quiet").code == 0)
+            let supervisor = try #require(h.lockHolder("quiet"))
+            func switches() -> String {
+                let status = String(decoding: (try? FileSystem.read("/proc/\(supervisor)/status")) ?? [], as: UTF8.self)
+                return status.split(separator: "\n").filter { $0.contains("ctxt_switches") }.joined(separator: " ")
+            }
+            Monotonic.sleep(nanoseconds: 300_000_000)
+            let before = switches()
+            Monotonic.sleep(nanoseconds: 2_000_000_000)
+            #expect(switches() == before)
+            #expect(!before.isEmpty)
         }
-        Monotonic.sleep(nanoseconds: 300_000_000)
-        let before = switches()
-        Monotonic.sleep(nanoseconds: 2_000_000_000)
-        #expect(switches() == before)
-        #expect(!before.isEmpty)
     }
 }
 
 /// sd_notify MAINPID= and a log on a full file system.
 @Suite struct SupervisorEdgeTests {
     @Test func mainPIDHandoverIsFollowedWithoutARestart() throws {
-        let h = try Harness("mainpid")
-        defer { h.cleanup() }
-        let signals = h.scratch.file("signals")
-        let start = try h.startService("fork", ["--ready", "notify"], service: ["--handover", "--record-signals", signals])
-        #expect(start.code == 0, "\(start)")
-        #expect(eventually { (h.log("fork")).contains("its main process is now") })
-        let heir = try #require(h.pid("fork"))
-        #expect(h.isAlive(heir))
-        #expect(ProcessTable.stat(of: heir)?.parent == h.lockHolder("fork"))
-        #expect(h.state("fork")?.restarts == 0)
-        #expect(try h.swiftd(["status", "fork"]).code == 0)
-        #expect(try h.swiftd(["signal", "fork", "USR1"]).code == 0)
-        #expect(eventually { h.text("signals").contains("USR1") })
-        #expect(try h.swiftd(["stop", "fork"]).code == 0)
-        #expect(!h.isAlive(heir))
+        try withHarness("mainpid") { h throws in
+            let signals = h.scratch.file("signals")
+            let start = try h.startService("fork", ["--ready", "notify"], service: ["--handover", "--record-signals", signals])
+            #expect(start.code == 0, "\(start)")
+            #expect(eventually { (h.log("fork")).contains("its main process is now") })
+            let heir = try #require(h.pid("fork"))
+            #expect(h.isAlive(heir))
+            #expect(ProcessTable.stat(of: heir)?.parent == h.lockHolder("fork"))
+            #expect(h.state("fork")?.restarts == 0)
+            #expect(try h.swiftd(["status", "fork"]).code == 0)
+            #expect(try h.swiftd(["signal", "fork", "USR1"]).code == 0)
+            #expect(eventually { h.text("signals").contains("USR1") })
+            #expect(try h.swiftd(["stop", "fork"]).code == 0)
+            #expect(!h.isAlive(heir))
+        }
     }
 
     @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
     func fullDiskDropsLinesAndSaysSoWhenSpaceReturns() throws {
-        let h = try Harness("log-full")
-        defer { h.cleanup() }
-        try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)
-        #expect(mount("tmpfs", h.logDirectory, "tmpfs", 0, "size=64k") == 0, "mount: \(Errno.current)")
-        defer { umount2(h.logDirectory, Int32(MNT_DETACH)) }
-        // Lines longer than a page: each needs space the full file system does not have.
-        #expect(try h.startService("full", ["--ready", "fd:9"], service: ["--print-on-signal", "--print-size", "5000", "--fd-ready", "9"]).code == 0)
-        let pid = try #require(h.pid("full"))
-        // Fill the file system to the last byte.
-        let filler = Path.join(h.logDirectory, "filler")
-        let fd = open(filler, O_WRONLY | O_CREAT, 0o644)
-        let block = [UInt8](repeating: 65, count: 4096)
-        while write(fd, block, block.count) > 0 {}
-        while write(fd, block, 1) > 0 {}
-        close(fd)
-        for _ in 0..<3 {
-            #expect(try h.swiftd(["signal", "full", "USR1"]).code == 0)
+        try withHarness("log-full") { h throws in
+            try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)
+            #expect(mount("tmpfs", h.logDirectory, "tmpfs", 0, "size=64k") == 0, "mount: \(Errno.current)")
+            defer { umount2(h.logDirectory, Int32(MNT_DETACH)) }
+            // Lines longer than a page: each needs space the full file system does not have.
+            #expect(try h.startService("full", ["--ready", "fd:9"], service: ["--print-on-signal", "--print-size", "5000", "--fd-ready", "9"]).code == 0)
+            let pid = try #require(h.pid("full"))
+            // Fill the file system to the last byte.
+            let filler = Path.join(h.logDirectory, "filler")
+            let fd = open(filler, O_WRONLY | O_CREAT, 0o644)
+            let block = [UInt8](repeating: 65, count: 4096)
+            while write(fd, block, block.count) > 0 {}
+            while write(fd, block, 1) > 0 {}
+            close(fd)
+            for _ in 0..<3 {
+                #expect(try h.swiftd(["signal", "full", "USR1"]).code == 0)
+            }
+            #expect(eventually { h.state("full")?.droppedLines == 3 }, "dropped lines are counted")
+            #expect(try h.swiftd(["status", "full", "--json"]).stdout.contains("\"dropped_log_lines\":3"))
+            #expect(h.isAlive(pid), "a full disk never stops the service")
+            unlink(filler)
+            #expect(try h.swiftd(["signal", "full", "USR2"]).code == 0)
+            #expect(eventually { h.log("full").contains("got USR2") })
+            let log = h.log("full")
+            #expect(log.contains("swiftd: dropped 3 lines (No space left on device)"), "\(log)")
+            #expect(!log.contains("got USR1"))
+            #expect(h.isAlive(pid))
         }
-        #expect(eventually { h.state("full")?.droppedLines == 3 }, "dropped lines are counted")
-        #expect(try h.swiftd(["status", "full", "--json"]).stdout.contains("\"dropped_log_lines\":3"))
-        #expect(h.isAlive(pid), "a full disk never stops the service")
-        unlink(filler)
-        #expect(try h.swiftd(["signal", "full", "USR2"]).code == 0)
-        #expect(eventually { h.log("full").contains("got USR2") })
-        let log = h.log("full")
-        #expect(log.contains("swiftd: dropped 3 lines (No space left on device)"), "\(log)")
-        #expect(!log.contains("got USR1"))
-        #expect(h.isAlive(pid))
     }
 }

@@ -11,66 +11,66 @@ import Testing
     }
 
     @Test func editRestartsTouchAndSameBytesDoNot() throws {
-        let h = try Harness("watch")
-        defer { h.cleanup() }
-        let file = h.scratch.file("app.conf")
-        write(file, "v1\n")
-        #expect(try h.startService("w", ["--watch", file]).code == 0)
-        let first = try #require(h.pid("w"))
-        // A touch and a save of the same bytes, each past the debounce...
-        utimes(file, nil)
-        Monotonic.sleep(nanoseconds: 600_000_000)
-        write(file, "v1\n")
-        Monotonic.sleep(nanoseconds: 600_000_000)
-        #expect(h.pid("w") == first)
-        // ...then a real edit: exactly one restart in all.
-        write(file, "v2\n")
-        #expect(eventually { h.pid("w").map { $0 != first } ?? false })
-        // The record follows the new pid within microseconds.
-        #expect(eventually { h.state("w")?.restarts == 1 })
-        Monotonic.sleep(nanoseconds: 300_000_000)
-        #expect(h.state("w")?.restarts == 1, "exactly one restart")
+        try withHarness("watch") { h throws in
+            let file = h.scratch.file("app.conf")
+            write(file, "v1\n")
+            #expect(try h.startService("w", ["--watch", file]).code == 0)
+            let first = try #require(h.pid("w"))
+            // A touch and a save of the same bytes, each past the debounce...
+            utimes(file, nil)
+            Monotonic.sleep(nanoseconds: 600_000_000)
+            write(file, "v1\n")
+            Monotonic.sleep(nanoseconds: 600_000_000)
+            #expect(h.pid("w") == first)
+            // ...then a real edit: exactly one restart in all.
+            write(file, "v2\n")
+            #expect(eventually { h.pid("w").map { $0 != first } ?? false })
+            // The record follows the new pid within microseconds.
+            #expect(eventually { h.state("w")?.restarts == 1 })
+            Monotonic.sleep(nanoseconds: 300_000_000)
+            #expect(h.state("w")?.restarts == 1, "exactly one restart")
+        }
     }
 
     @Test func renameOverAndLateCreationAreSeen() throws {
-        let h = try Harness("watch-rename")
-        defer { h.cleanup() }
-        let dir = h.scratch.file("site")
-        let file = Path.join(dir, "index.html")
-        #expect(try h.startService("w", ["--watch", file]).code == 0)
-        let first = try #require(h.pid("w"))
-        mkdir(dir, 0o755)
-        write(file, "hello\n")
-        #expect(eventually { h.pid("w").map { $0 != first } ?? false }, "a watched path that appears later")
-        let second = try #require(h.pid("w"))
-        write(Path.join(dir, ".index.html.swp"), "hello again\n")
-        #expect(Glibc.rename(Path.join(dir, ".index.html.swp"), file) == 0)
-        #expect(eventually { h.pid("w").map { $0 != second } ?? false }, "an editor's save by rename")
+        try withHarness("watch-rename") { h throws in
+            let dir = h.scratch.file("site")
+            let file = Path.join(dir, "index.html")
+            #expect(try h.startService("w", ["--watch", file]).code == 0)
+            let first = try #require(h.pid("w"))
+            mkdir(dir, 0o755)
+            write(file, "hello\n")
+            #expect(eventually { h.pid("w").map { $0 != first } ?? false }, "a watched path that appears later")
+            let second = try #require(h.pid("w"))
+            write(Path.join(dir, ".index.html.swp"), "hello again\n")
+            #expect(Glibc.rename(Path.join(dir, ".index.html.swp"), file) == 0)
+            #expect(eventually { h.pid("w").map { $0 != second } ?? false }, "an editor's save by rename")
+        }
     }
 
     @Test func directoriesAreWatchedRecursively() throws {
-        let h = try Harness("watch-dir")
-        defer { h.cleanup() }
-        let dir = h.scratch.file("src")
-        mkdir(dir, 0o755)
-        #expect(try h.startService("w", ["--watch", dir]).code == 0)
-        let first = try #require(h.pid("w"))
-        mkdir(Path.join(dir, "deep"), 0o755)
-        Monotonic.sleep(nanoseconds: 500_000_000)
-        write(Path.join(dir, "deep/code.swift"), "print(1)\n")
-        #expect(eventually { h.pid("w").map { $0 != first } ?? false })
+        try withHarness("watch-dir") { h throws in
+            let dir = h.scratch.file("src")
+            mkdir(dir, 0o755)
+            #expect(try h.startService("w", ["--watch", dir]).code == 0)
+            let first = try #require(h.pid("w"))
+            mkdir(Path.join(dir, "deep"), 0o755)
+            Monotonic.sleep(nanoseconds: 500_000_000)
+            write(Path.join(dir, "deep/code.swift"), "print(1)\n")
+            #expect(eventually { h.pid("w").map { $0 != first } ?? false })
+        }
     }
 
     @Test func reloadActionSendsTheReloadSignal() throws {
-        let h = try Harness("watch-reload")
-        defer { h.cleanup() }
-        let file = h.scratch.file("conf")
-        let signals = h.scratch.file("signals")
-        write(file, "a\n")
-        #expect(try h.startService("w", ["--watch", file, "--watch-action", "reload", "--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
-        let pid = try #require(h.pid("w"))
-        write(file, "b\n")
-        #expect(eventually { h.text("signals").contains("HUP") })
-        #expect(h.pid("w") == pid)
+        try withHarness("watch-reload") { h throws in
+            let file = h.scratch.file("conf")
+            let signals = h.scratch.file("signals")
+            write(file, "a\n")
+            #expect(try h.startService("w", ["--watch", file, "--watch-action", "reload", "--ready", "fd:9"], service: ["--record-signals", signals, "--fd-ready", "9"]).code == 0)
+            let pid = try #require(h.pid("w"))
+            write(file, "b\n")
+            #expect(eventually { h.text("signals").contains("HUP") })
+            #expect(h.pid("w") == pid)
+        }
     }
 }

@@ -96,3 +96,28 @@ public final class Harness: @unchecked Sendable {
         scratch.markedProcesses().filter { ProcessTable.stat(of: $0)?.name == name }
     }
 }
+
+/// Runs `body` with a fresh harness, and cleans up after it (every process
+/// it started killed, its directory removed), whatever `body` did.
+public func withHarness<T>(_ label: String, _ body: (Harness) throws -> T) throws -> T {
+    let h = try Harness(label)
+    defer { h.cleanup() }
+    return try body(h)
+}
+
+/// Runs `body` with a fresh scratch directory, cleaned up after it.
+public func withScratch<T>(_ label: String = "test", _ body: (Scratch) throws -> T) throws -> T {
+    let scratch = try Scratch(label)
+    defer { scratch.cleanup() }
+    return try body(scratch)
+}
+
+/// Runs `body` with a harness whose directories the hostile user can reach
+/// (but not write), and that user.
+public func withUserHarness<T>(_ label: String, _ body: (Harness, HostileUser) throws -> T) throws -> T {
+    let user = try HostileUser.require()
+    return try withHarness(label) { h throws in
+        chmod(h.scratch.path, 0o711)
+        return try body(h, user)
+    }
+}

@@ -11,13 +11,13 @@ public enum ExecutableLookup {
     ///   EACCES when only non-executable files or directories are.
     public static func resolve(_ name: String, searchPath: String?) throws -> String {
         guard !name.isEmpty else { throw LaunchError(step: .lookup, errno: .noSuchFile, path: name) }
-        if name.contains("/") {
+        if name.contains(scalar: "/") {
             let path = Path.absolute(name)
             if let problem = check(path) { throw LaunchError(step: .lookup, errno: problem, path: name) }
             return path
         }
         var sawDenied = false
-        for directory in (searchPath ?? defaultSearchPath).split(separator: ":", omittingEmptySubsequences: false) {
+        for directory in (searchPath ?? defaultSearchPath).split(scalar: ":", omittingEmpty: false) {
             let dir = directory.isEmpty ? "." : String(directory)
             let candidate = Path.absolute(Path.join(dir, name))
             switch check(candidate) {

@@ -40,7 +40,7 @@ public enum ConfigurationFile {
                 ConfigurationError(key: "", message: "\(path):\(number): \(message)", origin: .file(path))
             }
             let trimmed = line.trimmingSpaces
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            if trimmed.isEmpty || trimmed.starts(with: "#") { continue }
             guard let (rawKey, rawValue) = trimmed.splitAtFirst("=") else {
                 let hint = ServiceConfiguration.key(trimmed).map { $0.kind == .flag ? " (write '\($0.name) = yes')" : " (write '\($0.name) = \($0.placeholder)')" } ?? ""
                 throw fail("expected 'key = value', got '\(String(trimmed.prefix(60)))'\(hint)")
@@ -68,7 +68,7 @@ public enum ConfigurationFile {
                 if let first = firstLine[key] { throw fail("\(key) is already set at line \(first)") }
                 firstLine[key] = number
             }
-            if key == "log", value != "none", !value.hasPrefix("/") {
+            if key == "log", value != "none", !value.isAbsolutePath {
                 throw fail("bad value for log: '\(value)' (expected an absolute path or none)")
             }
             do {
@@ -108,25 +108,27 @@ public enum ConfigurationFile {
 
     /// A value other than `command`: the text up to a `#` that follows a
     /// blank, or one pair of quotes (nothing but a comment after them) whose
-    /// content is taken literally.
+    /// content is taken literally. Read scalar by scalar, as `command` is: a
+    /// combining mark after a `#` or a quote does not hide it.
     static func plainValue(_ text: String) throws -> String {
-        if let quote = text.first, quote == "\"" || quote == "'" {
-            let body = text.dropFirst()
+        let scalars = text.unicodeScalars
+        if let quote = scalars.first, quote == "\"" || quote == "'" {
+            let body = scalars.dropFirst()
             guard let close = body.firstIndex(of: quote) else {
                 throw ConfigurationError(key: "", message: "unterminated \(quote) quote")
             }
-            let after = String(body[body.index(after: close)...]).trimmingSpaces
-            guard after.isEmpty || after.hasPrefix("#") else {
+            let after = String(String.UnicodeScalarView(body[body.index(after: close)...])).trimmingSpaces
+            guard after.isEmpty || after.starts(with: "#") else {
                 throw ConfigurationError(key: "", message: "'\(String(after.prefix(30)))' after the closing \(quote) quote")
             }
-            return String(body[..<close])
+            return String(String.UnicodeScalarView(body[..<close]))
         }
-        var previous: Character = " "
-        for index in text.indices {
-            if text[index] == "#" && (previous == " " || previous == "\t") {
-                return String(text[..<index]).trimmingSpaces
+        var previous: Unicode.Scalar = " "
+        for index in scalars.indices {
+            if scalars[index] == "#" && (previous == " " || previous == "\t") {
+                return String(String.UnicodeScalarView(scalars[..<index])).trimmingSpaces
             }
-            previous = text[index]
+            previous = scalars[index]
         }
         return text
     }

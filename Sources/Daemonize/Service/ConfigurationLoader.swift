@@ -23,7 +23,7 @@ public enum ConfigurationLoader {
         if let command, !command.isEmpty {
             configuration.command = command
             // A relative path typed on the command line means the caller's directory.
-            if command[0].contains("/") && !command[0].hasPrefix("/") { configuration.command[0] = Path.absolute(command[0]) }
+            if command[0].contains(scalar: "/") && !command[0].isAbsolutePath { configuration.command[0] = Path.absolute(command[0]) }
             configuration.source = .arguments
             origins["command"] = "command line"
         } else {
@@ -94,8 +94,8 @@ public enum ConfigurationLoader {
         }
         // Watch paths, and a relative command path from a config file, are
         // taken against the service's working directory.
-        configuration.watch = configuration.watch.map { $0.hasPrefix("/") ? $0 : Path.join(configuration.chdir, $0) }
-        if let first = configuration.command.first, first.contains("/"), !first.hasPrefix("/"), !configuration.shell {
+        configuration.watch = configuration.watch.map { $0.isAbsolutePath ? $0 : Path.join(configuration.chdir, $0) }
+        if let first = configuration.command.first, first.contains(scalar: "/"), !first.isAbsolutePath, !configuration.shell {
             configuration.command[0] = Path.join(configuration.chdir, first)
         }
     }

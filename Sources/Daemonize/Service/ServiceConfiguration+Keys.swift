@@ -12,7 +12,7 @@ extension ServiceConfiguration {
         flag("shell", "run the command through /bin/sh -c", \.shell),
         ConfigurationKey("chdir", .value, "DIR", "working directory",
                          read: { c, v in
-                             guard v.hasPrefix("/") else { throw ConfigurationKey.bad("chdir", v, "expected an absolute path") }
+                             guard v.isAbsolutePath else { throw ConfigurationKey.bad("chdir", v, "expected an absolute path") }
                              c.chdir = v
                          },
                          write: { [$0.chdir] }),

@@ -73,7 +73,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
         /// Parses "N/PERIOD" ("5/60s"); "0" or "none" for no limit.
         public init?(parsing text: String) {
             if text == "0" || text == "none" { self.init(count: 0, period: .zero); return }
-            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            let parts = text.split(scalar: "/", omittingEmpty: false)
             guard parts.count == 2, let n = Int(parts[0]), n >= 0, n <= 1_000_000, let p = Interval(parsing: String(parts[1])), p.nanoseconds > 0 else { return nil }
             self.init(count: n, period: p)
         }

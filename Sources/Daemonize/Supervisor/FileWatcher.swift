@@ -53,7 +53,7 @@ final class FileWatcher {
 
     /// Drops "." and duplicate or trailing slashes.
     static func normalize(_ path: String) -> String {
-        let parts = path.split(separator: "/").filter { $0 != "." }
+        let parts = path.split(scalar: "/").filter { $0 != "." }
         return "/" + parts.joined(separator: "/")
     }
 
@@ -129,7 +129,7 @@ final class FileWatcher {
     /// How many levels below its root `path` is (0 for a root or outside one).
     private func depth(of path: String) -> Int {
         guard let root = roots.first(where: { path.hasPrefix($0 + "/") }) else { return 0 }
-        return path.dropFirst(root.count).split(separator: "/").count
+        return String(String.UnicodeScalarView(path.unicodeScalars.dropFirst(root.unicodeScalars.count))).split(scalar: "/").count
     }
 
     /// Adds watches: every directory of a directory root, and for every root

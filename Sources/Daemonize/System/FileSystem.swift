@@ -249,7 +249,7 @@ public enum Path {
 
     /// `path` made absolute against the current directory.
     public static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
+        if path.isAbsolutePath { return path }
         return join(currentDirectory(), path)
     }
 

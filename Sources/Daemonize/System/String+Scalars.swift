@@ -10,6 +10,21 @@ extension String {
         return String(scalars[first...last])
     }
 
+    /// True when the text begins with `scalar` (a combining mark after it
+    /// does not hide it, as it would from `hasPrefix`).
+    func starts(with scalar: Unicode.Scalar) -> Bool { unicodeScalars.first == scalar }
+
+    /// True when the text holds `scalar` anywhere.
+    func contains(scalar: Unicode.Scalar) -> Bool { unicodeScalars.contains(scalar) }
+
+    /// A path the kernel takes as absolute: it begins with "/".
+    var isAbsolutePath: Bool { starts(with: "/") }
+
+    /// The parts between `separator`s, each as a String.
+    func split(scalar separator: Unicode.Scalar, omittingEmpty: Bool = true) -> [String] {
+        unicodeScalars.split(separator: separator, omittingEmptySubsequences: omittingEmpty).map { String(String.UnicodeScalarView($0)) }
+    }
+
     /// The text before and after the first `separator`, or nil without one.
     func splitAtFirst(_ separator: Unicode.Scalar) -> (before: String, after: String)? {
         let scalars = unicodeScalars
