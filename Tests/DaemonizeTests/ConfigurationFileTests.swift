@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `NAME.conf` parsing: every key, comments, quoting, errors with their line.
-@Suite struct ConfigurationFileTests {
+@Suite(.timeLimit(.minutes(5))) struct ConfigurationFileTests {
     /// One key: a value it accepts and what that sets, and a value it refuses.
     struct KeyCase: Sendable, CustomTestStringConvertible {
         var key: String

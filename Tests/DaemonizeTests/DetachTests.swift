@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `Daemon.detach`, checked from outside through /proc and the files.
-@Suite struct DetachTests {
+@Suite(.timeLimit(.minutes(5))) struct DetachTests {
     let fixture = product("fixture")
 
     @Test func daemonIsDetachedWithTheAskedForState() throws {

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `Launcher`, driven from the fixture (the test runner never forks).
-@Suite struct LaunchTests {
+@Suite(.timeLimit(.minutes(5))) struct LaunchTests {
     let fixture = product("fixture")
 
     func launch(_ scratch: Scratch, _ options: [String], _ command: [String]) throws -> RunResult {
@@ -88,7 +88,7 @@ import Testing
 }
 
 /// `Daemon.reexec`.
-@Suite struct ReexecTests {
+@Suite(.timeLimit(.minutes(5))) struct ReexecTests {
     @Test func sameExecutableSameArgumentsFreshDescriptors() throws {
         try withScratch("reexec") { scratch throws in
             let result = try run(product("fixture"), ["reexec", "one", "two words"], environment: scratch.environment)

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `PIDFile`: locking, probing, stale and hostile files.
-@Suite struct PIDFileTests {
+@Suite(.timeLimit(.minutes(5))) struct PIDFileTests {
     let fixture = product("fixture")
 
     @Test func secondAcquireNamesTheHolder() throws {

@@ -2,7 +2,7 @@
 import Testing
 
 /// `NAME.state` written and read back: pure encoding, no processes involved.
-@Suite struct StateFileTests {
+@Suite(.timeLimit(.minutes(5))) struct StateFileTests {
     func roundTrip(_ state: ServiceState) throws -> ServiceState {
         try ServiceState.decode(state.encoded(), name: state.name)
     }
@@ -64,7 +64,7 @@ import Testing
 }
 
 /// A state file from a newer swiftd, and values split at "=" by scalar.
-@Suite struct StateFileCompatibilityTests {
+@Suite(.timeLimit(.minutes(5))) struct StateFileCompatibilityTests {
     @Test func unknownSettingsFromANewerSwiftdAreSkipped() throws {
         let text = "version=1\nname=x\nmode=supervised\nphase=running\nargv=/bin/sleep\nconfig.some-future-key=on\nconfig.chdir=/srv\n"
         let state = try ServiceState.decode(Array(text.utf8), name: try #require(ServiceName("x")))

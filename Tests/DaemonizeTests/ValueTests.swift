@@ -2,7 +2,7 @@
 import Testing
 
 /// Pure parsing and formatting: no processes involved.
-@Suite struct ValueTests {
+@Suite(.timeLimit(.minutes(5))) struct ValueTests {
     @Test func signalsParseByNameAndNumber() {
         #expect(Signal(parsing: "TERM") == .terminate)
         #expect(Signal(parsing: "SIGTERM") == .terminate)
@@ -98,7 +98,7 @@ import Testing
 }
 
 /// `UserDatabase`: /etc/passwd and /etc/group read directly.
-@Suite struct UserDatabaseTests {
+@Suite(.timeLimit(.minutes(5))) struct UserDatabaseTests {
     @Test func readsUsersGroupsAndMembership() throws {
         let dir = "/tmp/swiftd-userdb-\(getpid())"
         mkdir(dir, 0o700)

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `--no-supervise`: no resident swiftd; the service holds its own lock.
-@Suite struct ExecModeTests {
+@Suite(.timeLimit(.minutes(5))) struct ExecModeTests {
     @Test func serviceHoldsItsOwnLockAndNoSwiftdStays() throws {
         try withHarness("exec") { h throws in
             let signals = h.scratch.file("signals")

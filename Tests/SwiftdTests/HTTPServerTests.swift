@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// A real service: python3 -m http.server on a free loopback port.
-@Suite struct HTTPServerTests {
+@Suite(.timeLimit(.minutes(5))) struct HTTPServerTests {
     /// A port nobody listens on right now.
     func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

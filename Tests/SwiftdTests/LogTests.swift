@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The supervisor's log: rotation, timestamps, reopen.
-@Suite struct LogTests {
+@Suite(.timeLimit(.minutes(5))) struct LogTests {
     @Test func rotationKeepsEveryLineExactlyOnce() throws {
         try withHarness("rotate") { h throws in
             let lines = 4000

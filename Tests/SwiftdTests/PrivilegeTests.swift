@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `--user`/`--group`, and swiftd itself without privileges.
-@Suite struct PrivilegeTests {
+@Suite(.timeLimit(.minutes(5))) struct PrivilegeTests {
     @Test(.enabled(if: geteuid() == 0, "needs root to switch users"))
     func serviceRunsAsTheUserWithItsGroupsAndFilesStayRoot() throws {
         try withHarness("user") { h throws in

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// Resource faults (issue 7, scenario 5) and inherited descriptors (scenario 8).
-@Suite struct ResourceTests {
+@Suite(.timeLimit(.minutes(5))) struct ResourceTests {
     @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
     func fullRunDirectoryFailsTheStartCleanly() throws {
         try withHarness("full-rundir") { h throws in

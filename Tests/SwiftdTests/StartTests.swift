@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `swiftd start`: success only for a running service, failures reported by start itself.
-@Suite struct StartTests {
+@Suite(.timeLimit(.minutes(5))) struct StartTests {
     @Test func startReturnsWithTheServicePidLockedByItsSupervisor() throws {
         try withHarness("start") { h throws in
             let result = try h.startService("web", ["--chdir", "/tmp"], service: ["--print", "3"])

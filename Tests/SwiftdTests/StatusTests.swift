@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `swiftd status` exit codes and output; stale pidfiles.
-@Suite struct StatusTests {
+@Suite(.timeLimit(.minutes(5))) struct StatusTests {
     @Test func runningIsZeroWithALineAndJSON() throws {
         try withHarness("status") { h throws in
             #expect(try h.startService("web").code == 0)

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The supervisor: respawn policy, restart requests, readiness, whole-tree stop, idle cost.
-@Suite struct SupervisorTests {
+@Suite(.timeLimit(.minutes(5))) struct SupervisorTests {
     /// (event, pid, monotonic ns) lines the fixture's --stamp writes.
     func stamps(_ h: Harness, _ file: String = "stamps") -> [(String, pid_t, Int64)] {
         h.text(file).split(separator: "\n").compactMap { line in
@@ -168,7 +168,7 @@ import Testing
 }
 
 /// sd_notify MAINPID= and a log on a full file system.
-@Suite struct SupervisorEdgeTests {
+@Suite(.timeLimit(.minutes(5))) struct SupervisorEdgeTests {
     @Test func mainPIDHandoverIsFollowedWithoutARestart() throws {
         try withHarness("mainpid") { h throws in
             let signals = h.scratch.file("signals")

@@ -40,7 +40,7 @@ public enum ConfigurationFile {
                 ConfigurationError(key: "", message: "\(path):\(number): \(message)", origin: .file(path))
             }
             let trimmed = line.trimmingSpaces
-            if trimmed.isEmpty || trimmed.starts(with: "#") { continue }
+            if trimmed.isEmpty || trimmed.begins(with: "#") { continue }
             guard let (rawKey, rawValue) = trimmed.splitAtFirst("=") else {
                 let hint = ServiceConfiguration.key(trimmed).map { $0.kind == .flag ? " (write '\($0.name) = yes')" : " (write '\($0.name) = \($0.placeholder)')" } ?? ""
                 throw fail("expected 'key = value', got '\(String(trimmed.prefix(60)))'\(hint)")
@@ -118,7 +118,7 @@ public enum ConfigurationFile {
                 throw ConfigurationError(key: "", message: "unterminated \(quote) quote")
             }
             let after = String(String.UnicodeScalarView(body[body.index(after: close)...])).trimmingSpaces
-            guard after.isEmpty || after.starts(with: "#") else {
+            guard after.isEmpty || after.begins(with: "#") else {
                 throw ConfigurationError(key: "", message: "'\(String(after.prefix(30)))' after the closing \(quote) quote")
             }
             return String(String.UnicodeScalarView(body[..<close]))

@@ -12,13 +12,13 @@ extension String {
 
     /// True when the text begins with `scalar` (a combining mark after it
     /// does not hide it, as it would from `hasPrefix`).
-    func starts(with scalar: Unicode.Scalar) -> Bool { unicodeScalars.first == scalar }
+    func begins(with scalar: Unicode.Scalar) -> Bool { unicodeScalars.first == scalar }
 
     /// True when the text holds `scalar` anywhere.
     func contains(scalar: Unicode.Scalar) -> Bool { unicodeScalars.contains(scalar) }
 
     /// A path the kernel takes as absolute: it begins with "/".
-    var isAbsolutePath: Bool { starts(with: "/") }
+    var isAbsolutePath: Bool { begins(with: "/") }
 
     /// The parts between `separator`s, each as a String.
     func split(scalar separator: Unicode.Scalar, omittingEmpty: Bool = true) -> [String] {
