@@ -53,82 +53,111 @@ enum ArgumentParser {
 
     /// Parses `arguments` (after the command word) against `spec`.
     static func parse(_ arguments: [String], spec: CommandSpec) throws -> ParsedArguments {
-        var parsed = ParsedArguments()
-        let options = spec.options + global
-        var i = 0
-        func fail(_ message: String) -> UsageError { UsageError(message: message, command: spec.name) }
-        while i < arguments.count {
-            let word = arguments[i]
-            i += 1
+        var reader = Reader(words: arguments, spec: spec, options: spec.options + global)
+        while let word = reader.next() {
             if word == "--" {
-                guard spec.acceptsCommand else { throw fail("\(spec.name) takes no command after --") }
-                parsed.command = Array(arguments[i...])
+                guard spec.acceptsCommand else { throw reader.fail("\(spec.name) takes no command after --") }
+                reader.parsed.command = reader.rest()
                 break
             }
             if word.hasPrefix("--") {
-                var name = String(word.dropFirst(2))
-                var inlineValue: String?
-                // The "=" found by scalar: a value starting with a combining
-                // mark would fuse with it into one Character.
-                let scalars = name.unicodeScalars
-                if let eq = scalars.firstIndex(of: "=") {
-                    inlineValue = String(scalars[scalars.index(after: eq)...])
-                    name = String(scalars[..<eq])
+                try reader.long(String(word.dropFirst(2)))
+            } else if word.hasPrefix("-") && word.count > 1 && !isNumber(word) {
+                try reader.short(Array(word.dropFirst()))
+            } else {
+                reader.parsed.positionals.append(word)
+            }
+        }
+        return try reader.finish()
+    }
+
+    /// The words being read and what they said so far.
+    private struct Reader {
+        let words: [String]
+        let spec: CommandSpec
+        let options: [OptionSpec]
+        var index = 0
+        var parsed = ParsedArguments()
+
+        init(words: [String], spec: CommandSpec, options: [OptionSpec]) {
+            self.words = words
+            self.spec = spec
+            self.options = options
+        }
+
+        mutating func next() -> String? {
+            guard index < words.count else { return nil }
+            index += 1
+            return words[index - 1]
+        }
+
+        mutating func rest() -> [String] {
+            defer { index = words.count }
+            return Array(words[index...])
+        }
+
+        func fail(_ message: String) -> UsageError { UsageError(message: message, command: spec.name) }
+
+        /// `--name`, `--name value`, `--name=value`.
+        mutating func long(_ text: String) throws {
+            var name = text
+            var inlineValue: String?
+            // The "=" found by scalar: a value starting with a combining
+            // mark would fuse with it into one Character.
+            let scalars = name.unicodeScalars
+            if let eq = scalars.firstIndex(of: "=") {
+                inlineValue = String(scalars[scalars.index(after: eq)...])
+                name = String(scalars[..<eq])
+            }
+            guard let option = options.first(where: { $0.long == name }) else {
+                let hint = Suggestion.closest(to: name, among: options.map(\.long)).map { " (did you mean '--\($0)'?)" } ?? ""
+                throw fail("unknown option '--\(name)' for \(spec.name)\(hint)")
+            }
+            if !option.takesValue {
+                if name == "help" { parsed.help = true } else { parsed.options.append((name, inlineValue ?? "yes")) }
+            } else if let inlineValue {
+                parsed.options.append((name, inlineValue))
+            } else {
+                guard let value = next() else { throw fail("option '--\(name)' needs a value") }
+                parsed.options.append((name, value))
+            }
+        }
+
+        /// Short options: -f, -n 20, -n20, -fn 20.
+        mutating func short(_ letters: [Character]) throws {
+            var letters = letters
+            while !letters.isEmpty {
+                let letter = letters.removeFirst()
+                guard let option = options.first(where: { $0.short == letter }) else {
+                    throw fail("unknown option '-\(letter)' for \(spec.name)")
                 }
-                guard let option = options.first(where: { $0.long == name }) else {
-                    let hint = Suggestion.closest(to: name, among: options.map(\.long)).map { " (did you mean '--\($0)'?)" } ?? ""
-                    throw fail("unknown option '--\(name)' for \(spec.name)\(hint)")
-                }
-                if option.takesValue {
-                    if let inlineValue {
-                        parsed.options.append((name, inlineValue))
-                    } else {
-                        guard i < arguments.count else { throw fail("option '--\(name)' needs a value") }
-                        parsed.options.append((name, arguments[i]))
-                        i += 1
-                    }
+                if option.long == "help" {
+                    parsed.help = true
+                } else if !option.takesValue {
+                    parsed.options.append((option.long, "yes"))
+                } else if !letters.isEmpty {
+                    parsed.options.append((option.long, String(letters)))
+                    letters = []
                 } else {
-                    if name == "help" { parsed.help = true; continue }
-                    parsed.options.append((name, inlineValue ?? "yes"))
+                    guard let value = next() else { throw fail("option '-\(letter)' needs a value") }
+                    parsed.options.append((option.long, value))
                 }
-                continue
             }
-            if word.hasPrefix("-") && word.count > 1 && !isNumber(word) {
-                // Short options: -f, -n 20, -n20, -fn 20.
-                var letters = Array(word.dropFirst())
-                while !letters.isEmpty {
-                    let letter = letters.removeFirst()
-                    guard let option = options.first(where: { $0.short == letter }) else {
-                        throw fail("unknown option '-\(letter)' for \(spec.name)")
-                    }
-                    if option.long == "help" { parsed.help = true; continue }
-                    if option.takesValue {
-                        if !letters.isEmpty {
-                            parsed.options.append((option.long, String(letters)))
-                            letters = []
-                        } else {
-                            guard i < arguments.count else { throw fail("option '-\(letter)' needs a value") }
-                            parsed.options.append((option.long, arguments[i]))
-                            i += 1
-                        }
-                    } else {
-                        parsed.options.append((option.long, "yes"))
-                    }
-                }
-                continue
+        }
+
+        /// The positionals checked against the spec (unless help was asked for).
+        func finish() throws -> ParsedArguments {
+            if parsed.help { return parsed }
+            if parsed.positionals.count < spec.minimumPositionals {
+                throw fail("\(spec.name) needs \(spec.positionals[parsed.positionals.count])")
             }
-            parsed.positionals.append(word)
+            if parsed.positionals.count > spec.positionals.count {
+                let extra = parsed.positionals[spec.positionals.count]
+                let hint = spec.acceptsCommand ? " (put the command after --)" : ""
+                throw fail("unexpected argument '\(extra)' for \(spec.name)\(hint)")
+            }
+            return parsed
         }
-        if parsed.help { return parsed }
-        if parsed.positionals.count < spec.minimumPositionals {
-            throw fail("\(spec.name) needs \(spec.positionals[parsed.positionals.count])")
-        }
-        if parsed.positionals.count > spec.positionals.count {
-            let extra = parsed.positionals[spec.positionals.count]
-            let hint = spec.acceptsCommand ? " (put the command after --)" : ""
-            throw fail("unexpected argument '\(extra)' for \(spec.name)\(hint)")
-        }
-        return parsed
     }
 
     static func isNumber(_ word: String) -> Bool {

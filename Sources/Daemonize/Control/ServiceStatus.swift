@@ -45,9 +45,8 @@ public struct ServiceStatus: Sendable {
             status.detail = "\(error)"
             return status
         }
-        let recorded = snapshot.recorded
-        status.recorded = recorded
-        if let recorded {
+        if let recorded = snapshot.recorded {
+            status.recorded = recorded
             status.mode = recorded.mode
             status.restarts = recorded.restarts
             status.lastExit = recorded.lastExit
@@ -55,58 +54,72 @@ public struct ServiceStatus: Sendable {
         }
         switch snapshot.lock {
         case .held(let pid):
-            let exec = snapshot.isExecMode
-            status.mode = exec ? .exec : .supervised
-            // The supervisor is who the record says; only without a record is
-            // the (slower) kernel lock table asked.
-            status.supervisorPID = exec ? nil : recorded.map { $0.supervisorPID } ?? PIDFile.lockHolder(at: paths.pidFile(name))
-            status.pid = pid
-            let phase = recorded?.phase
-            if let pid {
-                status.state = phase == .starting ? .starting : phase == .stopping ? .stopping : .running
-                if exec, let main = recorded?.main, main.pid == pid, (try? main.isAlive()) == false {
-                    // Its main process is gone: if the lock went with it, look again.
-                    if again && !snapshot.stillHeldAsSeen() { return probe(name, paths: paths, again: false) }
-                    // Still locked: what holds the lock is what it left.
-                    status.pid = nil
-                    status.detail = "its main process \(pid) exited; processes it left hold its lock (it put itself in the background?)"
-                } else if let recorded, recorded.pid == pid, let since = recorded.serviceSince {
-                    status.uptime = uptime(since: since)
-                }
-            } else {
-                status.state = phase == .backoff ? .restarting : phase == .stopping ? .stopping : .starting
-            }
+            // Its main process gone and the lock with it: look again.
+            guard status.describeHeld(snapshot, pid: pid, paths: paths, mayLookAgain: again) else { return probe(name, paths: paths, again: false) }
         case .untrusted(let holder):
             status.state = .dead
             status.detail = "its pidfile is locked by \(holder.map { "pid \($0)" } ?? "a process") that is not its own, through a mode others can open"
         case .free, .absent:
-            if let recordError = snapshot.recordError {
-                status.state = .unknown
-                status.detail = recordError.message
-            } else if let recorded, let live = (try? recorded.liveInstance()) ?? nil {
-                status.state = recorded.phase == .backoff ? .restarting : .running
-                status.pid = live.pid
-                status.supervisorPID = live.supervisor
-                if let since = recorded.serviceSince, live.pid != nil { status.uptime = uptime(since: since) }
-                status.detail = recorded.mode == .exec && snapshot.lock != .absent ? "it closed its lock's descriptor" : "its pidfile was removed"
-            } else if case .free(let pid) = snapshot.lock {
-                status.state = .dead
-                status.pid = pid
-                status.detail = "pidfile left" + (pid.map { ", pid \($0)" } ?? "")
-            } else if let recorded {
-                switch recorded.phase {
-                case .failed:
-                    status.state = .failed
-                    status.detail = recorded.failure
-                case .exited: status.state = .exited
-                case .stopped: status.state = .stopped
-                case .starting, .running, .backoff, .stopping:
-                    status.state = .dead
-                    status.detail = "its \(recorded.mode == .supervised ? "supervisor" : "process") is gone"
-                }
-            }
+            status.describeUnlocked(snapshot)
         }
         return status
+    }
+
+    /// A locked pidfile. False when, in exec mode, its main process is gone
+    /// and the lock went with it meanwhile: the caller looks again (once).
+    private mutating func describeHeld(_ snapshot: ServiceSnapshot, pid: pid_t?, paths: ServicePaths, mayLookAgain: Bool) -> Bool {
+        let recorded = snapshot.recorded
+        let exec = snapshot.isExecMode
+        mode = exec ? .exec : .supervised
+        // The supervisor is who the record says; only without a record is
+        // the (slower) kernel lock table asked.
+        supervisorPID = exec ? nil : recorded.map { $0.supervisorPID } ?? PIDFile.lockHolder(at: paths.pidFile(name))
+        self.pid = pid
+        let phase = recorded?.phase
+        guard let pid else {
+            state = phase == .backoff ? .restarting : phase == .stopping ? .stopping : .starting
+            return true
+        }
+        state = phase == .starting ? .starting : phase == .stopping ? .stopping : .running
+        if exec, let main = recorded?.main, main.pid == pid, (try? main.isAlive()) == false {
+            if mayLookAgain && !snapshot.stillHeldAsSeen() { return false }
+            // Still locked: what holds the lock is what it left.
+            self.pid = nil
+            detail = "its main process \(pid) exited; processes it left hold its lock (it put itself in the background?)"
+        } else if let recorded, recorded.pid == pid, let since = recorded.serviceSince {
+            uptime = ServiceStatus.uptime(since: since)
+        }
+        return true
+    }
+
+    /// No lock: the record says the rest, and whether the exact process it
+    /// names still runs although its lock says nothing.
+    private mutating func describeUnlocked(_ snapshot: ServiceSnapshot) {
+        if let recordError = snapshot.recordError {
+            state = .unknown
+            detail = recordError.message
+        } else if let recorded = snapshot.recorded, let live = (try? recorded.liveInstance()) ?? nil {
+            state = recorded.phase == .backoff ? .restarting : .running
+            pid = live.pid
+            supervisorPID = live.supervisor
+            if let since = recorded.serviceSince, live.pid != nil { uptime = ServiceStatus.uptime(since: since) }
+            detail = recorded.mode == .exec && snapshot.lock != .absent ? "it closed its lock's descriptor" : "its pidfile was removed"
+        } else if case .free(let stale) = snapshot.lock {
+            state = .dead
+            pid = stale
+            detail = "pidfile left" + (stale.map { ", pid \($0)" } ?? "")
+        } else if let recorded = snapshot.recorded {
+            switch recorded.phase {
+            case .failed:
+                state = .failed
+                detail = recorded.failure
+            case .exited: state = .exited
+            case .stopped: state = .stopped
+            case .starting, .running, .backoff, .stopping:
+                state = .dead
+                detail = "its \(recorded.mode == .supervised ? "supervisor" : "process") is gone"
+            }
+        }
     }
 
     private static func uptime(since: Double) -> Interval {
