@@ -4,22 +4,35 @@ import Daemonize
 /// in `swiftd help`, its help text, and what it does. Adding a command is one
 /// entry in `Command.all`.
 struct Command {
-    let spec: CommandSpec
+    let name: String
+    private let positionals: [String]
+    private let minimum: Int
+    private let acceptsCommand: Bool
+    /// Built when the command runs: the start options come from the key table.
+    private let options: @Sendable () -> [OptionSpec]
     /// Its line in `swiftd help`.
     let line: String
     /// `swiftd help NAME` and `swiftd NAME --help`.
     let help: @Sendable () -> String
     let run: @Sendable (ParsedArguments, ServiceController) throws -> Int32
 
-    init(_ name: String, _ positionals: [String], minimum: Int, options: [OptionSpec] = [], acceptsCommand: Bool = false,
-         line: String, help: @escaping @Sendable () -> String, run: @escaping @Sendable (ParsedArguments, ServiceController) throws -> Int32) {
-        spec = CommandSpec(name: name, positionals: positionals, minimumPositionals: minimum, options: options, acceptsCommand: acceptsCommand)
+    init(_ name: String, _ positionals: [String], minimum: Int, options: @escaping @Sendable @autoclosure () -> [OptionSpec] = [],
+         acceptsCommand: Bool = false, line: String, help: @escaping @Sendable () -> String,
+         run: @escaping @Sendable (ParsedArguments, ServiceController) throws -> Int32) {
+        self.name = name
+        self.positionals = positionals
+        self.minimum = minimum
+        self.options = options
+        self.acceptsCommand = acceptsCommand
         self.line = line
         self.help = help
         self.run = run
     }
 
-    var name: String { spec.name }
+    /// How its arguments parse.
+    var spec: CommandSpec {
+        CommandSpec(name: name, positionals: positionals, minimumPositionals: minimum, options: options(), acceptsCommand: acceptsCommand)
+    }
 
     /// The command named `name`.
     static func named(_ name: String) -> Command? { all.first { $0.name == name } }

@@ -9,7 +9,7 @@ extension ServiceConfiguration {
                              if c.command.isEmpty { throw ConfigurationKey.bad("command", v, "empty command") }
                          },
                          write: { c in c.command.isEmpty ? [] : [c.shell ? c.shellCommand : CommandWords.quote(c.command)] }),
-        flag("shell", "run the command through /bin/sh -c", \.shell),
+        flag("shell", "run the command through /bin/sh -c", { $0.shell }, { $0.shell = $1 }),
         ConfigurationKey("chdir", .value, "DIR", "working directory",
                          read: { c, v in
                              guard v.isAbsolutePath else { throw ConfigurationKey.bad("chdir", v, "expected an absolute path") }
@@ -45,7 +45,7 @@ extension ServiceConfiguration {
                              c.environment.append(v)
                          },
                          write: { $0.environment }),
-        flag("clear-env", "start from an empty environment", \.clearEnvironment),
+        flag("clear-env", "start from an empty environment", { $0.clearEnvironment }, { $0.clearEnvironment = $1 }),
         ConfigurationKey("log", .value, "FILE|none", "where stdout and stderr go", unset: "<log dir>/NAME.log",
                          read: { c, v in
                              if v == "none" { c.log = .none } else if v.isEmpty { throw ConfigurationKey.bad("log", v, "expected a file or none") } else { c.log = .file(v) }
@@ -71,13 +71,13 @@ extension ServiceConfiguration {
                              c.logKeep = n
                          },
                          write: { ["\($0.logKeep)"] }),
-        flag("log-timestamps", "prefix each log line with an RFC 3339 UTC time", \.logTimestamps),
+        flag("log-timestamps", "prefix each log line with an RFC 3339 UTC time", { $0.logTimestamps }, { $0.logTimestamps = $1 }),
         ConfigurationKey("no-supervise", .flag, "", "exec mode: no resident swiftd",
                          read: { c, v in c.supervise = !(try parseFlag("no-supervise", v)) },
                          write: { [$0.supervise ? "no" : "yes"] }),
-        choice("restart", "no|on-failure|always", "respawn policy", \.restart, expected: "no, on-failure or always"),
-        interval("restart-delay", "first delay between respawns (doubles each time)", \.restartDelay),
-        interval("restart-max-delay", "longest delay between respawns", \.restartMaxDelay),
+        choice("restart", "no|on-failure|always", "respawn policy", { $0.restart }, { $0.restart = $1 }, expected: "no, on-failure or always"),
+        interval("restart-delay", "first delay between respawns (doubles each time)", { $0.restartDelay }, { $0.restartDelay = $1 }),
+        interval("restart-max-delay", "longest delay between respawns", { $0.restartMaxDelay }, { $0.restartMaxDelay = $1 }),
         ConfigurationKey("start-limit", .value, "N/PERIOD", "give up after N starts within PERIOD",
                          read: { c, v in
                              guard let limit = StartLimit(parsing: v) else { throw ConfigurationKey.bad("start-limit", v, "expected N/PERIOD like 5/60s, or none") }
@@ -96,18 +96,18 @@ extension ServiceConfiguration {
                              c.ready = ready
                          },
                          write: { [$0.ready.description] }),
-        interval("min-uptime", "with --ready exec, how long the service must stay up", \.minUptime),
-        interval("ready-timeout", "how long start waits for readiness", \.readyTimeout),
-        signal("stop-signal", "how stop asks", \.stopSignal),
-        interval("stop-timeout", "how long stop waits before SIGKILL", \.stopTimeout),
-        signal("reload-signal", "what reload sends", \.reloadSignal),
+        interval("min-uptime", "with --ready exec, how long the service must stay up", { $0.minUptime }, { $0.minUptime = $1 }),
+        interval("ready-timeout", "how long start waits for readiness", { $0.readyTimeout }, { $0.readyTimeout = $1 }),
+        signal("stop-signal", "how stop asks", { $0.stopSignal }, { $0.stopSignal = $1 }),
+        interval("stop-timeout", "how long stop waits before SIGKILL", { $0.stopTimeout }, { $0.stopTimeout = $1 }),
+        signal("reload-signal", "what reload sends", { $0.reloadSignal }, { $0.reloadSignal = $1 }),
         ConfigurationKey("watch", .list, "PATH", "restart or reload when this file or directory changes (repeatable)",
                          read: { c, v in
                              guard !v.isEmpty else { throw ConfigurationKey.bad("watch", v, "empty path") }
                              c.watch.append(v)
                          },
                          write: { $0.watch }),
-        choice("watch-action", "restart|reload", "what a watched change does", \.watchAction, expected: "restart or reload"),
+        choice("watch-action", "restart|reload", "what a watched change does", { $0.watchAction }, { $0.watchAction = $1 }, expected: "restart or reload"),
         ConfigurationKey("nice", .value, "N", "scheduling priority (-20 to 19)", unset: "unchanged",
                          read: { c, v in
                              guard let n = Int32(v), (-20...19).contains(n) else { throw ConfigurationKey.bad("nice", v, "expected a number from -20 to 19") }
@@ -161,38 +161,43 @@ extension ServiceConfiguration {
         }
     }
 
-    private static func flag(_ name: String, _ summary: String, _ path: WritableKeyPath<ServiceConfiguration, Bool> & Sendable) -> ConfigurationKey {
-        ConfigurationKey(name, .flag, "", summary, read: { c, v in c[keyPath: path] = try parseFlag(name, v) },
-                         write: { [$0[keyPath: path] ? "yes" : "no"] })
+    // The kinds below take a getter and a setter rather than a key path:
+    // key paths are built at run time on first use, closures are not.
+
+    private static func flag(_ name: String, _ summary: String, _ get: @escaping @Sendable (ServiceConfiguration) -> Bool,
+                             _ set: @escaping @Sendable (inout ServiceConfiguration, Bool) -> Void) -> ConfigurationKey {
+        ConfigurationKey(name, .flag, "", summary, read: { c, v in set(&c, try parseFlag(name, v)) }, write: { [get($0) ? "yes" : "no"] })
     }
 
-    private static func interval(_ name: String, _ summary: String, _ path: WritableKeyPath<ServiceConfiguration, Interval> & Sendable) -> ConfigurationKey {
+    private static func interval(_ name: String, _ summary: String, _ get: @escaping @Sendable (ServiceConfiguration) -> Interval,
+                                 _ set: @escaping @Sendable (inout ServiceConfiguration, Interval) -> Void) -> ConfigurationKey {
         ConfigurationKey(name, .value, "DURATION", summary,
                          read: { c, v in
                              guard let interval = Interval(parsing: v) else { throw ConfigurationKey.bad(name, v, "expected a duration like 250ms, 10s, 5m, 1h") }
-                             c[keyPath: path] = interval
+                             set(&c, interval)
                          },
-                         write: { [$0[keyPath: path].description] })
+                         write: { [get($0).description] })
     }
 
-    private static func signal(_ name: String, _ summary: String, _ path: WritableKeyPath<ServiceConfiguration, Signal> & Sendable) -> ConfigurationKey {
+    private static func signal(_ name: String, _ summary: String, _ get: @escaping @Sendable (ServiceConfiguration) -> Signal,
+                               _ set: @escaping @Sendable (inout ServiceConfiguration, Signal) -> Void) -> ConfigurationKey {
         ConfigurationKey(name, .value, "SIGNAL", summary,
                          read: { c, v in
                              guard let signal = Signal(parsing: v) else { throw ConfigurationKey.bad(name, v, "expected a signal like TERM, SIGTERM or 15") }
-                             c[keyPath: path] = signal
+                             set(&c, signal)
                          },
-                         write: { [$0[keyPath: path].name] })
+                         write: { [get($0).name] })
     }
 
-    private static func choice<Value: RawRepresentable<String> & SendableMetatype>(_ name: String, _ placeholder: String, _ summary: String,
-                                                              _ path: WritableKeyPath<ServiceConfiguration, Value> & Sendable,
-                                                              expected: String) -> ConfigurationKey {
+    private static func choice<Value: RawRepresentable<String> & SendableMetatype>(
+        _ name: String, _ placeholder: String, _ summary: String, _ get: @escaping @Sendable (ServiceConfiguration) -> Value,
+        _ set: @escaping @Sendable (inout ServiceConfiguration, Value) -> Void, expected: String) -> ConfigurationKey {
         ConfigurationKey(name, .value, placeholder, summary,
                          read: { c, v in
                              guard let choice = Value(rawValue: v) else { throw ConfigurationKey.bad(name, v, "expected \(expected)") }
-                             c[keyPath: path] = choice
+                             set(&c, choice)
                          },
-                         write: { [$0[keyPath: path].rawValue] })
+                         write: { [get($0).rawValue] })
     }
 
     /// Checks combinations no single key can: a command exists, and options
