@@ -78,8 +78,9 @@ public struct ServiceController: Sendable {
             case .untrusted(let holder):
                 throw ServiceError(untrustedLock(snapshot, holder: holder), code: ExitCode.failure)
             case .absent, .free:
-                guard let recorded = snapshot.recorded else { return nil }
-                return try recorded.liveInstance().map { Wording.alreadyRunning(name, pid: $0.pid, supervisor: $0.supervisor) }
+                guard let recorded = snapshot.recorded, let live = try recorded.liveInstance() else { return nil }
+                snapshot.askSupervisorToRestorePidfile()
+                return Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor)
             }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 20_000_000)

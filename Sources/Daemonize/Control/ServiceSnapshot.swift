@@ -143,6 +143,7 @@ struct ServiceSnapshot {
         // No lock: a removed pidfile, with its supervisor still alive.
         guard let main = recorded?.main, let supervisor = try supervisor() else { return nil }
         defer { supervisor.close() }
+        askSupervisorToRestorePidfile()
         guard let handle = try main.open() else { return nil }
         if try ProcessTable.status(of: handle.pid)?.parent == supervisor.pid { return handle }
         handle.close()
@@ -169,6 +170,18 @@ struct ServiceSnapshot {
         }
         guard let after = try? PIDFile.Snapshot.read(pidPath), after == before else { return [] }
         return holders
+    }
+
+    /// The pidfile is gone but its supervisor lives: ask it to put the file
+    /// back (a queued SIGUSR2, through the pidfd of the recorded process).
+    func askSupervisorToRestorePidfile() {
+        switch lock {
+        case .absent, .free: break
+        case .held, .untrusted: return
+        }
+        guard !isExecMode, let supervisor = try? supervisor() else { return }
+        defer { supervisor.close() }
+        try? supervisor.send(.user2, value: Supervisor.restorePidfileRequest)
     }
 
     /// True while something of the service provably runs, lock or no lock.

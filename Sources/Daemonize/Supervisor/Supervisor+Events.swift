@@ -31,7 +31,11 @@ extension Supervisor {
         }
     }
 
+    /// Every signal is also a moment to see whether the pidfile is still
+    /// there (no watch on it: an inotify instance makes the process's exit
+    /// wait for a grace period, and a stop with it).
     func handleSignals() {
+        defer { restorePidfile() }
         while let delivery = signals.next() {
             switch delivery.signal {
             case .child:
@@ -41,11 +45,25 @@ extension Supervisor {
                 requestStop(signal: overrides?.signal, timeout: overrides?.timeout)
             case .hangup:
                 forward(reporter.isForeground ? .hangup : configuration.reloadSignal)
+            case .user2 where delivery.value == Supervisor.restorePidfileRequest:
+                break
             case .user2:
                 if reporter.isForeground { forward(.user2) } else { log.reopen() }
             default:
                 forward(delivery.signal)
             }
+        }
+    }
+
+    /// Puts the pidfile back if it was removed or renamed away (an
+    /// administrator, a /tmp cleaner): locked before it appears, naming the
+    /// running main process. Meanwhile commands find the service by its record.
+    func restorePidfile() {
+        guard pidFile.isUnlinked else { return }
+        do {
+            if try pidFile.restore(pid: main?.pid) { log.note("\(pidFile.path) was removed: put back") }
+        } catch {
+            log.note("\(pidFile.path) was removed and could not be put back: \(error)")
         }
     }
 

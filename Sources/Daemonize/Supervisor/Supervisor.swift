@@ -19,8 +19,12 @@ public final class Supervisor {
 
     /// What the loop waits on.
     enum Source {
-        case signals, output(writable: Bool), pidFile, readiness(FileDescriptor), watcher
+        case signals, output(writable: Bool), readiness(FileDescriptor), watcher
     }
+
+    /// The payload of a queued SIGUSR2 that asks the supervisor to put its
+    /// pidfile back (a command found it removed); a plain SIGUSR2 reopens the log.
+    public static let restorePidfileRequest: Int64 = 1
 
     /// A STATUS= text is recorded at most this often, however often the service sends one.
     static let statusSaveInterval: Int64 = 100_000_000
@@ -35,7 +39,6 @@ public final class Supervisor {
     let signals: SignalWatcher
     let readiness: ReadinessWatcher
     let watcher: FileWatcher?
-    let pidWatch: PIDFileWatch?
     var lifecycle = Lifecycle()
     /// The record, but for its phase (the lifecycle's).
     var state: ServiceState
@@ -89,7 +92,6 @@ public final class Supervisor {
                        Path.join(paths.runDirectory, ".\(configuration.name).pid"), Path.join(paths.runDirectory, ".\(configuration.name).state")]
             watcher = try FileWatcher(paths: configuration.watch, ignoring: own.compactMap { $0 })
         }
-        pidWatch = try? PIDFileWatch(pidFile)
     }
 
     var log: ServiceLog { output.log }
@@ -119,7 +121,6 @@ public final class Supervisor {
         var set = PollSet<Source>()
         set.add(signals.descriptor, .signals)
         if let waiting = output.waitingOn { set.add(waiting.descriptor, .output(writable: waiting.writable), writable: waiting.writable) }
-        if let pidWatch { set.add(pidWatch.descriptor, .pidFile) }
         for fd in readiness.descriptors { set.add(fd, .readiness(fd)) }
         if let watcher { set.add(watcher.descriptor, .watcher) }
         let due = nextDeadline().map { Monotonic.millisecondsUntil($0) } ?? -1
@@ -130,7 +131,6 @@ public final class Supervisor {
         for source in ready {
             switch source {
             case .output(let writable): output.handle(writable: writable); recordDroppedLines()
-            case .pidFile: if let note = pidWatch?.handleEvents(pidFile, pid: main?.pid) { log.note(note) }
             case .readiness(let fd): handleReadiness(readiness.read(fd, isService: isService))
             case .watcher: watcher?.readEvents()
             case .signals: break
