@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 
 /// What each command does: parse its own arguments further, call the
@@ -41,10 +42,10 @@ enum Actions {
 
     static func stop(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         let name = try Commands.name(parsed.positionals[0], for: "stop")
-        var signal: Signal?
+        var signal: ProcessSignal?
         var timeout: Interval?
         if let text = parsed.value("signal") {
-            guard let s = Signal(parsing: text) else { throw UsageError(message: "bad signal '\(text)' (expected TERM, SIGTERM or 15)", command: "stop") }
+            guard let s = ProcessSignal(parsing: text) else { throw UsageError(message: "bad signal '\(text)' (expected TERM, SIGTERM or 15)", command: "stop") }
             signal = s
         }
         if let text = parsed.value("timeout") {
@@ -85,7 +86,7 @@ enum Actions {
 
     static func signal(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         let name = try Commands.name(parsed.positionals[0], for: "signal")
-        guard let signal = Signal(parsing: parsed.positionals[1]) else {
+        guard let signal = ProcessSignal(parsing: parsed.positionals[1]) else {
             throw UsageError(message: "bad signal '\(parsed.positionals[1])' (expected TERM, SIGTERM or 15)", command: "signal")
         }
         return Commands.report(controller.signal(name, signal))

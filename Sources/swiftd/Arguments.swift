@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 
 /// A usage error: one line, exit code 2, and a hint at the help to read.

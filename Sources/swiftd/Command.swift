@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 
 /// One command of the CLI, defined once: how its arguments parse, its line

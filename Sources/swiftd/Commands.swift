@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 
 /// The command line: finds the command in `Command.all`, parses its

@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 
 /// Help texts: `swiftd help`, and the start options' help, both built from

@@ -1,3 +1,4 @@
+import Glibc
 // swiftd: the command-line tool. Parsing and printing only; the behaviour is
 // in the Daemonize library (ServiceController, Supervisor).
 import Daemonize

@@ -1,3 +1,4 @@
+import Glibc
 @testable import Daemonize
 import TestSupport
 import Testing

@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 import TestSupport
 import Testing
@@ -34,7 +35,7 @@ import Testing
             let others = fds.filter { $0 > 2 }.map { readLink("/proc/\(pid)/fd/\($0)") }
             #expect(others == [pidFile])
 
-            #expect(PIDFile.status(at: pidFile) == .running(pid: pid, holder: nil))
+            #expect(PIDFile.status(at: pidFile) == .running(pid: pid))
             #expect(PIDFile.lockHolder(at: pidFile) == pid)
             #expect(String(decoding: try FileSystem.read(log), as: UTF8.self).contains("daemon \(pid) started"))
         }

@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 import TestSupport
 import Testing
@@ -10,7 +11,7 @@ import Testing
         try withScratch("pid-second") { scratch throws in
             let path = scratch.file("x.pid")
             let holder = try Spawned.start(fixture, ["acquire", path], environment: scratch.environment)
-            #expect(eventually { PIDFile.status(at: path) == .running(pid: holder.pid, holder: nil) && PIDFile.lockHolder(at: path) == holder.pid })
+            #expect(eventually { PIDFile.status(at: path) == .running(pid: holder.pid) && PIDFile.lockHolder(at: path) == holder.pid })
             let second = try run(fixture, ["acquire", path], environment: scratch.environment)
             #expect(second.code == 1)
             #expect(second.values["locked"] == "\(holder.pid)")
@@ -68,7 +69,7 @@ import Testing
             let signal = try run(fixture, ["signal", path, "TERM"], environment: scratch.environment)
             #expect(signal.values["sent"] == "no")
             let take = try Spawned.start(fixture, ["acquire", path], environment: scratch.environment)
-            #expect(eventually { PIDFile.status(at: path) == .running(pid: take.pid, holder: nil) && PIDFile.lockHolder(at: path) == take.pid })
+            #expect(eventually { PIDFile.status(at: path) == .running(pid: take.pid) && PIDFile.lockHolder(at: path) == take.pid })
             #expect(stranger.isRunning)
         }
     }
@@ -77,7 +78,7 @@ import Testing
         try withScratch("pid-signal") { scratch throws in
             let path = scratch.file("sig.pid")
             let holder = try Spawned.start(fixture, ["acquire", path], environment: scratch.environment)
-            #expect(eventually { PIDFile.status(at: path) == .running(pid: holder.pid, holder: nil) && PIDFile.lockHolder(at: path) == holder.pid })
+            #expect(eventually { PIDFile.status(at: path) == .running(pid: holder.pid) && PIDFile.lockHolder(at: path) == holder.pid })
             let sent = try run(fixture, ["signal", path, "SIGTERM"], environment: scratch.environment)
             #expect(sent.values["sent"] == "yes")
             #expect(holder.wait(timeout: 5).status == .signaled(.terminate, coreDumped: false))
@@ -137,7 +138,7 @@ import Testing
             try FileSystem.writeAtomically(path, content)
             #expect(PIDFile.status(at: path) == .stale(pid: nil))
             let holder = try Spawned.start(fixture, ["acquire", path], environment: scratch.environment)
-            #expect(eventually { PIDFile.status(at: path) == .running(pid: holder.pid, holder: nil) && PIDFile.lockHolder(at: path) == holder.pid })
+            #expect(eventually { PIDFile.status(at: path) == .running(pid: holder.pid) && PIDFile.lockHolder(at: path) == holder.pid })
             #expect(try FileSystem.read(path) == Array("\(holder.pid)\n".utf8))
         }
     }

@@ -1,3 +1,4 @@
+import Glibc
 @testable import Daemonize
 import TestSupport
 import Testing
@@ -60,7 +61,7 @@ import Testing
 
     @Test func aStopRequestRoundTripsThroughOnePayload() {
         #expect(StopRequest.encode(signal: nil, timeout: nil) == nil)
-        for signal in [nil, Signal.terminate, .user1, .kill] {
+        for signal in [nil, ProcessSignal.terminate, .user1, .kill] {
             for timeout in [nil, Interval.zero, .milliseconds(250), .seconds(3600)] where signal != nil || timeout != nil {
                 let value = StopRequest.encode(signal: signal, timeout: timeout)!
                 let decoded = StopRequest.decode(value)

@@ -1,23 +1,24 @@
+import Glibc
 @testable import Daemonize
 import Testing
 
 /// Pure parsing and formatting: no processes involved.
 @Suite(.timeLimit(.minutes(5))) struct ValueTests {
     @Test func signalsParseByNameAndNumber() {
-        #expect(Signal(parsing: "TERM") == .terminate)
-        #expect(Signal(parsing: "SIGTERM") == .terminate)
-        #expect(Signal(parsing: "term") == .terminate)
-        #expect(Signal(parsing: "15") == .terminate)
-        #expect(Signal(parsing: "9") == .kill)
-        #expect(Signal(parsing: "HUP") == .hangup)
-        #expect(Signal(parsing: "0") == nil)
-        #expect(Signal(parsing: "65") == nil)
-        #expect(Signal(parsing: "-1") == nil)
-        #expect(Signal(parsing: "BOGUS") == nil)
-        #expect(Signal(parsing: "") == nil)
-        #expect(Signal(parsing: "SIG") == nil)
-        #expect(Signal.terminate.name == "TERM")
-        #expect(Signal(rawValue: 40).name == "40")
+        #expect(ProcessSignal(parsing: "TERM") == .terminate)
+        #expect(ProcessSignal(parsing: "SIGTERM") == .terminate)
+        #expect(ProcessSignal(parsing: "term") == .terminate)
+        #expect(ProcessSignal(parsing: "15") == .terminate)
+        #expect(ProcessSignal(parsing: "9") == .kill)
+        #expect(ProcessSignal(parsing: "HUP") == .hangup)
+        #expect(ProcessSignal(parsing: "0") == nil)
+        #expect(ProcessSignal(parsing: "65") == nil)
+        #expect(ProcessSignal(parsing: "-1") == nil)
+        #expect(ProcessSignal(parsing: "BOGUS") == nil)
+        #expect(ProcessSignal(parsing: "") == nil)
+        #expect(ProcessSignal(parsing: "SIG") == nil)
+        #expect(ProcessSignal.terminate.name == "TERM")
+        #expect(ProcessSignal(rawValue: 40).name == "40")
     }
 
     /// Found by Tests/Fuzz (ValueParsersFuzz): 90s printed as "1m30s", which

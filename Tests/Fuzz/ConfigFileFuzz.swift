@@ -1,5 +1,6 @@
 // Fuzzes `NAME.conf`: the input is the file's bytes. A file that applies
 // must give a configuration that a state file records and reads back.
+import Glibc
 @testable import Daemonize
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -2,6 +2,7 @@
 // command. Each is parsed with its command's spec, and start options are
 // applied as `ConfigurationLoader` applies them; nothing is started and no
 // file is read or written.
+import Glibc
 @testable import Daemonize
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -65,11 +66,11 @@ public func fuzzOptionParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         _ = try? configuration.validate()
         if !configuration.command.isEmpty { requireStateRoundTrip(configuration) }
     case "stop":
-        _ = parsed.value("signal").map(Signal.init(parsing:))
+        _ = parsed.value("signal").map(ProcessSignal.init(parsing:))
         _ = parsed.value("timeout").map(Interval.init(parsing:))
         _ = try? Commands.name(parsed.positionals[0], for: command)
     case "signal":
-        _ = Signal(parsing: parsed.positionals[1])
+        _ = ProcessSignal(parsing: parsed.positionals[1])
         _ = try? Commands.name(parsed.positionals[0], for: command)
     case "logs":
         _ = parsed.value("lines").map { Int($0) }

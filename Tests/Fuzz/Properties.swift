@@ -1,5 +1,6 @@
 // Shared by every fuzz target: how a broken property is reported, and the
 // properties more than one target checks.
+import Glibc
 @testable import Daemonize
 
 /// Stops the run when a property does not hold. libFuzzer treats the abort

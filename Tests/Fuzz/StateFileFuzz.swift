@@ -2,6 +2,7 @@
 // on its "name=" line (so that seeds of several services apply). Whatever
 // reads must write back to a file that reads to the same state, and must
 // print as `status`, `status --json` and `list` print it.
+import Glibc
 @testable import Daemonize
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,5 +1,7 @@
 // Fuzzes the small value parsers with the whole input as one value: each must
 // return nil or a value that prints back to text it parses to the same value.
+import Glibc
+import CDaemonize
 @testable import Daemonize
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -16,9 +18,9 @@ public func fuzzValueParsers(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     if let size = ByteSize(parsing: text) {
         require(ByteSize(parsing: size.description) == size, "ByteSize \(size.bytes) prints as '\(size.description)'")
     }
-    if let signal = Signal(parsing: text) {
-        require(signal.rawValue >= 1 && signal.rawValue < dz_nsig(), "Signal '\(text)' parsed to \(signal.rawValue)")
-        require(Signal(parsing: signal.name) == signal, "Signal \(signal.rawValue) prints as '\(signal.name)'")
+    if let signal = ProcessSignal(parsing: text) {
+        require(signal.rawValue >= 1 && signal.rawValue < dz_nsig(), "ProcessSignal '\(text)' parsed to \(signal.rawValue)")
+        require(ProcessSignal(parsing: signal.name) == signal, "ProcessSignal \(signal.rawValue) prints as '\(signal.name)'")
     }
     if let pid = PIDFile.parsePID(bytes) {
         require(pid > 0, "parsePID gave \(pid)")

@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 import TestSupport
 import Testing

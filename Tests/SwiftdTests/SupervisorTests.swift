@@ -1,3 +1,4 @@
+import Glibc
 import Daemonize
 import TestSupport
 import Testing
@@ -68,9 +69,22 @@ import Testing
         }
     }
 
-    @Test func restartExitCodeDoesNotRespawnWithRestartNo() throws {
+    @Test func restartExitCodeIsTheOnlyRespawnWithRestartNo() throws {
         try withHarness("exit75-no") { h throws in
-            #expect(try h.startService("once", ["--restart", "no"], service: ["--exit", "75", "--after", "200"]).code == 0)
+            let once = h.scratch.file("once")
+            #expect(try h.startService("once", ["--restart", "no"], service: ["--exit", "75", "--after", "200", "--once", once]).code == 0)
+            let first = try #require(h.pid("once"))
+            #expect(eventually { h.pid("once").map { $0 != first } ?? false }, "exit 75 respawns even with --restart no")
+            #expect(eventually { h.state("once")?.restarts == 1 })
+            // The second run exits 1: with --restart no, that is the end.
+            #expect(try h.startService("fails", ["--restart", "no"], service: ["--exit", "1", "--after", "200"]).code == 0)
+            #expect(eventually { h.state("fails")?.phase == .exited })
+        }
+    }
+
+    @Test func restartExitCodeNoneTurnsItOff() throws {
+        try withHarness("exit75-none") { h throws in
+            #expect(try h.startService("once", ["--restart", "no", "--restart-exit-code", "none"], service: ["--exit", "75", "--after", "200"]).code == 0)
             #expect(eventually { h.state("once")?.phase == .exited })
             let status = try h.swiftd(["status", "once"])
             #expect(status.code == 1, "a non-zero exit is a failure record: \(status)")

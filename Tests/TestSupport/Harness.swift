@@ -1,40 +1,41 @@
+import Glibc
 import Daemonize
 
 /// One end-to-end test's world: a scratch directory with its own run and log
 /// dirs, the built `swiftd` and fixture, and cleanup of every process started.
-public final class Harness: @unchecked Sendable {
-    public let scratch: Scratch
-    public let swiftdPath = product("swiftd")
-    public let fixturePath = product("fixture")
-    public var runDirectory: String { scratch.file("run") }
-    public var logDirectory: String { scratch.file("log") }
-    public var configDirectory: String { scratch.file("conf") }
-    public var paths: ServicePaths { ServicePaths(runDirectory: runDirectory, logDirectory: logDirectory, configDirectory: configDirectory) }
+package final class Harness: @unchecked Sendable {
+    package let scratch: Scratch
+    package let swiftdPath = product("swiftd")
+    package let fixturePath = product("fixture")
+    package var runDirectory: String { scratch.file("run") }
+    package var logDirectory: String { scratch.file("log") }
+    package var configDirectory: String { scratch.file("conf") }
+    package var paths: ServicePaths { ServicePaths(runDirectory: runDirectory, logDirectory: logDirectory, configDirectory: configDirectory) }
 
-    public init(_ label: String) throws {
+    package init(_ label: String) throws {
         scratch = try Scratch(label)
     }
 
     /// Kills every process the test started, then removes its files.
-    public func cleanup() { scratch.cleanup() }
+    package func cleanup() { scratch.cleanup() }
 
     /// The directory options every swiftd call gets.
-    public var directoryOptions: [String] {
+    package var directoryOptions: [String] {
         ["--run-dir", runDirectory, "--log-dir", logDirectory, "--config-dir", configDirectory]
     }
 
     /// Runs `swiftd ARGS --run-dir ... --log-dir ...` (the directory options
     /// go before any `--`).
-    public func swiftd(_ arguments: [String], environment: [String]? = nil, timeout: Double = 60) throws -> RunResult {
+    package func swiftd(_ arguments: [String], environment: [String]? = nil, timeout: Double = 60) throws -> RunResult {
         try run(swiftdPath, withDirectories(arguments), environment: environment ?? scratch.environment, timeout: timeout)
     }
 
     /// Starts `swiftd ARGS` without waiting (for `logs -f`, `run`).
-    public func spawnSwiftd(_ arguments: [String], environment: [String]? = nil) throws -> Spawned {
+    package func spawnSwiftd(_ arguments: [String], environment: [String]? = nil) throws -> Spawned {
         try Spawned.start(swiftdPath, withDirectories(arguments), environment: environment ?? scratch.environment)
     }
 
-    public func withDirectories(_ arguments: [String]) -> [String] {
+    package func withDirectories(_ arguments: [String]) -> [String] {
         if let dash = arguments.firstIndex(of: "--") {
             return Array(arguments[..<dash]) + directoryOptions + Array(arguments[dash...])
         }
@@ -42,47 +43,47 @@ public final class Harness: @unchecked Sendable {
     }
 
     /// `swiftd start NAME OPTIONS -- fixture service SERVICE-ARGS`.
-    public func startService(_ name: String, _ options: [String] = [], service: [String] = []) throws -> RunResult {
+    package func startService(_ name: String, _ options: [String] = [], service: [String] = []) throws -> RunResult {
         try swiftd(["start", name] + options + ["--", fixturePath, "service"] + service)
     }
 
-    public func pidFile(_ name: String) -> String { Path.join(runDirectory, "\(name).pid") }
-    public func logFile(_ name: String) -> String { Path.join(logDirectory, "\(name).log") }
+    package func pidFile(_ name: String) -> String { Path.join(runDirectory, "\(name).pid") }
+    package func logFile(_ name: String) -> String { Path.join(logDirectory, "\(name).log") }
 
     /// The pid the pidfile holds.
-    public func pid(_ name: String) -> pid_t? {
+    package func pid(_ name: String) -> pid_t? {
         (try? FileSystem.read(pidFile(name))).flatMap { PIDFile.parsePID($0) }
     }
 
     /// The recorded state.
-    public func state(_ name: String) -> ServiceState? {
+    package func state(_ name: String) -> ServiceState? {
         try? ServiceState.read(Path.join(runDirectory, "\(name).state"), name: ServiceName(name)!)
     }
 
     /// The process holding the pidfile's lock (from the kernel's lock table).
-    public func lockHolder(_ name: String) -> pid_t? {
+    package func lockHolder(_ name: String) -> pid_t? {
         PIDFile.lockHolder(at: pidFile(name))
     }
 
     /// The log's text ("" when there is none).
-    public func log(_ name: String) -> String {
+    package func log(_ name: String) -> String {
         (try? FileSystem.read(logFile(name), limit: 1 << 26)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     /// The text of a file in the scratch directory ("" when missing).
-    public func text(_ file: String) -> String {
+    package func text(_ file: String) -> String {
         (try? FileSystem.read(scratch.file(file), limit: 1 << 26)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     /// True while `pid` exists and is not a zombie.
-    public func isAlive(_ pid: pid_t) -> Bool {
+    package func isAlive(_ pid: pid_t) -> Bool {
         guard let st = ProcessTable.stat(of: pid) else { return false }
         return !st.isZombie
     }
 
     /// Waits for a process of this test to stop itself at a crash point
     /// (state "T") and returns it.
-    public func stoppedProcess(timeout: Double = 20) -> pid_t? {
+    package func stoppedProcess(timeout: Double = 20) -> pid_t? {
         var found: pid_t?
         eventually(timeout: timeout) {
             found = scratch.markedProcesses().first { ProcessTable.stat(of: $0)?.state == UInt8(ascii: "T") }
@@ -92,21 +93,21 @@ public final class Harness: @unchecked Sendable {
     }
 
     /// Live processes of this test whose command name is `name`.
-    public func processes(named name: String) -> [pid_t] {
+    package func processes(named name: String) -> [pid_t] {
         scratch.markedProcesses().filter { ProcessTable.stat(of: $0)?.name == name }
     }
 }
 
 /// Runs `body` with a fresh harness, and cleans up after it (every process
 /// it started killed, its directory removed), whatever `body` did.
-public func withHarness<T>(_ label: String, _ body: (Harness) throws -> T) throws -> T {
+package func withHarness<T>(_ label: String, _ body: (Harness) throws -> T) throws -> T {
     let h = try Harness(label)
     defer { h.cleanup() }
     return try body(h)
 }
 
 /// Runs `body` with a fresh scratch directory, cleaned up after it.
-public func withScratch<T>(_ label: String = "test", _ body: (Scratch) throws -> T) throws -> T {
+package func withScratch<T>(_ label: String = "test", _ body: (Scratch) throws -> T) throws -> T {
     let scratch = try Scratch(label)
     defer { scratch.cleanup() }
     return try body(scratch)
@@ -114,7 +115,7 @@ public func withScratch<T>(_ label: String = "test", _ body: (Scratch) throws ->
 
 /// Runs `body` with a harness whose directories the hostile user can reach
 /// (but not write), and that user.
-public func withUserHarness<T>(_ label: String, _ body: (Harness, HostileUser) throws -> T) throws -> T {
+package func withUserHarness<T>(_ label: String, _ body: (Harness, HostileUser) throws -> T) throws -> T {
     let user = try HostileUser.require()
     return try withHarness(label) { h throws in
         chmod(h.scratch.path, 0o711)

@@ -1,20 +1,21 @@
+import Glibc
 import Daemonize
 
 /// A real unprivileged user for the hostile-user tests: `swiftd-test`, which
 /// `.ci/run` creates when it is missing (`useradd --system swiftd-test`).
 /// Commands run as it through `setpriv`, keeping the test's environment (and
 /// so its mark: cleanup finds them whatever they became).
-public struct HostileUser: Sendable {
-    public static let name = "swiftd-test"
-    public let uid: uid_t
-    public let gid: gid_t
+package struct HostileUser: Sendable {
+    package static let name = "swiftd-test"
+    package let uid: uid_t
+    package let gid: gid_t
 
     /// True when the hostile-user tests can run here: they need root to act as another user.
-    public static var canRun: Bool { geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv") }
+    package static var canRun: Bool { geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv") }
 
     /// The user, or an error that says how to create it: as root, a missing
     /// user fails the test rather than skipping it.
-    public static func require() throws -> HostileUser {
+    package static func require() throws -> HostileUser {
         guard let credentials = try? Credentials.lookup(user: name, group: nil), let uid = credentials.uid, let gid = credentials.gid else {
             throw SystemError("getpwnam", path: "\(name) (create it: useradd --system \(name))", errno: .noSuchFile)
         }
@@ -22,20 +23,20 @@ public struct HostileUser: Sendable {
     }
 
     /// The `setpriv` prefix that runs a command as this user.
-    public var prefix: [String] { ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] }
+    package var prefix: [String] { ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] }
 
     /// Runs `executable ARGS` as this user, to completion.
-    public func run(_ h: Harness, _ executable: String, _ arguments: [String], timeout: Double = 30) throws -> RunResult {
+    package func run(_ h: Harness, _ executable: String, _ arguments: [String], timeout: Double = 30) throws -> RunResult {
         try TestSupport.run("/usr/bin/setpriv", prefix + [executable] + arguments, environment: h.scratch.environment, timeout: timeout)
     }
 
     /// Starts `executable ARGS` as this user without waiting.
-    public func spawn(_ h: Harness, _ executable: String, _ arguments: [String]) throws -> Spawned {
+    package func spawn(_ h: Harness, _ executable: String, _ arguments: [String]) throws -> Spawned {
         try Spawned.start("/usr/bin/setpriv", prefix + [executable] + arguments, environment: h.scratch.environment)
     }
 
     /// Runs `swiftd ARGS` (with the test's directories) as this user.
-    public func swiftd(_ h: Harness, _ arguments: [String]) throws -> RunResult {
+    package func swiftd(_ h: Harness, _ arguments: [String]) throws -> RunResult {
         try run(h, h.swiftdPath, h.withDirectories(arguments))
     }
 }

@@ -1,16 +1,17 @@
+import Glibc
 import Daemonize
 
 /// A fresh temporary directory for one test, and the cleanup of every process
 /// the test started: each is marked through its environment
 /// (`SWIFTD_TEST_MARK=<directory>`), and `cleanup()` kills every process that
 /// carries the mark, whatever became of its parent.
-public final class Scratch: @unchecked Sendable {
+package final class Scratch: @unchecked Sendable {
     /// The directory.
-    public let path: String
+    package let path: String
     /// The environment entry that marks this test's processes.
-    public let mark: String
+    package let mark: String
 
-    public init(_ label: String = "test") throws {
+    package init(_ label: String = "test") throws {
         var template = Array("/tmp/swiftd-\(label)-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw SystemError("mkdtemp")
@@ -20,15 +21,15 @@ public final class Scratch: @unchecked Sendable {
     }
 
     /// `name` inside the directory.
-    public func file(_ name: String) -> String { Path.join(path, name) }
+    package func file(_ name: String) -> String { Path.join(path, name) }
 
     /// The caller's environment plus the mark.
-    public var environment: [String] {
+    package var environment: [String] {
         Environment.setting("SWIFTD_TEST_MARK", to: path, in: Environment.current())
     }
 
     /// Every live process carrying this test's mark.
-    public func markedProcesses() -> [pid_t] {
+    package func markedProcesses() -> [pid_t] {
         let needle = Array(mark.utf8)
         return ProcessTable.allPIDs().filter { pid in
             guard pid != getpid(), let environ = try? FileSystem.read("/proc/\(pid)/environ", limit: 1 << 20) else { return false }
@@ -38,7 +39,7 @@ public final class Scratch: @unchecked Sendable {
     }
 
     /// Kills every marked process (until none is left), then removes the directory.
-    public func cleanup() {
+    package func cleanup() {
         for _ in 0..<50 {
             let left = markedProcesses()
             if left.isEmpty { break }

@@ -1,27 +1,29 @@
+import Glibc
+import CDaemonize
 import Daemonize
 
 /// The finished run of a command: exit status and everything it printed.
-public struct RunResult: CustomStringConvertible, Sendable {
-    public var status: ExitStatus
-    public var stdout: String
-    public var stderr: String
+package struct RunResult: CustomStringConvertible, Sendable {
+    package var status: ExitStatus
+    package var stdout: String
+    package var stderr: String
     /// True when the command was killed for running past its time limit.
-    public var timedOut: Bool
+    package var timedOut: Bool
 
     /// The exit code, or 128+signal.
-    public var code: Int32 { status.shellStatus }
+    package var code: Int32 { status.shellStatus }
 
     /// "key=value" lines of standard output as a dictionary (last one wins).
-    public var values: [String: String] { keyValues(stdout) }
+    package var values: [String: String] { keyValues(stdout) }
 
-    public var description: String {
+    package var description: String {
         "status: \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(stdout)\nstderr: \(stderr)"
     }
 }
 
 /// A process started with posix_spawn (safe in the threaded test runner).
-public final class Spawned: @unchecked Sendable {
-    public let pid: pid_t
+package final class Spawned: @unchecked Sendable {
+    package let pid: pid_t
     private var outRead: Int32
     private var errRead: Int32
     private var out: [UInt8] = []
@@ -49,7 +51,7 @@ public final class Spawned: @unchecked Sendable {
     }
 
     /// Starts `executable` with `arguments`, in its own process group.
-    public static func start(_ executable: String, _ arguments: [String], environment: [String]? = nil,
+    package static func start(_ executable: String, _ arguments: [String], environment: [String]? = nil,
                              stdin: String? = nil, drainOutput: Bool = true) throws -> Spawned {
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -96,7 +98,7 @@ public final class Spawned: @unchecked Sendable {
     /// Waits for the exit (killing the process group after `timeout` seconds)
     /// and collects the output. Output still held open by a daemonized
     /// descendant is read for a short grace period only.
-    public func wait(timeout: Double = 30) -> RunResult {
+    package func wait(timeout: Double = 30) -> RunResult {
         let deadline = Monotonic.now() + Int64(timeout * 1e9)
         var timedOut = false
         var graceEnd: Int64?
@@ -133,7 +135,7 @@ public final class Spawned: @unchecked Sendable {
     }
 
     /// True while the process has not exited (reaps it when it has).
-    public var isRunning: Bool {
+    package var isRunning: Bool {
         if exitStatus != nil { return false }
         var status: Int32 = 0
         if waitpid(pid, &status, WNOHANG) == pid {
@@ -144,13 +146,13 @@ public final class Spawned: @unchecked Sendable {
     }
 
     /// Output so far (non-blocking).
-    public func outputSoFar() -> String {
+    package func outputSoFar() -> String {
         drain(&outRead, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Sends `signal` to the process.
-    public func signal(_ signal: Int32) { if exitStatus == nil { kill(pid, signal) } }
+    package func signal(_ signal: Int32) { if exitStatus == nil { kill(pid, signal) } }
 
     private func drain(_ fd: inout Int32, into buffer: inout [UInt8]) {
         guard fd >= 0 else { return }
@@ -165,13 +167,13 @@ public final class Spawned: @unchecked Sendable {
 }
 
 /// Runs `executable` to completion.
-public func run(_ executable: String, _ arguments: [String], environment: [String]? = nil, stdin: String? = nil,
+package func run(_ executable: String, _ arguments: [String], environment: [String]? = nil, stdin: String? = nil,
                 timeout: Double = 30) throws -> RunResult {
     try Spawned.start(executable, arguments, environment: environment, stdin: stdin).wait(timeout: timeout)
 }
 
 /// The directory of the test bundle, where SwiftPM puts the package's executables.
-public func productsDirectory() -> String {
+package func productsDirectory() -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "."
@@ -182,11 +184,11 @@ public func productsDirectory() -> String {
 }
 
 /// The path of a built executable of this package.
-public func product(_ name: String) -> String { Path.join(productsDirectory(), name) }
+package func product(_ name: String) -> String { Path.join(productsDirectory(), name) }
 
 /// Polls `condition` every 5 ms until it holds or `timeout` seconds pass.
 @discardableResult
-public func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+package func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
     let deadline = Monotonic.now() + Int64(timeout * 1e9)
     while Monotonic.now() < deadline {
         if condition() { return true }
@@ -196,7 +198,7 @@ public func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
 }
 
 /// "key=value" lines as a dictionary (last one wins).
-public func keyValues(_ text: String) -> [String: String] {
+package func keyValues(_ text: String) -> [String: String] {
     var result: [String: String] = [:]
     for line in text.split(separator: "\n") {
         guard let eq = line.firstIndex(of: "=") else { continue }

@@ -1,9 +1,10 @@
+import Glibc
 import Daemonize
 
 /// `start` racing `stop` for `rounds` rounds, `starters` starts against one
 /// stop each round. Returns one message per broken promise: two instances,
 /// a lock without a service (or the reverse), a hung or failed command.
-public func raceStartAgainstStop(_ h: Harness, name: String, rounds: Int, starters: Int = 1) throws -> [String] {
+package func raceStartAgainstStop(_ h: Harness, name: String, rounds: Int, starters: Int = 1) throws -> [String] {
     var problems: [String] = []
     for round in 0..<rounds {
         let starts = try (0..<starters).map { _ in try h.spawnSwiftd(["start", name, "--min-uptime", "0", "--", h.fixturePath, "service"]) }

@@ -7,9 +7,15 @@
 #ifndef CDAEMONIZE_H
 #define CDAEMONIZE_H
 
+#if defined(__swift__) && __has_feature(modules)
+// Imported into Swift: the system types (pid_t, siginfo_t...) are the Glibc
+// module's, so that a Swift file that imports both sees one pid_t, not two.
+#pragma clang module import SwiftGlibc
+#else
 #include <stdint.h>
 #include <sys/types.h>
 #include <signal.h>
+#endif
 #ifdef __linux__
 // Not in Swift's Glibc module: exported from here for the supervisor's loop.
 #include <sys/signalfd.h>

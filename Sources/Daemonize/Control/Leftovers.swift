@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// The processes of a service that no supervisor watches over any more (its
 /// supervisor died, or it runs in exec mode): the members of the session its
 /// main process led, and, in exec mode, the processes that held its lock
@@ -41,7 +43,7 @@ enum Leftovers {
     /// (zombies count as gone). Processes that appear meanwhile (forked by
     /// the ones being stopped) get the same. Returns true when all are gone.
     @discardableResult
-    static func stop(_ recorded: ServiceState, signal: Signal, timeout: Interval, holders: [RecordedProcess] = [], adopted: Bool = false) -> Bool {
+    static func stop(_ recorded: ServiceState, signal: ProcessSignal, timeout: Interval, holders: [RecordedProcess] = [], adopted: Bool = false) -> Bool {
         var handles: [pid_t: ProcessHandle] = [:]
         defer { for h in handles.values { h.close() } }
         let deadline = Monotonic.now() + timeout.nanoseconds

@@ -1,3 +1,5 @@
+internal import Glibc
+
 extension ServiceController {
     /// Exec mode: the double-forked child takes the lock, writes its own pid
     /// and execs the command with the lock's descriptor left open; this
@@ -7,7 +9,7 @@ extension ServiceController {
         let name = configuration.name
         let readiness = try ReadinessWatcher(configuration.ready, name: name)
         let handover = try readiness.prepareLaunch()
-        switch try Daemon.fork(DaemonOptions(keepDescriptors: handover.handOff.map { [$0] } ?? [])) {
+        switch try Daemon.fork(DaemonOptions(keepDescriptors: handover.handOff.map { [$0.rawValue] } ?? [])) {
         case .daemon(let daemon):
             execService(configuration, credentials: credentials, daemon: daemon, notifySocket: handover.notifySocket, descriptors: handover.descriptors)
         case .original(let startup):
@@ -18,7 +20,7 @@ extension ServiceController {
             case .failed(let message, let code):
                 _ = startup.waitForDaemonExit()
                 return Outcome(code: code, error: message)
-            case .closed: break
+            case .closed, .timedOut: break
             }
             guard let pid = startup.daemonPID, let handle = try? ProcessHandle.open(pid: pid) else {
                 return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: "its process is gone", lines: []))
@@ -59,11 +61,11 @@ extension ServiceController {
         // The lock lives exactly as long as the command: it inherits the
         // descriptor, as 3 (or 4 when the notification descriptor is 3).
         var descriptors = readiness
-        descriptors[descriptors[3] == nil ? 3 : 4] = pidFile.descriptor
+        descriptors[descriptors[3] == nil ? 3 : 4] = pidFile.descriptors.first
         var output = LaunchConfiguration.Stream.null
         if let log = configuration.logFile(in: paths) {
             do {
-                output = .descriptor(try FileSystem.openLog(log))
+                output = .descriptor(try FileSystem.openLog(log).rawValue)
             } catch {
                 pidFile.release()
                 daemon.fail(Wording.startFailure(name, reason: "log \(log): \(error)", lines: []), exitCode: ExitCode.of(error))
@@ -98,7 +100,7 @@ extension ServiceController {
         Leftovers.stop(state, signal: configuration.stopSignal, timeout: configuration.stopTimeout, holders: holders, adopted: true)
         var why = reason
         if exited?.isSuccess == true && left > 0 { why = Wording.daemonized(reason, left: left) }
-        if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) {
+        if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) {
             state.phase = .failed
             state.pid = nil
             state.failure = Wording.failedToStart(why)

@@ -1,6 +1,8 @@
+internal import Glibc
+
 extension ServiceController {
     /// Every service the run dir knows of (a NAME.pid or NAME.state file), sorted.
-    public func knownServices() -> [ServiceName] {
+    package func knownServices() -> [ServiceName] {
         var names: Set<ServiceName> = []
         for entry in ProcessTable.entries(of: paths.runDirectory) {
             for suffix in [".pid", ".state"] where entry.hasSuffix(suffix) {
@@ -11,17 +13,17 @@ extension ServiceController {
     }
 
     /// The status of one service.
-    public func status(_ name: ServiceName) -> ServiceStatus {
+    package func status(_ name: ServiceName) -> ServiceStatus {
         ServiceStatus.probe(name, paths: paths)
     }
 
     /// The status of every known service.
-    public func statuses() -> [ServiceStatus] {
+    package func statuses() -> [ServiceStatus] {
         knownServices().map { status($0) }
     }
 
     /// The log file of `name`: as recorded at its last start, else the default.
-    public func logFile(_ name: ServiceName) -> String? {
+    package func logFile(_ name: ServiceName) -> String? {
         if let recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
             return recorded.configuration.logFile(in: paths)
         }

@@ -1,3 +1,5 @@
+internal import Glibc
+
 extension ServiceController {
     // MARK: stop
 
@@ -6,7 +8,7 @@ extension ServiceController {
     /// nothing of the service is left. Only a process proven to be the
     /// service's is ever signalled; a lock held by anything else (another
     /// command clearing up) is waited for, never signalled.
-    public func stop(_ name: ServiceName, signal: Signal? = nil, timeout: Interval? = nil) -> Outcome {
+    package func stop(_ name: ServiceName, signal: ProcessSignal? = nil, timeout: Interval? = nil) -> Outcome {
         if let refused = checkRunDirectory() { return refused }
         let started = Monotonic.now()
         var pause: Int64 = 1_000_000
@@ -48,8 +50,8 @@ extension ServiceController {
     /// left, holding the pidfile's lock the while (see `clearLeftovers`); a
     /// service started meanwhile holds it, and is then left alone. Nil when
     /// the record under the lock names an instance that still runs: look again.
-    private func stopDead(_ name: ServiceName, signal: Signal, timeout: Interval) -> Outcome? {
-        guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else {
+    private func stopDead(_ name: ServiceName, signal: ProcessSignal, timeout: Interval) -> Outcome? {
+        guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) else {
             return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
         }
         defer { lock.release() }
@@ -73,8 +75,8 @@ extension ServiceController {
         return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
     }
 
-    private func stopSupervised(_ name: ServiceName, supervisor: ProcessHandle, signal: Signal?, timeout: Interval?,
-                                request: (signal: Signal, timeout: Interval)) -> Outcome {
+    private func stopSupervised(_ name: ServiceName, supervisor: ProcessHandle, signal: ProcessSignal?, timeout: Interval?,
+                                request: (signal: ProcessSignal, timeout: Interval)) -> Outcome {
         defer { supervisor.close() }
         do {
             if let value = StopRequest.encode(signal: signal, timeout: timeout) {
@@ -106,11 +108,11 @@ extension ServiceController {
     /// The supervisor is gone. If it recorded the end of its service, that is
     /// the answer; if it died first (killed by the OOM killer, or by us), what
     /// is left of the service is stopped here, under the lock, and recorded.
-    private func afterSupervisor(_ name: ServiceName, supervisor: pid_t, killed: Bool, request: (signal: Signal, timeout: Interval)) -> Outcome {
+    private func afterSupervisor(_ name: ServiceName, supervisor: pid_t, killed: Bool, request: (signal: ProcessSignal, timeout: Interval)) -> Outcome {
         if !killed, let final = try? ServiceState.read(paths.stateFile(name), name: name), final.supervisorPID == supervisor, !final.isActive {
             return Outcome(code: ExitCode.success, output: Wording.stopped(name))
         }
-        guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else {
+        guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) else {
             // Another start took the service over meanwhile: ours is gone.
             return Outcome(code: ExitCode.success, output: Wording.stopped(name))
         }
@@ -135,7 +137,7 @@ extension ServiceController {
     /// Exec mode: the stop signal to every process of the service (its
     /// session, and whatever holds its lock), SIGKILL after the timeout, then
     /// the record, under the lock once nobody holds it.
-    private func stopExec(_ snapshot: ServiceSnapshot, signal: Signal, timeout: Interval) throws -> Outcome {
+    private func stopExec(_ snapshot: ServiceSnapshot, signal: ProcessSignal, timeout: Interval) throws -> Outcome {
         let name = snapshot.name
         var recorded = snapshot.recorded ?? ServiceState(configuration: ServiceConfiguration(name: name))
         if snapshot.recorded == nil, case .held(let pid?) = snapshot.lock {
@@ -149,7 +151,7 @@ extension ServiceController {
         guard cleared else { return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running") }
         // Every process that held its lock is gone; the kernel lets go of a
         // lock as its last holder exits. A lock taken since is a new start's.
-        guard let lock = try? PIDFile.acquire(at: snapshot.pidPath, pid: nil, waitForPID: 0) else {
+        guard let lock = try? PIDFile.acquire(at: snapshot.pidPath, pid: nil, waitForPID: .zero) else {
             return Outcome(code: ExitCode.success, output: Wording.stopped(name))
         }
         if snapshot.recorded != nil {
@@ -175,7 +177,7 @@ extension ServiceController {
     // MARK: reload, signal
 
     /// Sends the service its reload signal (HUP unless configured otherwise).
-    public func reload(_ name: ServiceName) -> Outcome {
+    package func reload(_ name: ServiceName) -> Outcome {
         let recorded = try? ServiceState.read(paths.stateFile(name), name: name)
         return signal(name, recorded?.configuration.reloadSignal ?? .hangup, verb: "reloaded")
     }
@@ -183,7 +185,7 @@ extension ServiceController {
     /// Sends `signal` to the service's main process, proven to be the
     /// service's (see `ServiceSnapshot.mainProcess`). Exit 3 when it is not
     /// running, 4 when it is another user's.
-    public func signal(_ name: ServiceName, _ signal: Signal, verb: String? = nil) -> Outcome {
+    package func signal(_ name: ServiceName, _ signal: ProcessSignal, verb: String? = nil) -> Outcome {
         if let refused = checkRunDirectory() { return refused }
         do {
             let snapshot = try ServiceSnapshot.read(name, paths: paths)
@@ -207,7 +209,7 @@ extension ServiceController {
     // MARK: restart
 
     /// Stops the service (if running) and starts it with `configuration`.
-    public func restart(_ configuration: ServiceConfiguration) -> Outcome {
+    package func restart(_ configuration: ServiceConfiguration) -> Outcome {
         let stopped = stop(configuration.name)
         guard stopped.code == ExitCode.success else { return stopped }
         var started = start(configuration)

@@ -1,16 +1,18 @@
+internal import Glibc
+
 /// The behaviour behind swiftd's commands, for one set of directories. Each
 /// operation returns an `Outcome` (exit code and the lines to print); the
 /// command-line tool only parses and prints.
-public struct ServiceController: Sendable {
+package struct ServiceController: Sendable {
     /// What an operation says and the exit code it ends with.
-    public struct Outcome: Sendable, Equatable {
-        public var code: Int32
+    package struct Outcome: Sendable, Equatable {
+        package var code: Int32
         /// For standard output.
-        public var output: String?
+        package var output: String?
         /// For standard error.
-        public var error: String?
+        package var error: String?
 
-        public init(code: Int32, output: String? = nil, error: String? = nil) {
+        package init(code: Int32, output: String? = nil, error: String? = nil) {
             self.code = code
             self.output = output
             self.error = error
@@ -19,9 +21,9 @@ public struct ServiceController: Sendable {
         static func failure(_ error: ServiceError) -> Outcome { Outcome(code: error.code, error: error.message) }
     }
 
-    public let paths: ServicePaths
+    package let paths: ServicePaths
 
-    public init(paths: ServicePaths) {
+    package init(paths: ServicePaths) {
         self.paths = paths
     }
 
@@ -29,7 +31,7 @@ public struct ServiceController: Sendable {
 
     /// Starts the service and returns only once it runs (survived its start
     /// window or said it is ready), or with the reason it does not.
-    public func start(_ configuration: ServiceConfiguration) -> Outcome {
+    package func start(_ configuration: ServiceConfiguration) -> Outcome {
         do {
             let credentials = try prepare(configuration)
             let name = configuration.name
@@ -148,7 +150,7 @@ public struct ServiceController: Sendable {
     /// start it meanwhile, and the record is not a newcomer's.
     func clearLeftovers(_ name: ServiceName) {
         guard let first = try? ServiceState.read(paths.stateFile(name), name: name), !Leftovers.find(first).isEmpty,
-              let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: 0) else { return }
+              let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) else { return }
         defer { lock.release() }
         CrashPoint.reach("clearing-leftovers")
         guard let recorded = try? ServiceState.read(paths.stateFile(name), name: name) else { return }
@@ -185,7 +187,7 @@ public struct ServiceController: Sendable {
                 // so that nothing of the service is running when start returns.
                 _ = startup.waitForDaemonExit()
                 return Outcome(code: code, error: message)
-            case .closed:
+            case .closed, .timedOut:
                 let status = startup.waitForDaemonExit()
                 return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: "its supervisor \(status.map { "\($0)" } ?? "died")", lines: []))
             }
@@ -196,7 +198,7 @@ public struct ServiceController: Sendable {
 
     /// `swiftd run`: supervises in the foreground and exits with the
     /// service's status; exits 1 when NAME is already running.
-    public func run(_ configuration: ServiceConfiguration) -> Int32 {
+    package func run(_ configuration: ServiceConfiguration) -> Int32 {
         let name = configuration.name
         do {
             _ = try prepare(configuration)

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// What every command looks at before it acts on a service: its pidfile (the
 /// lock, the pid) and its record, read together, and the processes that are
 /// provably the service's own.

@@ -1,28 +1,30 @@
+package import Glibc
+
 /// What is true of a service right now: read from its pidfile's lock (the
 /// truth about liveness) and its state file (the details).
-public struct ServiceStatus: Sendable {
-    public enum State: String, Sendable {
+package struct ServiceStatus: Sendable {
+    package enum State: String, Sendable {
         case running, starting, restarting, stopping, stopped, exited, dead, failed, unknown
         case notRunning = "not running"
     }
 
-    public var name: ServiceName
-    public var state: State
+    package var name: ServiceName
+    package var state: State
     /// The service's pid (from the locked pidfile).
-    public var pid: pid_t?
+    package var pid: pid_t?
     /// The supervisor's pid: the lock holder in supervised mode.
-    public var supervisorPID: pid_t?
-    public var mode: ServiceState.Mode?
-    public var uptime: Interval?
-    public var restarts = 0
-    public var lastExit: ExitStatus?
-    public var statusText: String?
+    package var supervisorPID: pid_t?
+    package var mode: ServiceState.Mode?
+    package var uptime: Interval?
+    package var restarts = 0
+    package var lastExit: ExitStatus?
+    package var statusText: String?
     /// Why it is dead, failed or unknown.
-    public var detail: String?
+    package var detail: String?
     /// The recorded state, when readable.
-    public var recorded: ServiceState?
+    package var recorded: ServiceState?
 
-    public init(name: ServiceName, state: State) {
+    package init(name: ServiceName, state: State) {
         self.name = name
         self.state = state
     }
@@ -31,7 +33,7 @@ public struct ServiceStatus: Sendable {
     /// `ServiceSnapshot`). A service whose lock cannot speak (its pidfile was
     /// removed; in exec mode, it closed the lock's descriptor) is running
     /// while the exact process its record names lives.
-    public static func probe(_ name: ServiceName, paths: ServicePaths) -> ServiceStatus {
+    package static func probe(_ name: ServiceName, paths: ServicePaths) -> ServiceStatus {
         probe(name, paths: paths, again: true)
     }
 
@@ -127,7 +129,7 @@ public struct ServiceStatus: Sendable {
     }
 
     /// The LSB status exit code: 0 running, 1 dead or failed, 3 not running, 4 unknown.
-    public var exitCode: Int32 {
+    package var exitCode: Int32 {
         switch state {
         case .running, .starting, .stopping: return ExitCode.success
         case .dead, .failed: return ExitCode.failure
@@ -138,10 +140,10 @@ public struct ServiceStatus: Sendable {
     }
 
     /// True while a process of the service exists (running, starting, stopping).
-    public var isRunning: Bool { exitCode == ExitCode.success }
+    package var isRunning: Bool { exitCode == ExitCode.success }
 
     /// One line for people: "web: running (pid 1235), up 3m12s, 0 restarts".
-    public var line: String {
+    package var line: String {
         var text = "\(name): "
         switch state {
         case .running, .starting, .stopping:
@@ -167,7 +169,7 @@ public struct ServiceStatus: Sendable {
     }
 
     /// The JSON object `status --json` prints.
-    public var json: JSON {
+    package var json: JSON {
         var lastExitJSON = JSON.null
         switch lastExit {
         case .exited(let code)?: lastExitJSON = .object([("code", .int(Int64(code)))])

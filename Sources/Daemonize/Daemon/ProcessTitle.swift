@@ -1,9 +1,11 @@
+internal import Glibc
+
 /// Renames the running process as `ps` shows it: `comm` (15 bytes) and the
 /// command line, rewritten in place over the original arguments.
-public enum ProcessTitle {
+package enum ProcessTitle {
     /// Sets the title to `title` ("swiftd: web"), truncated to the space the
     /// original arguments occupied.
-    public static func set(_ title: String) {
+    package static func set(_ title: String) {
         CurrentProcess.setName(title)
         let argc = Int(CommandLine.argc)
         let argv = CommandLine.unsafeArgv

@@ -1,31 +1,47 @@
+package import Glibc
+
 extension Daemon {
     /// The original process's view of a daemon starting up.
-    public final class Startup {
+    package final class Startup {
         private let channel: FileDescriptor
+        /// How long to wait for the report; nil: for ever.
+        private let timeout: Interval?
         /// The daemon's pid, once the intermediate process has sent it.
-        public private(set) var daemonPID: pid_t?
+        package private(set) var daemonPID: pid_t?
         private var outcome: Outcome?
 
-        init(channel: FileDescriptor) {
+        init(channel: FileDescriptor, timeout: Interval?) {
             self.channel = channel
+            self.timeout = timeout
         }
 
         deinit { channel.close() }
 
         /// What the daemon said.
-        public enum Outcome: Hashable, Sendable {
+        package enum Outcome: Hashable, Sendable {
             /// It called `ready`.
             case ready(message: String, exitCode: Int32)
             /// It called `fail`.
             case failed(message: String, exitCode: Int32)
             /// The channel closed without a report: the daemon died or exec'd.
             case closed
+            /// No report within the ready timeout.
+            case timedOut
         }
 
         /// Waits for the daemon's report (or for the channel to close).
-        public func wait() -> Outcome {
+        package func wait() -> Outcome {
             if let outcome { return outcome }
-            while let record = StatusChannel.read(from: channel) {
+            let deadline = timeout.map { Monotonic.now() + $0.nanoseconds }
+            while true {
+                if let deadline {
+                    let left = Monotonic.millisecondsUntil(deadline)
+                    if left <= 0 || (try? channel.waitReadable(timeoutMilliseconds: Int32(clamping: left))) == false {
+                        outcome = .timedOut
+                        return .timedOut
+                    }
+                }
+                guard let record = StatusChannel.read(from: channel) else { break }
                 switch record {
                 case .pid(let pid): daemonPID = pid
                 case .ready(let code, let message): outcome = .ready(message: message, exitCode: code)
@@ -39,14 +55,25 @@ extension Daemon {
 
         /// Waits for the daemon to exit and reaps it (the original adopted it
         /// as a subreaper). Nil when it is not this process's child.
-        public func waitForDaemonExit() -> ExitStatus? {
+        package func waitForDaemonExit() -> ExitStatus? {
             guard let pid = daemonPID else { return nil }
             return CurrentProcess.reap(pid)
         }
 
+        /// Stops a daemon that never reported: SIGTERM, SIGKILL after 5
+        /// seconds, reaped. (It is this process's child: its pid cannot
+        /// have been reused.)
+        private func stopDaemon() {
+            guard let pid = daemonPID, let handle = try? ProcessHandle.open(pid: pid) else { return }
+            defer { handle.close() }
+            try? handle.send(.terminate)
+            if !handle.waitForExit(timeoutMilliseconds: 5000) { try? handle.send(.kill) }
+            _ = try? handle.reap()
+        }
+
         /// Waits for the report, prints it (ready: standard output, failed:
         /// standard error) and returns the exit code `detach` exits with.
-        public func finish() -> Int32 {
+        package func finish() -> Int32 {
             switch wait() {
             case .ready(let message, let code):
                 if !message.isEmpty { print(message) }
@@ -54,6 +81,10 @@ extension Daemon {
             case .failed(let message, let code):
                 Standard.error(message)
                 return code
+            case .timedOut:
+                Standard.error("daemon (pid \(daemonPID.map(String.init) ?? "?")) not ready after \(timeout ?? .zero): stopped")
+                stopDaemon()
+                return 1
             case .closed:
                 let status = waitForDaemonExit()
                 let detail: String
@@ -70,15 +101,15 @@ extension Daemon {
 }
 
 /// Writing to the standard streams without buffering surprises around forks.
-public enum Standard {
+package enum Standard {
     /// Writes `line` and a newline to standard error.
-    public static func error(_ line: String) {
+    package static func error(_ line: String) {
         CurrentProcess.flushStandardStreams()
         try? FileDescriptor.standardError.writeAll(line + "\n")
     }
 
     /// Writes `text` to standard output, unbuffered.
-    public static func output(_ text: String) {
+    package static func output(_ text: String) {
         CurrentProcess.flushStandardStreams()
         try? FileDescriptor.standardOutput.writeAll(text)
     }

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// The close-on-exec pipe from a daemon back to the process that started it.
 ///
 /// Records are small (at most a few KiB, so each write is atomic): the

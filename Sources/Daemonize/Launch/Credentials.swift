@@ -1,3 +1,5 @@
+public import Glibc
+
 /// Who a launched program runs as: uid, primary gid and supplementary groups,
 /// resolved before any fork (the C side only applies numbers).
 public struct Credentials: Hashable, Sendable {
@@ -14,6 +16,7 @@ public struct Credentials: Hashable, Sendable {
     /// The user's login shell, when looked up.
     public var shell: String?
 
+    /// Credentials made of these values (no lookup).
     public init(userName: String? = nil, uid: uid_t? = nil, gid: gid_t? = nil, groups: [gid_t]? = nil, home: String? = nil, shell: String? = nil) {
         self.userName = userName
         self.uid = uid
@@ -56,16 +59,19 @@ public struct Credentials: Hashable, Sendable {
     }
 
     /// Resolves a group name or number.
-    public static func groupID(_ group: String) throws -> gid_t? {
+    package static func groupID(_ group: String) throws -> gid_t? {
         UserDatabase().groupID(group)
     }
 }
 
 /// A user or group that does not exist.
 public enum CredentialsError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// No such user name in `/etc/passwd`.
     case unknownUser(String)
+    /// No such group name in `/etc/group`.
     case unknownGroup(String)
 
+    /// "unknown user 'x'".
     public var description: String {
         switch self {
         case .unknownUser(let name): return "unknown user '\(name)'"

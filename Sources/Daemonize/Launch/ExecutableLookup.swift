@@ -1,15 +1,17 @@
+internal import Glibc
+
 /// Finds the file `execvp` would run, before any fork, so that a missing
 /// command is reported by the caller with its name.
-public enum ExecutableLookup {
+package enum ExecutableLookup {
     /// The search path used when none is set.
-    public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    package static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// Resolves `name`: a name with a slash is taken as a path (made absolute
     /// against the current directory); a bare name is searched in `searchPath`.
     ///
     /// - Throws: `LaunchError` at step `.lookup`: ENOENT when nothing is found,
     ///   EACCES when only non-executable files or directories are.
-    public static func resolve(_ name: String, searchPath: String?) throws -> String {
+    package static func resolve(_ name: String, searchPath: String?) throws -> String {
         guard !name.isEmpty else { throw LaunchError(step: .lookup, errno: .noSuchFile, path: name) }
         if name.contains(scalar: "/") {
             let path = Path.absolute(name)

@@ -1,3 +1,5 @@
+public import Glibc
+
 /// Everything about how to start a program, decided before the fork.
 public struct LaunchConfiguration: Sendable {
     /// Where a standard stream of the program goes.
@@ -7,7 +9,7 @@ public struct LaunchConfiguration: Sendable {
         /// `/dev/null`.
         case null
         /// A descriptor of the caller's; it stays open in the caller.
-        case descriptor(FileDescriptor)
+        case descriptor(CInt)
         /// A file, opened by the caller (created 0644, appended or truncated, symlinks refused).
         case file(String, append: Bool)
     }
@@ -39,22 +41,26 @@ public struct LaunchConfiguration: Sendable {
     public var credentials: Credentials?
     /// Session and process group.
     public var session: Session
+    /// Standard input.
     public var standardInput: Stream
+    /// Standard output.
     public var standardOutput: Stream
+    /// Standard error.
     public var standardError: Stream
     /// Further descriptors: the program's number -> the caller's descriptor.
     /// Every descriptor not listed here or as a stream is closed.
-    public var descriptors: [Int32: FileDescriptor]
+    public var descriptors: [CInt: CInt]
     /// The scheduling priority (`setpriority`); nil: unchanged.
     public var nice: Int32?
     /// The signal the program gets when the caller dies (set after the privilege drop).
-    public var parentDeathSignal: Signal?
+    public var parentDeathSignal: ProcessSignal?
 
+    /// A launch of `executable` with `arguments`; every other setting as named.
     public init(executable: String, arguments: [String] = [], argv0: String? = nil, environment: [String]? = nil,
                 workingDirectory: String? = nil, umask: mode_t? = nil, credentials: Credentials? = nil,
                 session: Session = .inherit, standardInput: Stream = .null, standardOutput: Stream = .inherit,
-                standardError: Stream = .inherit, descriptors: [Int32: FileDescriptor] = [:], nice: Int32? = nil,
-                parentDeathSignal: Signal? = nil) {
+                standardError: Stream = .inherit, descriptors: [CInt: CInt] = [:], nice: Int32? = nil,
+                parentDeathSignal: ProcessSignal? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.argv0 = argv0

@@ -1,9 +1,35 @@
-/// A program started by `Launcher.launch`.
-public struct LaunchedProcess: Sendable {
+public import Glibc
+
+/// A program started by `Launcher.launch`, referred to by a pidfd: `send`
+/// reaches it or nobody, even after its pid was reused.
+///
+/// `Sendable`; its pidfd is closed when the last reference goes.
+public final class LaunchedProcess: Sendable {
     /// Its pid.
-    public var pid: pid_t
-    /// A pidfd for it.
-    public var handle: ProcessHandle?
+    public let pid: pid_t
+    /// Its pidfd.
+    package let handle: ProcessHandle
+
+    package init(handle: ProcessHandle) {
+        pid = handle.pid
+        self.handle = handle
+    }
+
+    deinit { handle.close() }
+
+    /// Sends `signal`. The C function is `pidfd_send_signal`.
+    public func send(_ signal: ProcessSignal) throws {
+        try handle.send(signal)
+    }
+
+    /// Waits for the program to exit and reaps it. Call it once: a reaped
+    /// program cannot be waited for again. The C function is `waitid`.
+    public func wait() throws -> ExitStatus {
+        try handle.reap()
+    }
+
+    /// True once the program has exited, before or after it was reaped.
+    public var hasExited: Bool { handle.hasExited }
 }
 
 /// Starts programs through the C fork/exec path: all preparation (path
@@ -11,6 +37,9 @@ public struct LaunchedProcess: Sendable {
 /// fork; the child only applies it and reports a failed step as an errno.
 public enum Launcher {
     /// Forks and execs `configuration`; returns once the exec has happened.
+    /// The child only applies what was prepared (`setsid`, `dup2`, `chdir`,
+    /// `setgroups`, `setgid`, `setuid`, `prctl`, `close_range`, `execve`)
+    /// and reports a failed step through a close-on-exec pipe.
     ///
     /// - Returns: The pid and a pidfd of the running program.
     /// - Throws: `LaunchError` naming the step that failed (a child that
@@ -18,18 +47,19 @@ public enum Launcher {
     public static func launch(_ configuration: LaunchConfiguration) throws -> LaunchedProcess {
         let prepared = try Prepared(configuration)
         defer { prepared.release() }
+        let (pid, pidfd): (pid_t, FileDescriptor?)
         do {
-            let (pid, pidfd) = try prepared.spawn.launch()
-            return LaunchedProcess(pid: pid, handle: pidfd.map { ProcessHandle(pid: pid, descriptor: $0) })
+            (pid, pidfd) = try prepared.spawn.launch()
         } catch {
             throw prepared.error(error)
         }
+        return LaunchedProcess(handle: try pidfd.map { ProcessHandle(pid: pid, descriptor: $0) } ?? ProcessHandle.open(pid: pid))
     }
 
     /// Applies `configuration` to this process and execs. Returns only on
     /// failure. `report` (close-on-exec) stays open for the caller to say what
     /// failed; the returned descriptor is where it now is.
-    public static func execInPlace(_ configuration: LaunchConfiguration, keeping report: FileDescriptor?) -> (error: Error, report: FileDescriptor?) {
+    package static func execInPlace(_ configuration: LaunchConfiguration, keeping report: FileDescriptor?) -> (error: Error, report: FileDescriptor?) {
         let prepared: Prepared
         do {
             prepared = try Prepared(configuration)
@@ -69,7 +99,7 @@ public enum Launcher {
                     guard target > 2, !spawn.descriptors.contains(where: { $0.target == target }) else {
                         throw SystemError("dup2", path: "descriptor \(target)", errno: .invalid)
                     }
-                    spawn.descriptors.append((target, source))
+                    spawn.descriptors.append((target, FileDescriptor(rawValue: source)))
                 }
                 if spawn.descriptors.count > 64 { throw SystemError("dup2", errno: .tooManyOpen) }
             } catch {
@@ -91,7 +121,7 @@ public enum Launcher {
                 opened.append(fd)
                 spawn.descriptors.append((target, fd))
             case .descriptor(let fd):
-                spawn.descriptors.append((target, fd))
+                spawn.descriptors.append((target, FileDescriptor(rawValue: fd)))
             case .file(let path, let append):
                 let flags = readable ? O_RDONLY : (O_WRONLY | O_CREAT | O_NOCTTY | (append ? O_APPEND : O_TRUNC))
                 do {

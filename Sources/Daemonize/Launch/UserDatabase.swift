@@ -1,30 +1,32 @@
+package import Glibc
+
 /// The local user and group databases, `/etc/passwd` and `/etc/group`, read
 /// directly. swiftd is linked fully static, where the C library's lookups
 /// (`getpwnam` and friends) would need the dynamic NSS modules of the exact C
 /// library it was built with; reading the files has no such tie. Users known
 /// only to other sources (LDAP, SSSD) are given by number.
-public struct UserDatabase: Sendable {
+package struct UserDatabase: Sendable {
     /// One line of `/etc/passwd`.
-    public struct User: Hashable, Sendable {
-        public var name: String
-        public var uid: uid_t
-        public var gid: gid_t
-        public var home: String
-        public var shell: String
+    package struct User: Hashable, Sendable {
+        package var name: String
+        package var uid: uid_t
+        package var gid: gid_t
+        package var home: String
+        package var shell: String
     }
 
     /// One line of `/etc/group`.
-    public struct Group: Hashable, Sendable {
-        public var name: String
-        public var gid: gid_t
-        public var members: [String]
+    package struct Group: Hashable, Sendable {
+        package var name: String
+        package var gid: gid_t
+        package var members: [String]
     }
 
-    public var users: [User]
-    public var groups: [Group]
+    package var users: [User]
+    package var groups: [Group]
 
     /// Reads the databases (missing or unreadable files count as empty).
-    public init(passwd: String = "/etc/passwd", group: String = "/etc/group") {
+    package init(passwd: String = "/etc/passwd", group: String = "/etc/group") {
         users = UserDatabase.lines(passwd).compactMap { fields in
             guard fields.count >= 7, !fields[0].isEmpty, let uid = uid_t(fields[2]), let gid = gid_t(fields[3]) else { return nil }
             return User(name: fields[0], uid: uid, gid: gid, home: fields[5], shell: fields[6])
@@ -36,17 +38,17 @@ public struct UserDatabase: Sendable {
     }
 
     /// The user named `name`, else the one with that number.
-    public func user(_ name: String) -> User? {
+    package func user(_ name: String) -> User? {
         users.first { $0.name == name } ?? uid_t(name).flatMap { uid in users.first { $0.uid == uid } }
     }
 
     /// The group id for a group name or number; nil when it is neither.
-    public func groupID(_ name: String) -> gid_t? {
+    package func groupID(_ name: String) -> gid_t? {
         groups.first { $0.name == name }?.gid ?? gid_t(name)
     }
 
     /// What `initgroups` sets: `primary` and every group listing `user` as a member.
-    public func supplementaryGroups(of user: String, primary: gid_t) -> [gid_t] {
+    package func supplementaryGroups(of user: String, primary: gid_t) -> [gid_t] {
         var result = [primary]
         for group in groups where group.members.contains(user) && !result.contains(group.gid) { result.append(group.gid) }
         return result

@@ -1,3 +1,5 @@
+public import Glibc
+
 extension PIDFile {
     /// What a pidfile says, learned without taking its lock.
     public enum Status: Hashable, Sendable, CustomStringConvertible {
@@ -6,17 +8,19 @@ extension PIDFile {
         /// A file nobody locks: its pid (if any parses) must not be trusted.
         case stale(pid: pid_t?)
         /// Locked: `pid` is what the file holds (nil while its holder has not
-        /// written one), `holder` the process that took the lock.
-        case running(pid: pid_t?, holder: pid_t?)
+        /// written one). Which process holds the lock is not looked up (see
+        /// `lockHolder(at:)`).
+        case running(pid: pid_t?)
         /// The file cannot be read or is not a regular file; `errno` says
         /// why when a system call failed (`EACCES`: another user's file).
         case unreadable(reason: String, errno: Errno?)
 
+        /// "absent", "stale (pid 12)", "running (pid 12)", "unreadable: ...".
         public var description: String {
             switch self {
             case .absent: return "absent"
             case .stale(let pid): return "stale" + (pid.map { " (pid \($0))" } ?? "")
-            case .running(let pid, let holder): return "running (pid \(pid.map(String.init) ?? "?"), holder \(holder.map(String.init) ?? "?"))"
+            case .running(let pid): return "running (pid \(pid.map(String.init) ?? "?"))"
             case .unreadable(let reason, _): return "unreadable: \(reason)"
             }
         }
@@ -28,12 +32,12 @@ extension PIDFile {
     /// tries again, so a concurrent `acquire` never fails because of a probe.
     /// (The kernel's lock table, `/proc/locks`, would also tell, but reading
     /// it waits for an RCU grace period: milliseconds after a quiet spell.)
-    /// The holder is not looked up: `running(pid:holder:)` has holder nil.
+    /// The C function is `flock` (`LOCK_SH | LOCK_NB`).
     public static func status(at path: String) -> Status {
         do {
             guard let snapshot = try Snapshot.read(path) else { return .absent }
             let pid = parsePID(snapshot.content)
-            return snapshot.locked ? .running(pid: pid, holder: nil) : .stale(pid: pid)
+            return snapshot.locked ? .running(pid: pid) : .stale(pid: pid)
         } catch {
             return .unreadable(reason: "\(error)", errno: (error as? SystemError)?.errno)
         }
@@ -41,12 +45,12 @@ extension PIDFile {
 
     /// Like `status(at:)`, but a locked file whose holder has not written a
     /// pid yet is waited for, up to `wait` nanoseconds.
-    public static func status(at path: String, waitingForPID wait: Int64) -> Status {
+    package static func status(at path: String, waitingForPID wait: Int64) -> Status {
         let deadline = Monotonic.now() + wait
         var pause: Int64 = 500_000
         while true {
             let status = status(at: path)
-            guard case .running(nil, _) = status, Monotonic.now() < deadline else { return status }
+            guard case .running(nil) = status, Monotonic.now() < deadline else { return status }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 10_000_000)
         }
@@ -54,14 +58,15 @@ extension PIDFile {
 
     /// The process holding the exclusive lock on `path`, from the kernel's
     /// lock table. Slow after a quiet spell (see `status(at:)`): for
-    /// diagnostics and the cases where no record names the holder.
+    /// diagnostics and the cases where no record names the holder. Nil when
+    /// the file is not locked (or the holder is outside this pid namespace).
     public static func lockHolder(at path: String) -> pid_t? {
         guard let st = try? FileSystem.linkStatus(path), case .process(let pid) = FileLocks.flockHolder(of: FileLocks.FileID(st)) else { return nil }
         return pid
     }
 
     /// Which process of a locked pidfile to open.
-    public enum Target: Sendable {
+    package enum Target: Sendable {
         /// The pid written in the file (the service).
         case recorded
         /// The process holding the lock: `expected`, checked through that
@@ -77,7 +82,7 @@ extension PIDFile {
     ///
     /// - Throws: `InvalidFile` (`refusedPID`) when the file names pid 1 or
     ///   the calling process: never a service's pid, never signalled.
-    public static func openProcess(at path: String, _ target: Target = .recorded) throws -> ProcessHandle? {
+    package static func openProcess(at path: String, _ target: Target = .recorded) throws -> ProcessHandle? {
         for _ in 0..<16 {
             guard let before = try Snapshot.read(path), before.locked else { return nil }
             let pid: pid_t?
@@ -113,10 +118,23 @@ extension PIDFile {
         return nil
     }
 
-    /// Sends `signal` to the process a locked pidfile names (see `openProcess`).
-    /// Returns false, sending nothing, when the file is not locked.
+    /// Sends `signal` to the process a locked pidfile names: `nginx -s
+    /// reload` for any program. The pid is opened as a pidfd while the file
+    /// is locked and unchanged, so a stale file or a reused pid is never
+    /// signalled. Returns false, sending nothing, when the file is not
+    /// locked or names no pid. The C functions are `pidfd_open` and
+    /// `pidfd_send_signal`.
+    ///
+    /// - Throws: `InvalidFile` (`refusedPID`) for a file naming pid 1 or the
+    ///   caller, or a `SystemError`.
     @discardableResult
-    public static func signal(at path: String, _ signal: Signal, _ target: Target = .recorded) throws -> Bool {
+    public static func signal(at path: String, _ signal: ProcessSignal) throws -> Bool {
+        try self.signal(at: path, signal, .recorded)
+    }
+
+    /// Sends `signal` to the process of a locked pidfile that `target` names.
+    @discardableResult
+    package static func signal(at path: String, _ signal: ProcessSignal, _ target: Target) throws -> Bool {
         guard let handle = try openProcess(at: path, target) else { return false }
         defer { handle.close() }
         try handle.send(signal)

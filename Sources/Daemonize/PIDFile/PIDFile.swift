@@ -1,37 +1,63 @@
-/// A locked pidfile: the single-instance guard.
+public import Glibc
+internal import Synchronization
+
+/// A locked pidfile: the single-instance guard, with pidfile(3)'s rules.
 ///
 /// The file holds the pid as decimal digits and a newline and carries an
-/// exclusive `flock` for as long as this object (or a process that inherited
-/// its descriptor) lives. A file that exists but is not locked is stale.
+/// exclusive `flock` for as long as its descriptor is open in some process.
+/// A file that exists but is not locked is stale.
+///
+/// Across `fork` and `exec`: a child forked after `acquire` shares the lock
+/// (the same open file description). `release()`, and dropping the object,
+/// close this process's descriptor and remove the file only when no other
+/// process still holds the lock: a parent that lets go after forking never
+/// removes the file its child still holds, so no second instance can start.
+/// A program handed the descriptor across `exec` takes it over with
+/// `adopt(descriptor:at:)` or `inherited()` (see `keepAcrossExec()`).
 ///
 /// `flock` needs only read access, so a lock proves something only on a file
 /// others cannot open: new files are created 0600 and an existing file is
-/// set to the requested mode once locked. The locked descriptor is read-only:
-/// a process it is handed to across `exec` holds the lock but cannot rewrite
-/// the file through it. The content is written through a write-only
-/// descriptor opened for each write (through `/proc/self/fd`, so on the very
-/// file locked), which needs write permission on the file at that moment.
-public final class PIDFile {
+/// set to the requested mode before it is locked. The locked descriptor is
+/// read-only, so a program it is handed to cannot rewrite the file through
+/// it; the content is written through a descriptor opened for each write.
+///
+/// `Sendable`: the descriptor is kept behind a mutex, so one `PIDFile` can
+/// live in a global, in a `Sendable` service, or be handed to a task, and
+/// `release()` from any of them is safe (the first one releases; the others
+/// do nothing). A class rather than a noncopyable value because a lock that
+/// several owners share is what a daemon needs, and `release()` is
+/// idempotent.
+public final class PIDFile: Sendable {
     /// Where the file is.
     public let path: String
-    /// The open, locked descriptor: read-only, close-on-exec.
-    public private(set) var descriptor: FileDescriptor
-    /// The locked file's identity.
-    public private(set) var file: FileLocks.FileID
-    private let mode: mode_t
-    private var isReleased = false
+    let mode: mode_t
+    private let state: Mutex<Held?>
+
+    /// The lock as this process holds it.
+    struct Held {
+        /// The open, locked, read-only descriptor.
+        var descriptor: FileDescriptor
+        /// The locked file's identity.
+        var file: FileLocks.FileID
+    }
 
     private init(path: String, descriptor: FileDescriptor, file: FileLocks.FileID, mode: mode_t) {
         self.path = path
-        self.descriptor = descriptor
-        self.file = file
         self.mode = mode
+        state = Mutex(Held(descriptor: descriptor, file: file))
     }
 
     deinit { release() }
 
+    /// The locked descriptor's number (close-on-exec unless `keepAcrossExec()`
+    /// was called); nil once released.
+    public var descriptor: CInt? { state.withLock { $0?.descriptor.rawValue } }
+
     /// The descriptors to keep, for a process that closes every other one.
-    var descriptors: [FileDescriptor] { [descriptor] }
+    package var descriptors: [FileDescriptor] { state.withLock { $0.map { [$0.descriptor] } ?? [] } }
+
+    /// The locked file's identity; nil once released.
+    package var file: FileLocks.FileID? { state.withLock { $0?.file } }
 
     /// Another process holds the lock.
     public struct Locked: Error, Hashable, Sendable, CustomStringConvertible {
@@ -39,34 +65,47 @@ public final class PIDFile {
         public var path: String
         /// The pid written in the file, when the holder has written one.
         public var pid: pid_t?
-        /// The process that took the lock, from the kernel's lock table.
+        /// The process that took the lock, from the kernel's lock table
+        /// (`/proc/locks`); nil when that table did not say (the lock was
+        /// taken outside this pid namespace, or `/proc` is not mounted).
         public var holder: pid_t?
 
+        /// A lock held by `holder` on `path`, which names `pid`.
+        public init(path: String, pid: pid_t?, holder: pid_t?) {
+            self.path = path
+            self.pid = pid
+            self.holder = holder
+        }
+
+        /// "/run/app.pid is locked by pid 42".
         public var description: String {
-            if let pid { return "\(path) is locked by pid \(pid)" }
-            if let holder { return "\(path) is locked by pid \(holder)" }
+            if let pid = pid ?? holder { return "\(path) is locked by pid \(pid)" }
             return "\(path) is locked by another process"
         }
     }
 
-    /// Opens `path` (creating it with `mode`), takes its exclusive lock
-    /// without waiting, checks that `path` still names the locked file, sets
-    /// its mode, then truncates it and writes `pid` (or leaves it empty when
-    /// `pid` is nil).
+    /// Opens `path` (creating it, already locked, when missing), takes its
+    /// exclusive lock without waiting, checks that `path` still names the
+    /// locked file, then truncates it and writes `pid`. The C functions are
+    /// `open`, `flock` and `renameat2`; FreeBSD's equivalent is `pidfile_open`
+    /// followed by `pidfile_write`.
     ///
     /// - Parameters:
     ///   - path: The pidfile. A symlink, a directory, a FIFO or a file owned
     ///     by another user is refused.
-    ///   - pid: What to write; the calling process by default.
+    ///   - pid: What to write: the calling process by default; nil leaves
+    ///     the file empty (write it later with `write(pid:)`).
     ///   - mode: The file's permissions, set on a new file and on an existing
-    ///     one once it is locked. Keep the default 0600: any user who can open
-    ///     the file can also lock it, and its lock would then prove nothing.
+    ///     one before it is locked. Keep the default 0600: any user who can
+    ///     open the file can also lock it, and its lock would then prove nothing.
     ///   - waitForPID: When the lock is held, how long to wait for its holder
-    ///     to write a pid before reporting it without one (nanoseconds).
+    ///     to write a pid before reporting it without one.
     /// - Returns: The held lock; release it with `release()` or by dropping it.
     /// - Throws: `PIDFile.Locked` when another process holds the lock, or a
-    ///   `SystemError` naming the step.
-    public static func acquire(at path: String, pid: pid_t? = CurrentProcess.id, mode: mode_t = 0o600, waitForPID: Int64 = 500_000_000) throws -> PIDFile {
+    ///   `SystemError` naming the step and the path.
+    public static func acquire(at path: String, pid: pid_t? = getpid(), mode: mode_t = 0o600,
+                               waitForPID: Duration = .milliseconds(500)) throws -> PIDFile {
+        let wait = Interval(waitForPID).nanoseconds
         for _ in 0..<64 {
             let fd: FileDescriptor
             do {
@@ -93,12 +132,12 @@ public final class PIDFile {
             switch takeExclusiveLock(fd, file: FileLocks.FileID(st)) {
             case .taken:
                 break
-            case .heldByAnother:
+            case .heldByAnother(let holder):
                 fd.close()
                 // Wait briefly for the holder's pid; a holder that lets go
                 // meanwhile (one that only held it for a moment) is no reason
                 // to give up: try again.
-                guard let locked = holderReport(path: path, waitForPID: waitForPID) else { continue }
+                guard let locked = holderReport(path: path, holder: holder, waitForPID: wait) else { continue }
                 throw locked
             case .failed(let errno):
                 fd.close()
@@ -120,82 +159,46 @@ public final class PIDFile {
     }
 
     /// Wraps the locked `fd` and writes `pid` (releasing it on failure).
-    private static func finish(_ fd: FileDescriptor, path: String, pid: pid_t?, mode: mode_t) throws -> PIDFile {
+    static func finish(_ fd: FileDescriptor, path: String, pid: pid_t?, mode: mode_t) throws -> PIDFile {
+        let lock: PIDFile
         do {
-            let lock = PIDFile(path: path, descriptor: fd, file: FileLocks.FileID(try fd.status()), mode: mode)
-            do {
-                try fd.setNonBlocking(false)
-                try lock.write(pid: pid)
-            } catch {
-                lock.release()
-                throw error
-            }
-            return lock
+            lock = PIDFile(path: path, descriptor: fd, file: FileLocks.FileID(try fd.status()), mode: mode)
         } catch let error as SystemError {
             fd.close()
             throw error.at(path)
         }
-    }
-
-    /// A new file, locked, under a temporary name beside `path` (named after
-    /// the calling thread: one left there by a dead writer is removed first).
-    private static func lockedTemporary(for path: String, mode: mode_t) throws -> (FileDescriptor, String) {
-        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(CurrentProcess.threadID).new"
-        try FileSystem.remove(temporary)
-        let fd = try FileDescriptor.open(temporary, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
         do {
-            try fd.setMode(mode)
-            guard try fd.lock(.exclusive) else { throw SystemError("flock", path: temporary, errno: .wouldBlock) }
-            return (fd, temporary)
-        } catch {
-            fd.close()
-            try? FileSystem.remove(temporary)
-            throw error
-        }
-    }
-
-    /// Creates `path` already locked: a locked temporary file renamed into
-    /// place without replacing anything. Nil when a file appeared at `path`
-    /// meanwhile. Where the file system cannot rename that way, the file is
-    /// created in place and locked right after.
-    private static func createLocked(at path: String, mode: mode_t) throws -> FileDescriptor? {
-        let (fd, temporary) = try lockedTemporary(for: path, mode: mode)
-        do {
-            try FileSystem.renameWithoutReplacing(temporary, to: path)
-            return fd
+            try fd.setNonBlocking(false)
+            try lock.write(pid: pid)
         } catch let error as SystemError {
-            fd.close()
-            try? FileSystem.remove(temporary)
-            switch error.errno {
-            case .exists: return nil
-            case .invalid, .notImplemented, .notSupported:
-                let created = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
-                if (try? created.lock(.exclusive)) == true { return created }
-                created.close()
-                return nil
-            default: throw error
-            }
+            lock.release()
+            throw error.at(path)
+        }
+        return lock
+    }
+
+    /// Replaces the file's content with `pid` and a newline, or empties it
+    /// when `pid` is nil (a supervisor between two runs of its service).
+    /// FreeBSD's equivalent is `pidfile_write`.
+    ///
+    /// - Throws: a `SystemError` (`EBADF` once released).
+    public func write(pid: pid_t?) throws {
+        try state.withLock { held in
+            guard let held else { throw SystemError("write", path: path, errno: .badDescriptor) }
+            try PIDFile.write(pid: pid, through: held.descriptor, path: path)
         }
     }
 
-    /// A write-only descriptor on the file `fd` has open (a new open file
-    /// description, so it shares neither the lock nor the read-only mode).
-    private static func reopenForWriting(_ fd: FileDescriptor, path: String) throws -> FileDescriptor {
+    /// Writes through a write-only descriptor on the file `locked` has open
+    /// (reopened through `/proc/self/fd`: the very file locked, a new open
+    /// file description that shares neither the lock nor the read-only mode).
+    static func write(pid: pid_t?, through locked: FileDescriptor, path: String) throws {
+        let writer: FileDescriptor
         do {
-            return try FileDescriptor.open("/proc/self/fd/\(fd.rawValue)", O_WRONLY | O_NOCTTY)
+            writer = try FileDescriptor.open("/proc/self/fd/\(locked.rawValue)", O_WRONLY | O_NOCTTY)
         } catch let error as SystemError {
             throw SystemError("open", path: path, errno: error.errno)
         }
-    }
-
-    /// Replaces the file's content with `pid` and a newline, or empties it when
-    /// `pid` is nil (a supervisor between two runs of its service).
-    public func write(pid: pid_t?) throws {
-        try PIDFile.write(pid: pid, through: descriptor, path: path)
-    }
-
-    private static func write(pid: pid_t?, through locked: FileDescriptor, path: String) throws {
-        let writer = try reopenForWriting(locked, path: path)
         defer { writer.close() }
         do {
             try writer.truncate(to: 0)
@@ -205,70 +208,66 @@ public final class PIDFile {
         }
     }
 
-    /// True when `path` no longer names the locked file: it was removed or
-    /// renamed away while locked (an administrator, a /tmp cleaner).
-    public var isUnlinked: Bool {
-        guard let st = try? FileSystem.linkStatus(path) else { return true }
-        return FileLocks.FileID(st) != file
+    /// Lets go of the lock: closes this process's descriptor and, when no
+    /// other process still holds the lock (a child forked after `acquire`, a
+    /// program it was handed to) and `path` still names the locked file,
+    /// removes the file. Later calls do nothing. FreeBSD's equivalent is
+    /// `pidfile_remove`, which differs in removing the file however many
+    /// processes share the lock.
+    public func release() {
+        guard let held = take() else { return }
+        PIDFile.removeIfLastHolder(held, path: path)
     }
 
-    /// Puts a removed pidfile back: a new file, locked before it appears at
-    /// `path`, holding `pid`, replaces the one this object held. Returns
-    /// false when `path` still names the locked file.
-    ///
-    /// - Throws: `PIDFile.Locked` when another process locked a new file at
-    ///   `path` meanwhile (this object then keeps its old, unlinked lock), or a
-    ///   `SystemError`.
+    /// Closes this process's descriptor and leaves the file alone: for a
+    /// process that handed the lock to another (which keeps its own copy of
+    /// the descriptor). FreeBSD's equivalent is `pidfile_close`.
+    public func close() {
+        take()?.descriptor.close()
+    }
+
+    /// The held lock, which the caller now owns; nil once released.
     @discardableResult
-    public func restore(pid: pid_t?) throws -> Bool {
-        guard !isReleased, isUnlinked else { return false }
-        let (fd, temporary) = try PIDFile.lockedTemporary(for: path, mode: mode)
-        do {
-            let st = try fd.status()
-            try PIDFile.write(pid: pid, through: fd, path: temporary)
-            // Never replaces a file someone created at `path` meanwhile,
-            // unless nobody locks it.
-            do {
-                try FileSystem.renameWithoutReplacing(temporary, to: path)
-            } catch let error as SystemError where error.errno == .exists {
-                if let other = try Snapshot.read(path), other.locked { throw Locked(path: path, pid: PIDFile.parsePID(other.content), holder: nil) }
-                try FileSystem.rename(temporary, to: path)
-            }
-            try fd.setNonBlocking(false)
-            descriptor.close()
-            descriptor = fd
-            file = FileLocks.FileID(st)
-            return true
-        } catch {
-            fd.close()
-            try? FileSystem.remove(temporary)
-            throw error
+    private func take() -> Held? {
+        state.withLock { held in
+            defer { held = nil }
+            return held
         }
     }
 
-    /// Removes the file if `path` still names the locked inode, then closes the
-    /// descriptor, which releases the lock (unless another process shares it).
-    public func release() {
-        guard !isReleased else { return }
-        isReleased = true
-        if let st = try? FileSystem.linkStatus(path), FileLocks.FileID(st) == file {
+    /// Replaces the held descriptor (see `restore`).
+    func replace(with new: Held) {
+        state.withLock { held in
+            held?.descriptor.close()
+            held = new
+        }
+    }
+
+    /// Closes `held` and removes the file when nobody holds the lock any more:
+    /// a new descriptor on `path` that can take the exclusive lock proves that
+    /// no other process shares it. (Probes hold a shared lock for a moment;
+    /// `takeExclusiveLock` tells them from holders.)
+    private static func removeIfLastHolder(_ held: Held, path: String) {
+        guard let probe = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) else {
+            held.descriptor.close()
+            return
+        }
+        defer { probe.close() }
+        guard let st = try? probe.status(), FileLocks.FileID(st) == held.file else {
+            held.descriptor.close()
+            return
+        }
+        held.descriptor.close()
+        guard takeExclusiveLock(probe, file: held.file) == .taken else { return }
+        if let now = try? FileSystem.linkStatus(path), FileLocks.FileID(now) == held.file {
             try? FileSystem.remove(path)
         }
-        descriptor.close()
-    }
-
-    /// Closes the descriptor without removing the file: for a process that
-    /// hands the lock to another (which keeps its own copy of the descriptor).
-    public func relinquish() {
-        guard !isReleased else { return }
-        isReleased = true
-        descriptor.close()
     }
 
     /// Parses pidfile content strictly: decimal digits (no sign, no leading
     /// zero), optionally one newline, a positive value that fits `pid_t`.
     /// Anything else (empty, binary, negative, huge) is nil.
-    public static func parsePID<Bytes: Collection>(_ bytes: Bytes) -> pid_t? where Bytes.Element == UInt8 {
+    package static func parsePID<Bytes: Collection>(_ bytes: Bytes) -> pid_t? where Bytes.Element == UInt8 {
         var digits = Array(bytes.prefix(12))
         if bytes.count > 12 { return nil }
         if digits.last == UInt8(ascii: "\n") { digits.removeLast() }
@@ -280,7 +279,7 @@ public final class PIDFile {
         return pid_t(value)
     }
 
-    private static func checkOwnership(_ st: stat, path: String) throws {
+    static func checkOwnership(_ st: stat, path: String) throws {
         switch st.st_mode & S_IFMT {
         case S_IFREG: break
         case S_IFDIR: throw SystemError("open", path: path, errno: .isDirectory)
@@ -289,54 +288,6 @@ public final class PIDFile {
         if st.st_uid != CurrentProcess.effectiveUserID { throw PIDFile.foreignOwner(path, st.st_uid) }
     }
 
-    enum LockAttempt: Equatable {
-        case taken
-        case heldByAnother
-        case failed(Errno)
-    }
-
-    /// Takes the exclusive lock without waiting for a holder. Probes
-    /// (`status(at:)`) hold a shared lock for a moment, so a failed attempt
-    /// asks the kernel's lock table whether an exclusive holder exists (slow
-    /// after a quiet spell, but this is the contended path only) and tries
-    /// again when only probes were in the way. Acquirers never take shared
-    /// locks themselves: many of them racing would keep each other out.
-    static func takeExclusiveLock(_ fd: FileDescriptor, file: FileLocks.FileID) -> LockAttempt {
-        let deadline = Monotonic.now() + 2_000_000_000
-        var pause: Int64 = 20_000
-        while true {
-            do {
-                if try fd.lock(.exclusive) { return .taken }
-            } catch let error as SystemError {
-                return .failed(error.errno)
-            } catch {
-                return .failed(.invalid)
-            }
-            if case .process = FileLocks.flockHolder(of: file) { return .heldByAnother }
-            // Only probes: they let go within microseconds.
-            if Monotonic.now() >= deadline { return .failed(.wouldBlock) }
-            Monotonic.sleep(nanoseconds: pause)
-            pause = min(pause * 2, 2_000_000)
-        }
-    }
-
-    /// The holder of a lock we could not take: the pid it wrote, waited for
-    /// briefly while it has not written one yet. Nil when the lock was
-    /// released (or the file removed) in the meantime.
-    private static func holderReport(path: String, waitForPID: Int64) -> Locked? {
-        let deadline = Monotonic.now() + waitForPID
-        var pause: Int64 = 200_000
-        while true {
-            guard let snapshot = try? Snapshot.read(path), snapshot.locked else { return nil }
-            let pid = parsePID(snapshot.content)
-            if pid != nil || Monotonic.now() >= deadline { return Locked(path: path, pid: pid, holder: nil) }
-            Monotonic.sleep(nanoseconds: pause)
-            pause = min(pause * 2, 10_000_000)
-        }
-    }
-}
-
-extension PIDFile {
     /// A pidfile owned by another user: never truncated, never trusted.
     static func foreignOwner(_ path: String, _ uid: uid_t) -> InvalidFile {
         InvalidFile(.pidFile, path, .foreignOwner(uid), message: "open \(path): owned by uid \(uid), not by this user (refused)")

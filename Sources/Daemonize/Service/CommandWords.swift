@@ -1,13 +1,15 @@
+internal import Glibc
+
 /// Splits a command line into words the way a shell would quote, without any
 /// expansion: single quotes, double quotes (with \" \\ \$ \` escapes) and
 /// backslash escapes; and quotes words back for display and files.
-public enum CommandWords {
+package enum CommandWords {
     /// What is wrong with a command line.
-    public enum SplitError: Error, Hashable, Sendable, CustomStringConvertible {
+    package enum SplitError: Error, Hashable, Sendable, CustomStringConvertible {
         case unterminatedQuote(Character)
         case trailingBackslash
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .unterminatedQuote(let q): return "unterminated \(q) quote"
             case .trailingBackslash: return "backslash at the end"
@@ -21,7 +23,7 @@ public enum CommandWords {
     /// combining mark after a quote or a blank would otherwise fuse with it
     /// into one `Character` that is neither, and the quote or blank would be
     /// lost ("'\u{301}'" would not be a quoted word).
-    public static func split(_ line: String) throws -> [String] {
+    package static func split(_ line: String) throws -> [String] {
         var words: [String] = []
         var current = String.UnicodeScalarView()
         var inWord = false
@@ -67,7 +69,7 @@ public enum CommandWords {
     /// in sh (`a#b` and `"#"` are not comments). Trailing blanks are dropped.
     /// An unterminated quote leaves the line whole, for `split` to reject.
     /// Scalar by scalar, like `split`.
-    public static func uncommented(_ line: String) -> String {
+    package static func uncommented(_ line: String) -> String {
         var quote: Unicode.Scalar?
         var escaped = false
         // True after an unquoted, unescaped blank (or at the start).
@@ -96,12 +98,12 @@ public enum CommandWords {
     }
 
     /// `words` joined so that `split` gives them back; plain words stay bare.
-    public static func quote(_ words: [String]) -> String {
+    package static func quote(_ words: [String]) -> String {
         words.map(quote).joined(separator: " ")
     }
 
     /// One word, single-quoted when it holds anything but safe characters.
-    public static func quote(_ word: String) -> String {
+    package static func quote(_ word: String) -> String {
         let safe = word.utf8.allSatisfy { b in
             (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || "-_./:=@%+,".utf8.contains(b)
         }

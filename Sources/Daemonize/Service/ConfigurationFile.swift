@@ -1,10 +1,12 @@
+internal import Glibc
+
 /// `NAME.conf`: `key = value` lines, every start option as a key of the same
 /// name. `#` starts a comment at the start of a line, or after a blank (for
 /// `command`: a `#` that begins a word outside quotes, as in sh). A value may
 /// be wrapped in one pair of single or double quotes, taken literally;
 /// `command` is split into words with shell quoting, no expansion. Lines end
 /// with LF or CRLF.
-public enum ConfigurationFile {
+package enum ConfigurationFile {
     /// The largest file read, so that a wrong path cannot make swiftd read a disk.
     static let maximumSize = 1 << 20
 
@@ -15,7 +17,7 @@ public enum ConfigurationFile {
     ///   line that is not `key = value`, an unknown key (with a suggestion), a
     ///   bad value, a key given twice that takes one value; `InvalidFile` for
     ///   a file that cannot be trusted or read, or is not text.
-    public static func apply(_ path: String, to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
+    package static func apply(_ path: String, to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
         let bytes: [UInt8]
         do {
             // swiftd runs what a config file says: only its owner (or root) may write it.
@@ -31,7 +33,7 @@ public enum ConfigurationFile {
 
     /// Applies the text of a config file (`bytes`, as read from `path`, which
     /// names it in messages) to `configuration`; see `apply(_:to:origins:)`.
-    public static func apply(contents bytes: [UInt8], path: String, to configuration: inout ServiceConfiguration,
+    package static func apply(contents bytes: [UInt8], path: String, to configuration: inout ServiceConfiguration,
                              origins: inout [String: String]) throws {
         var firstLine: [String: Int] = [:]
         var listOrigins: [String: [String]] = [:]

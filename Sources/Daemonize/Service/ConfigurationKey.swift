@@ -1,10 +1,12 @@
+internal import Glibc
+
 /// A start option and `NAME.conf` key, defined once: its name (the option
 /// without "--"), how it takes its value, what it means, how a value is read
 /// into a configuration and how a configuration's value is written back.
 /// Its default is what `ServiceConfiguration(name:)` holds, written the same
 /// way: never typed twice.
-public struct ConfigurationKey: Sendable {
-    public enum Kind: Hashable, Sendable {
+package struct ConfigurationKey: Sendable {
+    package enum Kind: Hashable, Sendable {
         /// Takes one value; a later setting replaces an earlier one.
         case value
         /// Takes one value each time; settings accumulate.
@@ -14,12 +16,12 @@ public struct ConfigurationKey: Sendable {
     }
 
     /// The key, and the option without "--".
-    public let name: String
-    public let kind: Kind
+    package let name: String
+    package let kind: Kind
     /// What the value looks like in help text ("DIR", "DURATION").
-    public let placeholder: String
+    package let placeholder: String
     /// One line for help text.
-    public let summary: String
+    package let summary: String
     /// Shown for a key that holds nothing ("unchanged": swiftd's own is kept).
     let unsetText: String
     /// Reads one value into a configuration (a list key appends).
@@ -42,14 +44,14 @@ public struct ConfigurationKey: Sendable {
 
     /// The configuration's value as text for people (`check`): list elements
     /// quoted and joined, `unsetText` when it holds nothing.
-    public func text(of configuration: ServiceConfiguration) -> String {
+    package func text(of configuration: ServiceConfiguration) -> String {
         let values = write(configuration)
         if values.isEmpty { return unsetText }
         return kind == .list ? values.map(CommandWords.quote).joined(separator: " ") : values.joined(separator: " ")
     }
 
     /// The default, as text: what a new configuration holds.
-    public var defaultValue: String { text(of: ServiceConfiguration(name: ServiceName("NAME")!)) }
+    package var defaultValue: String { text(of: ServiceConfiguration(name: ServiceName("NAME")!)) }
 
     /// The reason a value is refused, worded for a file or a command line.
     static func bad(_ key: String, _ value: String, _ reason: String) -> ConfigurationError {
@@ -60,23 +62,23 @@ public struct ConfigurationKey: Sendable {
 /// A bad setting: an unknown key (with a suggestion), a bad value, a
 /// missing command; and where it came from, which decides the exit code
 /// (2 for the command line, 6 for a config file).
-public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Where a setting came from.
-    public enum Origin: Hashable, Sendable {
+    package enum Origin: Hashable, Sendable {
         case commandLine
         /// A config file (or its absence).
         case file(String)
     }
 
-    public var key: String
-    public var message: String
+    package var key: String
+    package var message: String
     /// Nil until a reader of options or files says which it was.
-    public var origin: Origin?
+    package var origin: Origin?
     /// For a bad value: the value and what was expected, to word the
     /// message for a file ("bad value for key") or a command line ("for --key").
-    public var badValue: (value: String, reason: String)?
+    package var badValue: (value: String, reason: String)?
 
-    public init(key: String, message: String, origin: Origin? = nil) {
+    package init(key: String, message: String, origin: Origin? = nil) {
         self.key = key
         self.message = message
         self.origin = origin
@@ -89,13 +91,13 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
     }
 
     /// The message naming the key as the option `--key`.
-    public var optionMessage: String {
+    package var optionMessage: String {
         guard let badValue else { return message }
         return "bad value for --\(key): '\(badValue.value)' (\(badValue.reason))"
     }
 
-    public var description: String { message }
+    package var description: String { message }
 
-    public static func == (a: ConfigurationError, b: ConfigurationError) -> Bool { a.key == b.key && a.message == b.message }
-    public func hash(into hasher: inout Hasher) { hasher.combine(key); hasher.combine(message) }
+    package static func == (a: ConfigurationError, b: ConfigurationError) -> Bool { a.key == b.key && a.message == b.message }
+    package func hash(into hasher: inout Hasher) { hasher.combine(key); hasher.combine(message) }
 }

@@ -1,14 +1,16 @@
+internal import Glibc
+
 /// Builds the configuration `start`, `run`, `restart` and `check` use, from
 /// a command given after `--`, `NAME.conf`, an executable NAME in PATH, or
 /// the record of the last start; command-line options go on top.
-public enum ConfigurationLoader {
+package enum ConfigurationLoader {
     /// The configuration and, for each key set, where its value came from.
-    public struct Loaded: Sendable {
-        public var configuration: ServiceConfiguration
+    package struct Loaded: Sendable {
+        package var configuration: ServiceConfiguration
         /// Key -> "file:line", "command line", "PATH" or "recorded state"
         /// (absent: the default). For `env` and `watch`, every origin, joined
         /// with ", ".
-        public var origins: [String: String]
+        package var origins: [String: String]
     }
 
     /// - Parameters:
@@ -17,7 +19,7 @@ public enum ConfigurationLoader {
     /// - Throws: `ConfigurationError` from the command line (a bad option
     ///   value) or from a config file (bad, or no command anywhere), or the
     ///   `InvalidFile` of a config file that cannot be used.
-    public static func load(_ name: ServiceName, paths: ServicePaths, command: [String]?, options: [(String, String)]) throws -> Loaded {
+    package static func load(_ name: ServiceName, paths: ServicePaths, command: [String]?, options: [(String, String)]) throws -> Loaded {
         var configuration = ServiceConfiguration(name: name)
         var origins: [String: String] = [:]
         if let command, !command.isEmpty {
@@ -49,7 +51,7 @@ public enum ConfigurationLoader {
 
     /// For `restart`: the recorded configuration (re-reading its config file
     /// when it came from one), with `options` on top.
-    public static func reload(_ recorded: ServiceState, paths: ServicePaths, options: [(String, String)]) throws -> Loaded {
+    package static func reload(_ recorded: ServiceState, paths: ServicePaths, options: [(String, String)]) throws -> Loaded {
         var loaded: Loaded
         if case .configFile(let file) = recorded.configuration.source {
             var configuration = ServiceConfiguration(name: recorded.name)

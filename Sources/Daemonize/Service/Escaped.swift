@@ -1,11 +1,13 @@
+internal import Glibc
+
 /// Text a service sent, made safe to show a person: control characters (C0,
 /// DEL, C1) and bytes that are not UTF-8 become visible escapes (`\x1b`,
 /// `\u{9b}`), so that nothing a service prints or sends (a STATUS= text, a
 /// log line, an exit reason) can move a cursor, retitle a terminal or hide
 /// what follows it.
-public enum Escaped {
+package enum Escaped {
     /// One line: every control character escaped, line breaks included.
-    public static func line(_ text: String) -> String {
+    package static func line(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if let escape = escape(scalar) {
@@ -21,7 +23,7 @@ public enum Escaped {
     /// else that is a control character or not UTF-8 escaped. An incomplete
     /// UTF-8 sequence at the very end is returned as `rest`, for the caller
     /// to put in front of the next chunk (`logs -f` reads in pieces).
-    public static func log(_ bytes: [UInt8], final: Bool = true) -> (text: [UInt8], rest: [UInt8]) {
+    package static func log(_ bytes: [UInt8], final: Bool = true) -> (text: [UInt8], rest: [UInt8]) {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0

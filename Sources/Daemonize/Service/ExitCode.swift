@@ -1,25 +1,27 @@
+internal import Glibc
+
 /// The exit codes of the LSB init-script conventions, as DESIGN.md assigns them.
-public enum ExitCode {
+package enum ExitCode {
     /// start/stop: done (or nothing to do); status: running.
-    public static let success: Int32 = 0
+    package static let success: Int32 = 0
     /// start: failed to start; stop: could not stop; status: dead with a pidfile or failure record.
-    public static let failure: Int32 = 1
+    package static let failure: Int32 = 1
     /// Bad usage: unknown option, bad value, bad name.
-    public static let usage: Int32 = 2
+    package static let usage: Int32 = 2
     /// status: not running.
-    public static let notRunning: Int32 = 3
+    package static let notRunning: Int32 = 3
     /// start/stop: no permission; status: unknown.
-    public static let noPermission: Int32 = 4
+    package static let noPermission: Int32 = 4
     /// status: the state cannot be determined.
-    public static let unknown: Int32 = 4
+    package static let unknown: Int32 = 4
     /// start: the command was not found.
-    public static let notFound: Int32 = 5
+    package static let notFound: Int32 = 5
     /// start: the service is not configured (no command, bad config file).
-    public static let notConfigured: Int32 = 6
+    package static let notConfigured: Int32 = 6
 
     /// The start exit code for a failure with `errno`: permission problems are
     /// 4, a missing command 5, anything else 1.
-    public static func forStart(_ errno: Errno) -> Int32 {
+    package static func forStart(_ errno: Errno) -> Int32 {
         switch errno {
         case .accessDenied, .notPermitted, .readOnlyFilesystem: return noPermission
         default: return failure
@@ -30,7 +32,7 @@ public enum ExitCode {
 extension ExitCode {
     /// The exit code a command ends with for `error`: the one place where
     /// what failed becomes an LSB code. A `ServiceError` carries its own.
-    public static func of(_ error: Error) -> Int32 {
+    package static func of(_ error: Error) -> Int32 {
         switch error {
         case let error as ServiceError: return error.code
         case let error as SystemError: return forStart(error.errno)
@@ -57,20 +59,20 @@ extension ExitCode {
         case .foreignOwner, .writableByOthers, .otherLinks: return noPermission
         case .malformed: return error.kind == .state ? unknown : failure
         case .unreadable(let errno): return forStart(errno)
-        case .symbolicLink, .wrongType, .refusedPID, .lockedByOthers: return failure
+        case .symbolicLink, .wrongType, .refusedPID, .lockedByOthers, .otherFile: return failure
         }
     }
 }
 
 /// A failed service operation: a one-line message and its exit code.
-public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var message: String
-    public var code: Int32
+package struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
+    package var message: String
+    package var code: Int32
 
-    public init(_ message: String, code: Int32) {
+    package init(_ message: String, code: Int32) {
         self.message = message
         self.code = code
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

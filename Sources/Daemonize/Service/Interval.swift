@@ -1,13 +1,27 @@
+internal import Glibc
+
 /// A duration as people write it: "250ms", "10s", "5m", "1h", "2d"; a bare
 /// number is seconds ("1.5" is 1500ms).
 public struct Interval: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The length in nanoseconds (never negative).
     public var nanoseconds: Int64
 
+    /// `nanoseconds` long (a negative length is zero).
     public init(nanoseconds: Int64) { self.nanoseconds = max(0, nanoseconds) }
+    /// `duration`, to the nanosecond (negative: zero; longer than Int64 nanoseconds: the longest).
+    public init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        self.init(nanoseconds: overflow ? (seconds < 0 ? 0 : Int64.max) : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue)
+    }
+    /// `n` milliseconds.
     public static func milliseconds(_ n: Int64) -> Interval { Interval(nanoseconds: n * 1_000_000) }
+    /// `n` seconds.
     public static func seconds(_ n: Int64) -> Interval { Interval(nanoseconds: n * 1_000_000_000) }
+    /// No time at all.
     public static let zero = Interval(nanoseconds: 0)
+    /// The same length as a `Duration`.
+    public var duration: Duration { .nanoseconds(nanoseconds) }
 
     /// Whole milliseconds, rounded up.
     public var milliseconds: Int64 { (nanoseconds + 999_999) / 1_000_000 }
@@ -67,6 +81,7 @@ public struct Interval: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.init(nanoseconds: total)
     }
 
+    /// Shorter than.
     public static func < (a: Interval, b: Interval) -> Bool { a.nanoseconds < b.nanoseconds }
 
     /// An exact form in the largest unit that divides it: "250ms", "10s",
@@ -84,7 +99,7 @@ public struct Interval: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     /// A rounded form for people: "450ms", "12s", "3m12s", "2h5m", "1d3h".
-    public var approximate: String {
+    package var approximate: String {
         let s = nanoseconds / 1_000_000_000
         if s < 1 { return "\(nanoseconds / 1_000_000)ms" }
         if s < 60 { return "\(s)s" }
@@ -97,8 +112,10 @@ public struct Interval: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// A size in bytes as people write it: "512K", "10M", "1G" (powers of 1024),
 /// or a bare number of bytes.
 public struct ByteSize: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The size in bytes (never negative).
     public var bytes: Int64
 
+    /// `bytes` bytes (a negative size is zero).
     public init(bytes: Int64) { self.bytes = max(0, bytes) }
 
     /// Parses "512K", "10M", "1G", "2T" (also "10MB", "10MiB", lower case) or bytes.
@@ -120,6 +137,7 @@ public struct ByteSize: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.init(bytes: product)
     }
 
+    /// Smaller than.
     public static func < (a: ByteSize, b: ByteSize) -> Bool { a.bytes < b.bytes }
 
     /// "10M", "512K", or bytes when not a whole multiple.

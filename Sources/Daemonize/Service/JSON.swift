@@ -1,5 +1,7 @@
+internal import Glibc
+
 /// A JSON value, written without Foundation. Only what swiftd prints.
-public indirect enum JSON: Hashable, Sendable, CustomStringConvertible {
+package indirect enum JSON: Hashable, Sendable, CustomStringConvertible {
     case null
     case bool(Bool)
     case int(Int64)
@@ -9,11 +11,11 @@ public indirect enum JSON: Hashable, Sendable, CustomStringConvertible {
     /// Keys keep their order.
     case object([(String, JSON)])
 
-    public static func == (a: JSON, b: JSON) -> Bool { a.description == b.description }
-    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+    package static func == (a: JSON, b: JSON) -> Bool { a.description == b.description }
+    package func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     /// Compact text.
-    public var description: String {
+    package var description: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"

@@ -1,9 +1,11 @@
+package import Glibc
+
 /// Reads a service's log for `swiftd logs`: the last lines, and following it
 /// as it grows, across rotation (the old file is read to its end before the
 /// new one is opened).
-public enum LogReader {
+package enum LogReader {
     /// The last `count` lines of `path` (read backwards from the end).
-    public static func lastLines(_ path: String, count: Int) throws -> [UInt8] {
+    package static func lastLines(_ path: String, count: Int) throws -> [UInt8] {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
         defer { fd.close() }
         let st = try fd.status()
@@ -33,7 +35,7 @@ public enum LogReader {
     /// Prints everything appended to `path` from `offset` on, for ever,
     /// following rotation: `emit` gets each chunk. Wakes on inotify events of
     /// the log's directory, not on a timer.
-    public static func follow(_ path: String, from offset: off_t, emit: ([UInt8]) -> Void) throws -> Never {
+    package static func follow(_ path: String, from offset: off_t, emit: ([UInt8]) -> Void) throws -> Never {
         let directory = Path.directory(of: path)
         let notify = try Inotify()
         let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE)

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// A process as a record names it: its pid and its start time (clock ticks
 /// since boot, `/proc/PID/stat` field 22), which together name one process
 /// for ever. Opening it yields a pidfd for that very process only, and only

@@ -1,8 +1,10 @@
+internal import Glibc
+
 /// Every key, one entry each: adding an option is one entry here, plus its
 /// lines in man/, etc/ and the completions (which tests keep in step).
 extension ServiceConfiguration {
     /// Every key, in the order help and `check` show them.
-    public static let keys: [ConfigurationKey] = [
+    package static let keys: [ConfigurationKey] = [
         ConfigurationKey("command", .value, "COMMAND", "the command line (words split with shell quoting, no expansion)",
                          read: { c, v in
                              do { try c.setCommandLine(v) } catch { throw ConfigurationKey.bad("command", v, "\(error)") }
@@ -84,12 +86,13 @@ extension ServiceConfiguration {
                              c.startLimit = limit
                          },
                          write: { [$0.startLimit.description] }),
-        ConfigurationKey("restart-exit-code", .value, "CODE", "an exit with this code means \"restart me now\"",
+        ConfigurationKey("restart-exit-code", .value, "CODE|none", "an exit with this code means \"restart me now\"",
                          read: { c, v in
-                             guard let n = Int32(v), (1...255).contains(n) else { throw ConfigurationKey.bad("restart-exit-code", v, "expected an exit code from 1 to 255") }
+                             if v == "none" { c.restartExitCode = nil; return }
+                             guard let n = Int32(v), (1...255).contains(n) else { throw ConfigurationKey.bad("restart-exit-code", v, "expected an exit code from 1 to 255, or none") }
                              c.restartExitCode = n
                          },
-                         write: { ["\($0.restartExitCode)"] }),
+                         write: { [$0.restartExitCode.map(String.init) ?? "none"] }),
         ConfigurationKey("ready", .value, "exec|notify|fd:N", "when start reports success",
                          read: { c, v in
                              guard let ready = Readiness(parsing: v) else { throw ConfigurationKey.bad("ready", v, "expected exec, notify or fd:N with N from 3 to 63") }
@@ -117,16 +120,16 @@ extension ServiceConfiguration {
     ]
 
     /// The key named `name`.
-    public static func key(_ name: String) -> ConfigurationKey? { keys.first { $0.name == name } }
+    package static func key(_ name: String) -> ConfigurationKey? { keys.first { $0.name == name } }
 
     /// The closest key name to `name`, for "did you mean" (edit distance at most 3).
-    public static func suggestion(for name: String) -> String? {
+    package static func suggestion(for name: String) -> String? {
         Suggestion.closest(to: name, among: keys.map(\.name))
     }
 
     /// Applies one setting: `key` is a key name, `value` its text (for flags
     /// "yes"/"no"/"true"/"false"/"1"/"0"; lists append).
-    public mutating func apply(_ key: String, _ value: String) throws {
+    package mutating func apply(_ key: String, _ value: String) throws {
         guard let spec = ServiceConfiguration.key(key) else {
             let hint = ServiceConfiguration.suggestion(for: key).map { " (did you mean '\($0)'?)" } ?? ""
             throw ConfigurationError(key: key, message: "unknown key '\(key)'\(hint)")
@@ -136,7 +139,7 @@ extension ServiceConfiguration {
 
     /// Every setting that differs from the default, as (key, value) pairs that
     /// `apply` reads back; lists give one pair per element.
-    public var settings: [(String, String)] {
+    package var settings: [(String, String)] {
         let defaults = ServiceConfiguration(name: name)
         var result: [(String, String)] = []
         for key in ServiceConfiguration.keys {
@@ -147,7 +150,7 @@ extension ServiceConfiguration {
     }
 
     /// The effective value of a key, as text (for `check`).
-    public func value(of key: String) -> String {
+    package func value(of key: String) -> String {
         ServiceConfiguration.key(key)?.text(of: self) ?? ""
     }
 
@@ -179,11 +182,11 @@ extension ServiceConfiguration {
                          write: { [get($0).description] })
     }
 
-    private static func signal(_ name: String, _ summary: String, _ get: @escaping @Sendable (ServiceConfiguration) -> Signal,
-                               _ set: @escaping @Sendable (inout ServiceConfiguration, Signal) -> Void) -> ConfigurationKey {
+    private static func signal(_ name: String, _ summary: String, _ get: @escaping @Sendable (ServiceConfiguration) -> ProcessSignal,
+                               _ set: @escaping @Sendable (inout ServiceConfiguration, ProcessSignal) -> Void) -> ConfigurationKey {
         ConfigurationKey(name, .value, "SIGNAL", summary,
                          read: { c, v in
-                             guard let signal = Signal(parsing: v) else { throw ConfigurationKey.bad(name, v, "expected a signal like TERM, SIGTERM or 15") }
+                             guard let signal = ProcessSignal(parsing: v) else { throw ConfigurationKey.bad(name, v, "expected a signal like TERM, SIGTERM or 15") }
                              set(&c, signal)
                          },
                          write: { [get($0).name] })
@@ -202,7 +205,7 @@ extension ServiceConfiguration {
 
     /// Checks combinations no single key can: a command exists, and options
     /// that need the resident supervisor are not given in exec mode.
-    public func validate() throws {
+    package func validate() throws {
         if command.isEmpty { throw ConfigurationError(key: "command", message: "no command given for \(name)") }
         if !supervise {
             if !watch.isEmpty { throw ConfigurationError(key: "watch", message: "watch needs the supervisor (it cannot be used with no-supervise)") }

@@ -1,8 +1,10 @@
+internal import Glibc
+
 extension ServiceConfiguration {
     /// The user and groups to run as, looked up now (before any fork).
     /// - Throws: `ConfigurationError` for an unknown user or group, naming
     ///   the file when they came from a config file.
-    public func credentials() throws -> Credentials? {
+    package func credentials() throws -> Credentials? {
         guard user != nil || group != nil else { return nil }
         do {
             return try Credentials.lookup(user: user, group: group)
@@ -15,7 +17,7 @@ extension ServiceConfiguration {
     /// The environment the service starts with: swiftd's own (unless
     /// clear-env) without `NOTIFY_SOCKET`, with USER, LOGNAME and HOME for a
     /// `user`, then every `env` setting, then `NOTIFY_SOCKET` for notify readiness.
-    public func serviceEnvironment(credentials: Credentials?, notifySocket: String?) -> [String] {
+    package func serviceEnvironment(credentials: Credentials?, notifySocket: String?) -> [String] {
         var env = clearEnvironment ? [] : Environment.current()
         env = Environment.setting("NOTIFY_SOCKET", to: nil, in: env)
         if let credentials, let userName = credentials.userName {
@@ -34,7 +36,7 @@ extension ServiceConfiguration {
     /// The executable the command names, resolved now against the service's PATH.
     /// - Throws: `LaunchError` at step `lookup` (not found, not executable),
     ///   or `ConfigurationError` when there is no command.
-    public func resolvedExecutable() throws -> String {
+    package func resolvedExecutable() throws -> String {
         guard let first = argv.first else { throw ConfigurationError(key: "command", message: "no command given for \(name)") }
         let env = serviceEnvironment(credentials: nil, notifySocket: nil)
         let searchPath = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
@@ -44,12 +46,12 @@ extension ServiceConfiguration {
     /// The launch of the service's command: its own session, streams and
     /// descriptors as given, everything else from this configuration.
     func launchConfiguration(credentials: Credentials?, output: LaunchConfiguration.Stream, error: LaunchConfiguration.Stream, notifySocket: String?,
-                             descriptors: [Int32: FileDescriptor], parentDeathSignal: Signal?) -> LaunchConfiguration {
+                             descriptors: [Int32: FileDescriptor], parentDeathSignal: ProcessSignal?) -> LaunchConfiguration {
         LaunchConfiguration(
             executable: argv[0], arguments: Array(argv.dropFirst()), argv0: argv[0],
             environment: serviceEnvironment(credentials: credentials, notifySocket: notifySocket),
             workingDirectory: chdir, umask: umask, credentials: credentials, session: .newSession,
-            standardInput: .null, standardOutput: output, standardError: error, descriptors: descriptors,
+            standardInput: .null, standardOutput: output, standardError: error, descriptors: descriptors.mapValues(\.rawValue),
             nice: nice, parentDeathSignal: parentDeathSignal)
     }
 }

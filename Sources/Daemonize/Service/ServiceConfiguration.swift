@@ -1,10 +1,15 @@
+public import SwiftGlibc
+
 /// How a service is started and supervised: every start option of the
 /// command line and every key of `NAME.conf`, with DESIGN.md's defaults.
 public struct ServiceConfiguration: Hashable, Sendable {
     /// When to respawn the service after it exits.
     public enum RestartPolicy: String, Hashable, Sendable, CaseIterable {
+        /// Never (but `restartExitCode` still restarts).
         case no
+        /// After an exit with a non-zero status or by a signal.
         case onFailure = "on-failure"
+        /// After any exit.
         case always
     }
 
@@ -17,6 +22,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
         /// When the service writes a newline to this descriptor (s6 style).
         case descriptor(Int32)
 
+        /// "exec", "notify" or "fd:N", as `init(parsing:)` reads it.
         public var description: String {
             switch self {
             case .exec: return "exec"
@@ -39,7 +45,10 @@ public struct ServiceConfiguration: Hashable, Sendable {
 
     /// What a change in a watched path does.
     public enum WatchAction: String, Hashable, Sendable, CaseIterable {
-        case restart, reload
+        /// Restart the service.
+        case restart
+        /// Send it the reload signal.
+        case reload
     }
 
     /// Where the service's output goes.
@@ -51,6 +60,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
         /// Nowhere (`/dev/null`).
         case none
 
+        /// "default", the path, or "none".
         public var description: String {
             switch self {
             case .automatic: return "default"
@@ -62,9 +72,12 @@ public struct ServiceConfiguration: Hashable, Sendable {
 
     /// N starts within PERIOD before the supervisor gives up (N = 0: never).
     public struct StartLimit: Hashable, Sendable, CustomStringConvertible {
+        /// Starts allowed within `period` (0: no limit).
         public var count: Int
+        /// The sliding window the starts are counted in.
         public var period: Interval
 
+        /// `count` starts within `period`.
         public init(count: Int, period: Interval) {
             self.count = count
             self.period = period
@@ -89,7 +102,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
     }
 
     /// Where the command came from.
-    public enum Source: Hashable, Sendable, CustomStringConvertible {
+    package enum Source: Hashable, Sendable, CustomStringConvertible {
         /// Given after `--` on the command line.
         case arguments
         /// The `command` key of this config file.
@@ -97,7 +110,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
         /// The service name, found as an executable in PATH.
         case searchPath
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .arguments: return "arguments"
             case .configFile(let path): return "config:\(path)"
@@ -116,45 +129,80 @@ public struct ServiceConfiguration: Hashable, Sendable {
         }
     }
 
+    /// The service's name: its run files, its log and its process title.
     public var name: ServiceName
-    /// The command and its arguments.
+    /// The command and its arguments (`command`; `argv` is what runs).
     public var command: [String] = [] { didSet { commandLine = nil } }
     /// The command as written in a config file, kept verbatim for `shell`.
     public private(set) var commandLine: String?
-    /// Run the command through `/bin/sh -c`.
+    /// Run the command through `/bin/sh -c` (`shell`).
     public var shell = false
-    public var source: Source = .arguments
+    /// Where the command came from (swiftd's record of it).
+    package var source: Source = .arguments
+    /// The working directory (`chdir`; the C function `chdir`).
     public var chdir = "/"
+    /// The file mode creation mask (`umask`; the C function `umask`).
     public var umask: mode_t = 0o022
+    /// The user to run as, a name or a number (`user`; `initgroups`, `setgid`,
+    /// `setuid`); nil: the caller's.
     public var user: String?
+    /// The group to run as, a name or a number (`group`); nil: the user's primary group.
     public var group: String?
-    /// "NAME=VALUE" settings added to (or replacing in) the environment.
+    /// "NAME=VALUE" settings added to (or replacing in) the environment (`env`).
     public var environment: [String] = []
+    /// Start from an empty environment, not the caller's (`clear-env`).
     public var clearEnvironment = false
+    /// Where the service's output goes (`log`).
     public var log: LogTarget = .automatic
+    /// The log is rotated when it reaches this size (`log-max-size`).
     public var logMaxSize = ByteSize(bytes: 10 << 20)
+    /// Rotated logs kept, `NAME.log.1` ... (`log-keep`).
     public var logKeep = 5
+    /// Each log line begins with the time it was written (`log-timestamps`).
     public var logTimestamps = false
-    public var supervise = true
+    /// A resident supervisor (true), or the command exec'd in place of the
+    /// daemon (`--no-supervise`, swiftd's exec mode).
+    package var supervise = true
+    /// When the service is respawned after it exits (`restart`).
     public var restart: RestartPolicy = .onFailure
+    /// The first respawn's delay, doubled for each quick failure (`restart-delay`).
     public var restartDelay = Interval.milliseconds(100)
+    /// The longest respawn delay (`restart-max-delay`).
     public var restartMaxDelay = Interval.seconds(30)
+    /// How many starts within a period before giving up (`start-limit`).
     public var startLimit = StartLimit(count: 5, period: .seconds(60))
-    public var restartExitCode: Int32 = 75
+    /// An exit with this status asks for a restart at once, whatever
+    /// `restart` says (`restart-exit-code`); nil: none.
+    public var restartExitCode: Int32? = 75
+    /// When the start counts as done (`ready`).
     public var ready: Readiness = .exec
+    /// With `ready = .exec`, how long the command must stay up (`min-uptime`).
     public var minUptime = Interval.milliseconds(100)
+    /// How long the start may take before it fails (`ready-timeout`).
     public var readyTimeout = Interval.seconds(30)
-    public var stopSignal = Signal.terminate
+    /// With `ready = .notify`, the longest silence between two `WATCHDOG=1`
+    /// before the service is killed (SIGABRT) and restarted by policy
+    /// (`watchdog`); nil: no watchdog.
+    public var watchdog: Interval?
+    /// The signal that stops the service (`stop-signal`).
+    public var stopSignal = ProcessSignal.terminate
+    /// How long after the stop signal before SIGKILL (`stop-timeout`).
     public var stopTimeout = Interval.seconds(10)
-    public var reloadSignal = Signal.hangup
+    /// The signal `reload` sends (`reload-signal`).
+    public var reloadSignal = ProcessSignal.hangup
+    /// Files and directories whose content changes restart or reload the
+    /// service (`watch`).
     public var watch: [String] = []
+    /// What a watched change does (`watch-action`).
     public var watchAction: WatchAction = .restart
+    /// The scheduling priority (`nice`; the C function `setpriority`); nil: the caller's.
     public var nice: Int32?
     /// The options given on the command line ("key=value"), in order: kept so
     /// that `restart` of a service from a config file applies them again
     /// on top of the file it re-reads.
-    public var commandLineOptions: [String] = []
+    package var commandLineOptions: [String] = []
 
+    /// A service named `name` with every default of DESIGN.md; set `command`.
     public init(name: ServiceName) {
         self.name = name
     }
@@ -176,7 +224,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
     }
 
     /// The log file, nil for none.
-    public func logFile(in paths: ServicePaths) -> String? {
+    package func logFile(in paths: ServicePaths) -> String? {
         switch log {
         case .automatic: return paths.defaultLogFile(name)
         case .file(let path): return Path.absolute(path)

@@ -1,6 +1,9 @@
+internal import Glibc
+
 /// A service name: `[A-Za-z0-9][A-Za-z0-9._@-]{0,63}`, so that it can never
 /// walk out of its directory.
 public struct ServiceName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The name.
     public let rawValue: String
 
     /// Nil for anything that does not match the pattern.
@@ -18,6 +21,8 @@ public struct ServiceName: Hashable, Comparable, Sendable, CustomStringConvertib
         (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
     }
 
+    /// In alphabetical order (by UTF-8 bytes).
     public static func < (a: ServiceName, b: ServiceName) -> Bool { a.rawValue < b.rawValue }
+    /// The name.
     public var description: String { rawValue }
 }

@@ -1,14 +1,16 @@
+internal import Glibc
+
 /// Where swiftd keeps its files: the run dir (`NAME.pid`, `NAME.state`), the
 /// log dir (`NAME.log`) and the config dir (`NAME.conf`).
-public struct ServicePaths: Hashable, Sendable {
-    public var runDirectory: String
-    public var logDirectory: String
-    public var configDirectory: String
+package struct ServicePaths: Hashable, Sendable {
+    package var runDirectory: String
+    package var logDirectory: String
+    package var configDirectory: String
 
     /// The directories from explicit options, else `SWIFTD_RUN_DIR`,
     /// `SWIFTD_LOG_DIR`, `SWIFTD_CONFIG_DIR`, else the defaults for this user
     /// (root: /run/swiftd, /var/log/swiftd, /etc/swiftd; others: the XDG directories).
-    public init(runDirectory: String? = nil, logDirectory: String? = nil, configDirectory: String? = nil) {
+    package init(runDirectory: String? = nil, logDirectory: String? = nil, configDirectory: String? = nil) {
         let env = Environment.value
         let root = CurrentProcess.effectiveUserID == 0
         let uid = CurrentProcess.effectiveUserID
@@ -22,21 +24,21 @@ public struct ServicePaths: Hashable, Sendable {
             : Path.join(nonEmpty(env("XDG_CONFIG_HOME")) ?? Path.join(home, ".config"), "swiftd")))
     }
 
-    public func pidFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).pid") }
-    public func stateFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).state") }
-    public func defaultLogFile(_ name: ServiceName) -> String { Path.join(logDirectory, "\(name).log") }
-    public func configFile(_ name: ServiceName) -> String { Path.join(configDirectory, "\(name).conf") }
+    package func pidFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).pid") }
+    package func stateFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).state") }
+    package func defaultLogFile(_ name: ServiceName) -> String { Path.join(logDirectory, "\(name).log") }
+    package func configFile(_ name: ServiceName) -> String { Path.join(configDirectory, "\(name).conf") }
 
     /// Creates the run dir when missing (0755 for root, 0700 for other users)
     /// and checks that it is safe to keep pidfiles in: a real directory (not
     /// a symlink), owned by this user or root, not writable by others unless
     /// sticky, and writable by this user.
-    public func prepareRunDirectory() throws {
+    package func prepareRunDirectory() throws {
         try Self.prepare(runDirectory, what: "run dir", mode: CurrentProcess.effectiveUserID == 0 ? 0o755 : 0o700)
     }
 
     /// Creates the log dir when missing (0755) and checks it like the run dir.
-    public func prepareLogDirectory(for logFile: String) throws {
+    package func prepareLogDirectory(for logFile: String) throws {
         try Self.prepare(Path.directory(of: logFile), what: "log dir", mode: 0o755)
     }
 
@@ -55,7 +57,7 @@ public struct ServicePaths: Hashable, Sendable {
     }
 
     /// Refuses a directory that others could plant files in.
-    public static func checkSafe(_ directory: String, what: String) throws {
+    package static func checkSafe(_ directory: String, what: String) throws {
         let found: stat?
         do {
             found = try FileSystem.linkStatus(directory)

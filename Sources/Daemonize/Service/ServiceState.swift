@@ -1,9 +1,11 @@
+package import Glibc
+
 /// `NAME.state`: what `status`, `list` and `restart` need to know about a
 /// service beyond its pidfile. Written atomically (temporary file, rename) by
 /// whoever holds the pidfile's lock; never trusted for liveness.
-public struct ServiceState: Hashable, Sendable {
+package struct ServiceState: Hashable, Sendable {
     /// How the service runs.
-    public enum Mode: String, Hashable, Sendable {
+    package enum Mode: String, Hashable, Sendable {
         /// Under a resident swiftd supervisor (the default).
         case supervised
         /// Exec mode: the service holds its own lock.
@@ -11,38 +13,38 @@ public struct ServiceState: Hashable, Sendable {
     }
 
     /// Where the service is in its life, as its supervisor last wrote it.
-    public enum Phase: String, Hashable, Sendable {
+    package enum Phase: String, Hashable, Sendable {
         case starting, running, backoff, stopping, stopped, exited, failed
     }
 
-    public var name: ServiceName
-    public var mode: Mode = .supervised
-    public var phase: Phase = .starting
+    package var name: ServiceName
+    package var mode: Mode = .supervised
+    package var phase: Phase = .starting
     /// The supervisor's pid (supervised mode).
-    public var supervisorPID: pid_t?
+    package var supervisorPID: pid_t?
     /// The supervisor's start time (`/proc/PID/stat` field 22).
-    public var supervisorStartTime: UInt64?
+    package var supervisorStartTime: UInt64?
     /// The service's pid, as last started.
-    public var pid: pid_t?
+    package var pid: pid_t?
     /// The service's start time in clock ticks since boot (`/proc/PID/stat`
     /// field 22): with the pid, it names the process for ever.
-    public var pidStartTime: UInt64?
+    package var pidStartTime: UInt64?
     /// Wall-clock seconds when the service was last started.
-    public var serviceSince: Double?
+    package var serviceSince: Double?
     /// How many times the supervisor respawned the service.
-    public var restarts = 0
+    package var restarts = 0
     /// How the service last ended.
-    public var lastExit: ExitStatus?
+    package var lastExit: ExitStatus?
     /// The last STATUS= text the service sent.
-    public var statusText: String?
+    package var statusText: String?
     /// Why the service is not running, when it failed ("failed: 5 starts in 60s, last exit status 1").
-    public var failure: String?
+    package var failure: String?
     /// Log lines dropped because the log could not be written.
-    public var droppedLines = 0
+    package var droppedLines = 0
     /// How the service was started.
-    public var configuration: ServiceConfiguration
+    package var configuration: ServiceConfiguration
 
-    public init(configuration: ServiceConfiguration) {
+    package init(configuration: ServiceConfiguration) {
         self.name = configuration.name
         self.configuration = configuration
     }
@@ -51,7 +53,7 @@ public struct ServiceState: Hashable, Sendable {
     /// - Throws: the `SystemError` of a file that cannot be read (another
     ///   user's: `EACCES`), or an `InvalidFile` naming the file and what is
     ///   wrong with it (another user's, writable by others, garbage).
-    public static func read(_ path: String, name: ServiceName) throws -> ServiceState? {
+    package static func read(_ path: String, name: ServiceName) throws -> ServiceState? {
         let bytes: [UInt8]
         do {
             bytes = try FileSystem.read(path, limit: (1 << 20) + 1, trusted: .state)
@@ -68,7 +70,7 @@ public struct ServiceState: Hashable, Sendable {
 
     /// Writes the state atomically to `path`, readable by its owner only:
     /// it holds the command line and the environment settings.
-    public func write(_ path: String) throws {
+    package func write(_ path: String) throws {
         try FileSystem.writeAtomically(path, encoded(), mode: 0o600)
     }
 
@@ -101,7 +103,7 @@ public struct ServiceState: Hashable, Sendable {
     }
 
     /// The file's text: "key=value" lines, values escaped (\\ and \n).
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var lines: [(String, String)] = [("version", "1"), ("name", name.rawValue), ("mode", mode.rawValue), ("phase", phase.rawValue)]
         if let supervisorPID { lines.append(("supervisor", "\(supervisorPID)")) }
         if let supervisorStartTime { lines.append(("supervisor-start-time", "\(supervisorStartTime)")) }
@@ -123,7 +125,7 @@ public struct ServiceState: Hashable, Sendable {
     }
 
     /// Parses the file's text; unknown keys are ignored (a newer swiftd may add some).
-    public static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
+    package static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
         guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
         guard let text = String(validatingUTF8CString: bytes) else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
         var state = ServiceState(configuration: ServiceConfiguration(name: name))

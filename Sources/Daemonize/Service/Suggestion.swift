@@ -1,15 +1,17 @@
+internal import Glibc
+
 /// "Did you mean": the closest of a set of names to a misspelt one.
-public enum Suggestion {
+package enum Suggestion {
     /// The candidate nearest to `name` by edit distance, when it is close
     /// enough to be a likely typo (at most 2, or a third of the name up to 3).
-    public static func closest(to name: String, among candidates: [String]) -> String? {
+    package static func closest(to name: String, among candidates: [String]) -> String? {
         let limit = max(2, min(3, name.count / 3))
         let scored = candidates.map { ($0, distance($0, name)) }.filter { $0.1 <= limit }
         return scored.min { $0.1 < $1.1 }?.0
     }
 
     /// Levenshtein distance over bytes.
-    public static func distance(_ a: String, _ b: String) -> Int {
+    package static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }

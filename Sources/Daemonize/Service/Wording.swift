@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// The sentences swiftd says about a service, each worded once: the start
 /// command, the supervisor and the log all use these.
 enum Wording {

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Watches files and directory trees with inotify and says when their
 /// content really changed: after a short quiet period (a burst of saves is one
 /// change), comparing content hashes, so a `touch` or a save of the same bytes

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// When a quiet supervisor gives back the resident pages startup or the last
 /// burst of activity touched (see `ResidentMemory`): when it is about to
 /// sleep with nothing due, at most every 10 s, waking once at the 10 s mark

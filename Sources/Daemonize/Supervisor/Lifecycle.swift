@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Where a supervised service is in its life: the supervisor's one phase.
 /// The phase its state file records is derived from it, never kept beside it.
 struct Lifecycle: Equatable {

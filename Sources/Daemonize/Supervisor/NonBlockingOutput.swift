@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// A descriptor the supervisor writes to without ever blocking its loop: its
 /// own standard output or error under `swiftd run`, which may be a pipe or a
 /// terminal nobody reads. A full output must not keep it from handling TERM.

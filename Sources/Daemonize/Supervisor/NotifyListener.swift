@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// The supervisor's end of the sd_notify protocol: an abstract datagram
 /// socket whose name the service gets as `NOTIFY_SOCKET`. Messages carry the
 /// sender's credentials; only the service's own processes are listened to.

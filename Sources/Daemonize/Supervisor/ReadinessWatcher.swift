@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// How a service says how it is, read in one place for the supervisor and
 /// for exec mode's start: READY=1, ERRNO=, STATUS= and MAINPID= on the
 /// sd_notify socket (`--ready notify`), a newline on the s6-style

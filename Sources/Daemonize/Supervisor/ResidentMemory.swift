@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Gives back the resident pages a quiet supervisor does not need: the code
 /// and read-only data of the binary and its libraries that startup touched
 /// once. Only read-only file mappings in which `/proc/self/smaps` shows no

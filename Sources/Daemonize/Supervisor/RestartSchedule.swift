@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// What the supervisor does when its service exits: the respawn policy, the
 /// exponential backoff and the start limit.
 struct RestartSchedule {
@@ -18,7 +20,7 @@ struct RestartSchedule {
     let delay: Interval
     let maxDelay: Interval
     let limit: ServiceConfiguration.StartLimit
-    let requestCode: Int32
+    let requestCode: Int32?
     /// Respawns since the backoff was last reset.
     private(set) var consecutive = 0
     /// Monotonic times of counted starts.
@@ -42,8 +44,8 @@ struct RestartSchedule {
 
     /// Decides what follows an exit with `status` after a run of `ranFor` nanoseconds.
     mutating func decide(_ status: ExitStatus, ranFor: Int64, now: Int64) -> Decision {
+        if let requestCode, status == .exited(requestCode) { return .respawn(delay: 0, requested: true) }
         if policy == .no { return .stop }
-        if status == .exited(requestCode) { return .respawn(delay: 0, requested: true) }
         if policy == .onFailure && status.isSuccess { return .stop }
         if ranFor >= RestartSchedule.stableRun { consecutive = 0 }
         if limit.count > 0 {

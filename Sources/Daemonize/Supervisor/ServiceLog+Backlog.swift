@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Writing the service's log to a descriptor that may be full (swiftd run's
 /// own output): what it does not take waits in a bounded backlog.
 extension ServiceLog {

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Writing the service's log to a file: whole lines, rotation at the
 /// file's size, and a file that was deleted or could not be written opened
 /// again.

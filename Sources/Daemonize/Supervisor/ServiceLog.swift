@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// The service's log as the supervisor writes it: output relayed from a pipe,
 /// whole lines only, optional RFC 3339 timestamps, size rotation (NAME.log ->
 /// NAME.log.1 ...), reopen on request, and writing failures (full disk,

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Where the supervised service's standard output and error go: straight to
 /// swiftd's own streams (`swiftd run` without a log), nowhere, or through a
 /// relay pipe into the log, which the supervisor writes line by line.
@@ -36,8 +38,8 @@ final class ServiceOutput {
             try pipe.read.setNonBlocking(true)
             try? pipe.write.setPipeSize(1 << 20)
             relayPipe = pipe
-            output = .descriptor(pipe.write)
-            error = .descriptor(pipe.write)
+            output = .descriptor(pipe.write.rawValue)
+            error = .descriptor(pipe.write.rawValue)
         }
     }
 

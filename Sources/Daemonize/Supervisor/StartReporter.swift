@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Who hears how the supervised service is doing: in the background
 /// (`swiftd start`), the start command waiting on the daemon's channel, told
 /// once whether the first start succeeded; in the foreground (`swiftd run`),

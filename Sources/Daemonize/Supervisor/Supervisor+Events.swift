@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// What the supervisor does with each event its loop hands it: signals,
 /// children that exit, what the service reports, watched files that change.
 extension Supervisor {
@@ -67,7 +69,7 @@ extension Supervisor {
         }
     }
 
-    func forward(_ signal: Signal) {
+    func forward(_ signal: ProcessSignal) {
         try? main?.send(signal)
     }
 
@@ -83,7 +85,7 @@ extension Supervisor {
         }
         if case .stopping(let killAt, _) = lifecycle.phase {
             // Orphans adopted since the stop began get the same treatment.
-            let signal = killAt == nil ? Signal.kill : stopSignal
+            let signal = killAt == nil ? ProcessSignal.kill : stopSignal
             signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, signal, skip: killAt == nil ? [] : signalled))
         }
         checkStopped()

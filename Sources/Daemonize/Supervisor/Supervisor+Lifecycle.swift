@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// How the supervisor moves its `Lifecycle`: start, readiness, exit,
 /// respawn, stop, and the end.
 extension Supervisor {
@@ -12,7 +14,7 @@ extension Supervisor {
                                                            notifySocket: handover.notifySocket, descriptors: handover.descriptors,
                                                            parentDeathSignal: configuration.stopSignal)
             let process = try Launcher.launch(launch)
-            main = try process.handle ?? ProcessHandle.open(pid: process.pid)
+            main = try process.handle.duplicate()
             mainStart = now
             heir = nil
             state.pid = process.pid
@@ -139,7 +141,7 @@ extension Supervisor {
             beginStop(after: .exit(.exited))
         case .respawn(let delay, let requested):
             if requested {
-                log.note("restart requested (exit status \(configuration.restartExitCode)): restarting now")
+                log.note("restart requested (exit status \(configuration.restartExitCode ?? 0)): restarting now")
             } else {
                 log.note(delay == 0 ? "restarting now" : "restarting in \(Interval(nanoseconds: delay))")
             }
@@ -152,7 +154,7 @@ extension Supervisor {
     }
 
     /// A stop was asked for (SIGTERM, SIGINT, or `swiftd stop`).
-    func requestStop(signal: Signal?, timeout: Interval?) {
+    func requestStop(signal: ProcessSignal?, timeout: Interval?) {
         if let signal { stopSignal = signal }
         if let timeout { stopTimeout = timeout }
         switch lifecycle.phase {

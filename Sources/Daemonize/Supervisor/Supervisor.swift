@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// The resident swiftd: holds the service's pidfile lock, runs the command in
 /// its own session, relays its output into the log, respawns it by policy,
 /// waits for its readiness, and stops it (stop signal to every process of it,
@@ -8,9 +10,9 @@
 /// `Supervisor+Lifecycle.swift` moves it) fed by events
 /// (`Supervisor+Events.swift`). The loop sleeps in `poll` with no timeout
 /// unless something is due: a quiet service costs no wake-ups.
-public final class Supervisor {
+package final class Supervisor {
     /// Where the supervisor runs.
-    public enum Role {
+    package enum Role {
         /// Detached (`swiftd start`): reports the start through the daemon's channel.
         case background(Daemon)
         /// In the foreground (`swiftd run`): output to its own streams, exit with the service's status.
@@ -24,7 +26,7 @@ public final class Supervisor {
 
     /// The payload of a queued SIGUSR2 that asks the supervisor to put its
     /// pidfile back (a command found it removed); a plain SIGUSR2 reopens the log.
-    public static let restorePidfileRequest: Int64 = 1
+    package static let restorePidfileRequest: Int64 = 1
 
     /// A STATUS= text is recorded at most this often, however often the service sends one.
     static let statusSaveInterval: Int64 = 100_000_000
@@ -51,7 +53,7 @@ public final class Supervisor {
     var heir: pid_t?
     /// Processes already sent the stop signal.
     var signalled: Set<pid_t> = []
-    var stopSignal: Signal
+    var stopSignal: ProcessSignal
     var stopTimeout: Interval
     var lastStatus: ExitStatus?
     var failureCode: Int32 = ExitCode.failure
@@ -61,7 +63,7 @@ public final class Supervisor {
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
     /// a failure here is reported before anything is started.
-    public init(configuration: ServiceConfiguration, paths: ServicePaths, pidFile: PIDFile, role: Role) throws {
+    package init(configuration: ServiceConfiguration, paths: ServicePaths, pidFile: PIDFile, role: Role) throws {
         self.configuration = configuration
         self.paths = paths
         self.pidFile = pidFile
@@ -100,7 +102,7 @@ public final class Supervisor {
 
     /// Starts the service and supervises it until it is stopped for good;
     /// then releases the pidfile and exits the process.
-    public func run() -> Never {
+    package func run() -> Never {
         do {
             try write()
         } catch {

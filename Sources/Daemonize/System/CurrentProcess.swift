@@ -1,23 +1,26 @@
+package import Glibc
+internal import CDaemonize
+
 /// The calling process: its ids, its children, and the calls that change it.
 /// Every such libc call the library makes goes through here.
-public enum CurrentProcess {
+package enum CurrentProcess {
     /// The corresponding C function is `getpid`.
-    public static var id: pid_t { getpid() }
+    package static var id: pid_t { getpid() }
 
     /// The corresponding C function is `getppid`.
-    public static var parentID: pid_t { getppid() }
+    package static var parentID: pid_t { getppid() }
 
     /// The calling thread's id. The corresponding C function is `gettid`.
-    public static var threadID: pid_t { dz_gettid() }
+    package static var threadID: pid_t { dz_gettid() }
 
     /// The corresponding C function is `geteuid`.
-    public static var effectiveUserID: uid_t { geteuid() }
+    package static var effectiveUserID: uid_t { geteuid() }
 
     /// Ends the process, flushing C streams. The corresponding C function is `exit`.
-    public static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
+    package static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
 
     /// Ends the process at once, as a forked child must. The corresponding C function is `_exit`.
-    public static func exitNow(_ code: Int32) -> Never { _exit(code) }
+    package static func exitNow(_ code: Int32) -> Never { _exit(code) }
 
     /// Forks. Only `Daemon` calls it, in a process proven to have one thread.
     /// The corresponding C function is `fork`.
@@ -53,7 +56,7 @@ public enum CurrentProcess {
     }
 
     /// Ignores `signal` from now on. The corresponding C function is `sigaction`.
-    static func ignore(_ signal: Signal) {
+    static func ignore(_ signal: ProcessSignal) {
         _ = dz_signal_ignore(signal.rawValue)
     }
 
@@ -95,6 +98,39 @@ public enum CurrentProcess {
         var info = siginfo_t()
         guard dz_reap(pid, &info) == 0 else { return nil }
         return ExitStatus(siginfo: info)
+    }
+
+    /// Switches to `credentials`: supplementary groups, then the group, then
+    /// the user (`setgroups`, `setgid`, `setuid`), each only when given.
+    /// Setting the user last keeps the right to set the groups.
+    static func dropPrivileges(to credentials: Credentials) throws {
+        if let groups = credentials.groups, setgroups(groups.count, groups) != 0 { throw SystemError("setgroups") }
+        if let gid = credentials.gid, setgid(gid) != 0 { throw SystemError("setgid", path: "gid \(gid)") }
+        if let uid = credentials.uid, setuid(uid) != 0 { throw SystemError("setuid", path: credentials.userName ?? "uid \(uid)") }
+    }
+
+    /// Runs `handler` when the process ends through `exit` (or a return
+    /// from `main`). The corresponding C function is `atexit`.
+    static func atExit(_ handler: @convention(c) () -> Void) {
+        _ = atexit(handler)
+    }
+
+    /// The path of the running executable, from `/proc/self/exe`. After the
+    /// file was replaced (a package upgrade renames a new binary over it),
+    /// this is the path of the new one: the kernel's " (deleted)" suffix
+    /// is dropped when the running file has no name left. Nil when `/proc`
+    /// cannot say. The corresponding C function is `readlink`.
+    static func executablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        let path = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let suffix = " (deleted)"
+        var st = stat()
+        if path.hasSuffix(suffix), stat("/proc/self/exe", &st) == 0, st.st_nlink == 0 {
+            return String(path.dropLast(suffix.count))
+        }
+        return path
     }
 
     /// Execs `path` with `arguments` (argv[0] included) and this process's

@@ -1,11 +1,14 @@
+package import Glibc
+internal import CDaemonize
+
 /// A unix socket address from a `NOTIFY_SOCKET` value: a path, or an
 /// abstract name written with a leading "@".
-public struct NotifyAddress: Hashable, Sendable {
+package struct NotifyAddress: Hashable, Sendable {
     /// The bytes of `sun_path` (a leading NUL for an abstract name).
-    public let pathBytes: [UInt8]
+    package let pathBytes: [UInt8]
 
     /// Nil when the value is empty, relative or too long for `sun_path`.
-    public init?(_ value: String) {
+    package init?(_ value: String) {
         var bytes = Array(value.utf8)
         if bytes.first == UInt8(ascii: "@") {
             bytes[0] = 0
@@ -17,7 +20,7 @@ public struct NotifyAddress: Hashable, Sendable {
     }
 
     /// Calls `body` with a `sockaddr_un` for this address and its length.
-    public func withSocketAddress<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    package func withSocketAddress<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in

@@ -1,7 +1,9 @@
+internal import Glibc
+
 /// The process environment, as "NAME=VALUE" entries.
-public enum Environment {
+package enum Environment {
     /// The calling process's environment.
-    public static func current() -> [String] {
+    package static func current() -> [String] {
         var result: [String] = []
         guard var pointer = environ as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? else { return [] }
         while let entry = pointer.pointee {
@@ -13,7 +15,7 @@ public enum Environment {
 
     /// `entries` with `name` set to `value` (replacing any earlier setting),
     /// or removed when `value` is nil.
-    public static func setting(_ name: String, to value: String?, in entries: [String]) -> [String] {
+    package static func setting(_ name: String, to value: String?, in entries: [String]) -> [String] {
         let prefix = name + "="
         var result = entries.filter { !$0.hasPrefix(prefix) }
         if let value { result.append(prefix + value) }
@@ -21,8 +23,14 @@ public enum Environment {
     }
 
     /// The value of `name` in the calling process's environment.
-    public static func value(_ name: String) -> String? {
+    package static func value(_ name: String) -> String? {
         guard let raw = getenv(name) else { return nil }
         return String(cString: raw)
+    }
+
+    /// Sets `name` to `value` in the calling process's environment, or
+    /// removes it when `value` is nil (`setenv`, `unsetenv`).
+    package static func set(_ name: String, to value: String?) {
+        if let value { setenv(name, value, 1) } else { unsetenv(name) }
     }
 }

@@ -1,27 +1,30 @@
-/// How a process ended.
+package import Glibc
+internal import CDaemonize
+
+/// How a process ended, as `waitpid` or `waitid` report it.
 public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
-    /// It called exit with this status.
+    /// It called `exit` (or returned from `main`) with this status.
     case exited(Int32)
     /// A signal killed it.
-    case signaled(Signal, coreDumped: Bool)
+    case signaled(ProcessSignal, coreDumped: Bool)
 
     /// Decodes a `waitpid` status word.
-    public init(waitStatus status: Int32) {
+    package init(waitStatus status: Int32) {
         if dz_wifsignaled(status) != 0 {
-            self = .signaled(Signal(rawValue: dz_wtermsig(status)), coreDumped: dz_wcoredump(status) != 0)
+            self = .signaled(ProcessSignal(rawValue: dz_wtermsig(status)), coreDumped: dz_wcoredump(status) != 0)
         } else {
             self = .exited(dz_wexitstatus(status))
         }
     }
 
     /// Decodes what `waitid` filled in.
-    public init(siginfo info: siginfo_t) {
+    package init(siginfo info: siginfo_t) {
         var info = info
         let code = dz_siginfo_code(&info)
         let status = dz_siginfo_status(&info)
         switch code {
-        case Int32(CLD_KILLED): self = .signaled(Signal(rawValue: status), coreDumped: false)
-        case Int32(CLD_DUMPED): self = .signaled(Signal(rawValue: status), coreDumped: true)
+        case Int32(CLD_KILLED): self = .signaled(ProcessSignal(rawValue: status), coreDumped: false)
+        case Int32(CLD_DUMPED): self = .signaled(ProcessSignal(rawValue: status), coreDumped: true)
         default: self = .exited(status)
         }
     }
@@ -46,7 +49,7 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A compact form for files: "exit:1" or "signal:9" (":core" when dumped).
-    public var record: String {
+    package var record: String {
         switch self {
         case .exited(let code): return "exit:\(code)"
         case .signaled(let signal, let core): return "signal:\(signal.rawValue)" + (core ? ":core" : "")
@@ -54,12 +57,12 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Reads `record`; nil for anything else.
-    public init?(record: String) {
+    package init?(record: String) {
         let parts = record.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let n = Int32(parts[1]) else { return nil }
         switch parts[0] {
         case "exit": self = .exited(n)
-        case "signal": self = .signaled(Signal(rawValue: n), coreDumped: parts.count > 2 && parts[2] == "core")
+        case "signal": self = .signaled(ProcessSignal(rawValue: n), coreDumped: parts.count > 2 && parts[2] == "core")
         default: return nil
         }
     }

@@ -1,20 +1,23 @@
+package import Glibc
+internal import CDaemonize
+
 /// An open file descriptor. A plain value: closing is explicit (`close()`),
 /// ownership is the caller's to track.
-public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
+package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// The raw descriptor number.
-    public let rawValue: Int32
+    package let rawValue: Int32
 
     /// Wraps a raw descriptor number.
-    public init(rawValue: Int32) { self.rawValue = rawValue }
+    package init(rawValue: Int32) { self.rawValue = rawValue }
 
-    public static let standardInput = FileDescriptor(rawValue: 0)
-    public static let standardOutput = FileDescriptor(rawValue: 1)
-    public static let standardError = FileDescriptor(rawValue: 2)
+    package static let standardInput = FileDescriptor(rawValue: 0)
+    package static let standardOutput = FileDescriptor(rawValue: 1)
+    package static let standardError = FileDescriptor(rawValue: 2)
 
     /// Opens `path`. `O_CLOEXEC` is always added.
     ///
     /// The corresponding C function is `open`.
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+    package static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
         let fd = retryingOnInterrupt { Glibc.open(path, flags | O_CLOEXEC, mode) }
         if fd < 0 { throw SystemError("open", path: path) }
         return FileDescriptor(rawValue: fd)
@@ -23,7 +26,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Opens `name` relative to the directory `directory`. `O_CLOEXEC` is always added.
     ///
     /// The corresponding C function is `openat`.
-    public static func open(_ name: String, in directory: FileDescriptor, _ flags: Int32, mode: mode_t = 0o644, path: String? = nil) throws -> FileDescriptor {
+    package static func open(_ name: String, in directory: FileDescriptor, _ flags: Int32, mode: mode_t = 0o644, path: String? = nil) throws -> FileDescriptor {
         let fd = retryingOnInterrupt { openat(directory.rawValue, name, flags | O_CLOEXEC, mode) }
         if fd < 0 { throw SystemError("open", path: path ?? name) }
         return FileDescriptor(rawValue: fd)
@@ -32,7 +35,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Creates a pipe; both ends close on exec.
     ///
     /// The corresponding C function is `pipe2`.
-    public static func pipe(nonBlocking: Bool = false) throws -> (read: FileDescriptor, write: FileDescriptor) {
+    package static func pipe(nonBlocking: Bool = false) throws -> (read: FileDescriptor, write: FileDescriptor) {
         var fds: [Int32] = [-1, -1]
         let flags = O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
         if dz_pipe2(&fds, flags) != 0 { throw SystemError("pipe2") }
@@ -42,7 +45,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Closes the descriptor. Never retried: after EINTR the descriptor is gone on Linux.
     ///
     /// The corresponding C function is `close`.
-    public func close() {
+    package func close() {
         _ = Glibc.close(rawValue)
     }
 
@@ -50,7 +53,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// `Errno.wouldBlock` on an empty non-blocking descriptor.
     ///
     /// The corresponding C function is `read`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
         if n < 0 { throw SystemError("read") }
         return n
@@ -59,7 +62,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Reads at most `count` bytes at `offset` without moving the file position.
     ///
     /// The corresponding C function is `pread`.
-    public func read(upTo count: Int, at offset: off_t) throws -> [UInt8] {
+    package func read(upTo count: Int, at offset: off_t) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let n = bytes.withUnsafeMutableBytes { buffer in
             retryingOnInterrupt { pread(rawValue, buffer.baseAddress, count, offset) }
@@ -70,7 +73,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     }
 
     /// Reads until end of file, or until `limit` bytes (then stops there).
-    public func readAll(limit: Int = 1 << 24) throws -> [UInt8] {
+    package func readAll(limit: Int = 1 << 24) throws -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while result.count < limit {
@@ -85,7 +88,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Writes once; returns how many bytes were written.
     ///
     /// The corresponding C function is `write`.
-    public func write(_ buffer: UnsafeRawBufferPointer) throws -> Int {
+    package func write(_ buffer: UnsafeRawBufferPointer) throws -> Int {
         let n = retryingOnInterrupt { Glibc.write(rawValue, buffer.baseAddress, buffer.count) }
         if n < 0 { throw SystemError("write") }
         return n
@@ -94,14 +97,14 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Sends once on a socket; returns how many bytes were sent.
     ///
     /// The corresponding C function is `send`.
-    public func send(_ buffer: UnsafeRawBufferPointer, flags: Int32) throws -> Int {
+    package func send(_ buffer: UnsafeRawBufferPointer, flags: Int32) throws -> Int {
         let n = retryingOnInterrupt { Glibc.send(rawValue, buffer.baseAddress, buffer.count, flags) }
         if n < 0 { throw SystemError("send") }
         return n
     }
 
     /// Writes all of `bytes`, continuing after short writes.
-    public func writeAll<Bytes: Collection>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
+    package func writeAll<Bytes: Collection>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
         let done: Void? = try bytes.withContiguousStorageIfAvailable { try writeAll(UnsafeRawBufferPointer($0)) }
         if done == nil {
             try Array(bytes).withUnsafeBytes { try writeAll($0) }
@@ -109,7 +112,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     }
 
     /// Writes all of `buffer`, continuing after short writes.
-    public func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
+    package func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < buffer.count {
             offset += try write(UnsafeRawBufferPointer(rebasing: buffer[offset...]))
@@ -117,7 +120,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     }
 
     /// Writes all of the UTF-8 bytes of `text`.
-    public func writeAll(_ text: String) throws {
+    package func writeAll(_ text: String) throws {
         var text = text
         try text.withUTF8 { try writeAll(UnsafeRawBufferPointer($0)) }
     }
@@ -125,7 +128,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// The file's status.
     ///
     /// The corresponding C function is `fstat`.
-    public func status() throws -> stat {
+    package func status() throws -> stat {
         var st = stat()
         if fstat(rawValue, &st) != 0 { throw SystemError("fstat") }
         return st
@@ -134,7 +137,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Cuts the file to `length` bytes.
     ///
     /// The corresponding C function is `ftruncate`.
-    public func truncate(to length: off_t) throws {
+    package func truncate(to length: off_t) throws {
         if retryingOnInterrupt({ ftruncate(rawValue, length) }) != 0 { throw SystemError("ftruncate") }
     }
 
@@ -142,7 +145,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     ///
     /// The corresponding C function is `lseek`.
     @discardableResult
-    public func seek(to offset: off_t, from whence: Int32 = SEEK_SET) throws -> off_t {
+    package func seek(to offset: off_t, from whence: Int32 = SEEK_SET) throws -> off_t {
         let r = lseek(rawValue, offset, whence)
         if r < 0 { throw SystemError("lseek") }
         return r
@@ -151,20 +154,20 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// True when the descriptor is open.
     ///
     /// The corresponding C function is `fcntl` (`F_GETFD`).
-    public var isOpen: Bool { dz_fd_is_open(rawValue) != 0 }
+    package var isOpen: Bool { dz_fd_is_open(rawValue) != 0 }
 
     /// Sets or clears close-on-exec.
-    public func setCloseOnExec(_ on: Bool) throws {
+    package func setCloseOnExec(_ on: Bool) throws {
         if dz_set_cloexec(rawValue, on ? 1 : 0) != 0 { throw SystemError("fcntl") }
     }
 
     /// Sets or clears `O_NONBLOCK`.
-    public func setNonBlocking(_ on: Bool) throws {
+    package func setNonBlocking(_ on: Bool) throws {
         if dz_set_nonblock(rawValue, on ? 1 : 0) != 0 { throw SystemError("fcntl") }
     }
 
     /// A kind of `flock`.
-    public enum Lock: Sendable {
+    package enum Lock: Sendable {
         case shared, exclusive, unlock
     }
 
@@ -172,7 +175,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// when another holder is in the way. Interruptions are retried.
     ///
     /// The corresponding C function is `flock`.
-    public func lock(_ kind: Lock, wait: Bool = false) throws -> Bool {
+    package func lock(_ kind: Lock, wait: Bool = false) throws -> Bool {
         var operation: Int32
         switch kind {
         case .shared: operation = LOCK_SH
@@ -188,14 +191,14 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Sets the file's permissions.
     ///
     /// The corresponding C function is `fchmod`.
-    public func setMode(_ mode: mode_t) throws {
+    package func setMode(_ mode: mode_t) throws {
         if fchmod(rawValue, mode) != 0 { throw SystemError("fchmod") }
     }
 
     /// Writes all of `bytes` at `offset`, or throws.
     ///
     /// The corresponding C function is `pwrite`.
-    public func write(_ bytes: [UInt8], at offset: off_t) throws {
+    package func write(_ bytes: [UInt8], at offset: off_t) throws {
         let n = bytes.withUnsafeBytes { buffer in
             retryingOnInterrupt { pwrite(rawValue, buffer.baseAddress, buffer.count, offset) }
         }
@@ -205,14 +208,14 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Makes `target` a duplicate of this descriptor (closing what it was).
     ///
     /// The corresponding C function is `dup2`.
-    public func duplicate(onto target: Int32) throws {
+    package func duplicate(onto target: Int32) throws {
         if retryingOnInterrupt({ dup2(rawValue, target) }) < 0 { throw SystemError("dup2") }
     }
 
     /// Closes every descriptor from `first` on but those in `keeping`.
     ///
     /// The corresponding C function is `close_range` (or `close`, one by one).
-    public static func closeAll(from first: Int32, keeping: [FileDescriptor]) {
+    package static func closeAll(from first: Int32, keeping: [FileDescriptor]) {
         let keep = keeping.map(\.rawValue)
         _ = dz_close_all_except(first, keep, Int32(keep.count))
     }
@@ -220,7 +223,7 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Marks every descriptor from `first` on but those in `keeping` close-on-exec.
     ///
     /// The corresponding C function is `close_range` (`CLOSE_RANGE_CLOEXEC`).
-    public static func markCloseOnExec(from first: Int32, keeping: [FileDescriptor]) {
+    package static func markCloseOnExec(from first: Int32, keeping: [FileDescriptor]) {
         var next = first
         for k in keeping.map(\.rawValue).sorted() + [Int32.max] where k >= next {
             if k > next { _ = dz_close_range(UInt32(next), k == Int32.max ? UInt32.max : UInt32(k - 1), 1) }
@@ -230,12 +233,12 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     }
 
     /// Sets the capacity of a pipe (`F_SETPIPE_SZ`).
-    public func setPipeSize(_ bytes: Int32) throws {
+    package func setPipeSize(_ bytes: Int32) throws {
         if dz_set_pipe_size(rawValue, bytes) < 0 { throw SystemError("fcntl") }
     }
 
     /// A close-on-exec duplicate numbered at least `minimum`.
-    public func duplicate(atLeast minimum: Int32 = 0) throws -> FileDescriptor {
+    package func duplicate(atLeast minimum: Int32 = 0) throws -> FileDescriptor {
         let fd = dz_dup_cloexec(rawValue, minimum)
         if fd < 0 { throw SystemError("fcntl") }
         return FileDescriptor(rawValue: fd)
@@ -245,14 +248,14 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// A negative timeout waits for ever.
     ///
     /// The corresponding C function is `poll`.
-    public func waitReadable(timeoutMilliseconds: Int32) throws -> Bool {
+    package func waitReadable(timeoutMilliseconds: Int32) throws -> Bool {
         try wait(for: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// Waits until the descriptor can take a write (or hung up); false on timeout.
     ///
     /// The corresponding C function is `poll`.
-    public func waitWritable(timeoutMilliseconds: Int32) throws -> Bool {
+    package func waitWritable(timeoutMilliseconds: Int32) throws -> Bool {
         try wait(for: Int16(POLLOUT), timeoutMilliseconds: timeoutMilliseconds)
     }
 

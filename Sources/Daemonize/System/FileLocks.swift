@@ -1,18 +1,20 @@
+package import Glibc
+
 /// The kernel's table of file locks (`/proc/locks`), read without taking any
 /// lock: asking who holds a pidfile can never make a concurrent acquire fail.
-public enum FileLocks {
+package enum FileLocks {
     /// A file, named as `/proc/locks` names it.
-    public struct FileID: Hashable, Sendable {
-        public var device: UInt64
-        public var inode: UInt64
+    package struct FileID: Hashable, Sendable {
+        package var device: UInt64
+        package var inode: UInt64
 
         /// The identity of the file `st` describes.
-        public init(_ st: stat) {
+        package init(_ st: stat) {
             device = UInt64(st.st_dev)
             inode = UInt64(st.st_ino)
         }
 
-        public init(device: UInt64, inode: UInt64) {
+        package init(device: UInt64, inode: UInt64) {
             self.device = device
             self.inode = inode
         }
@@ -22,7 +24,7 @@ public enum FileLocks {
     }
 
     /// Who holds an exclusive `flock` on `file`.
-    public enum Holder: Hashable, Sendable {
+    package enum Holder: Hashable, Sendable {
         /// Nobody: the file is not locked.
         case none
         /// Locked; the pid is the process that took the lock (nil when it is
@@ -31,7 +33,7 @@ public enum FileLocks {
     }
 
     /// Whether `file` carries an exclusive `flock`, and by whom.
-    public static func flockHolder(of file: FileID) -> Holder {
+    package static func flockHolder(of file: FileID) -> Holder {
         guard let table = try? FileSystem.read("/proc/locks", limit: 1 << 26) else {
             return .none
         }
@@ -41,7 +43,7 @@ public enum FileLocks {
     /// True when process `pid` holds an exclusive `flock` on `file` through one
     /// of its own descriptors, as `/proc/PID/fdinfo` shows it. Unlike
     /// `/proc/locks`, this never waits for an RCU grace period.
-    public static func holdsExclusiveLock(pid: pid_t, on file: FileID) -> Bool {
+    package static func holdsExclusiveLock(pid: pid_t, on file: FileID) -> Bool {
         guard pid > 0 else { return false }
         for fd in ProcessTable.openDescriptors(of: pid) {
             var st = stat()
@@ -62,7 +64,7 @@ public enum FileLocks {
     /// its descriptors (processes that inherited the locked descriptor share
     /// it). Looks through every process's descriptors: for the rare case where
     /// the process that took the lock is gone and others still hold it.
-    public static func holders(of file: FileID) -> [pid_t] {
+    package static func holders(of file: FileID) -> [pid_t] {
         ProcessTable.allPIDs().filter { holdsExclusiveLock(pid: $0, on: file) }
     }
 

@@ -1,9 +1,12 @@
+package import Glibc
+internal import CDaemonize
+
 /// Path operations that do not need an open descriptor.
-public enum FileSystem {
+package enum FileSystem {
     /// The status of `path` itself (a symlink is not followed), or nil when it does not exist.
     ///
     /// The corresponding C function is `lstat`.
-    public static func linkStatus(_ path: String) throws -> stat? {
+    package static func linkStatus(_ path: String) throws -> stat? {
         var st = stat()
         if lstat(path, &st) != 0 {
             if errno == ENOENT { return nil }
@@ -15,7 +18,7 @@ public enum FileSystem {
     /// The status of what `path` names, following symlinks; nil when it does not exist.
     ///
     /// The corresponding C function is `stat`.
-    public static func status(_ path: String) throws -> stat? {
+    package static func status(_ path: String) throws -> stat? {
         var st = stat()
         if stat(path, &st) != 0 {
             if errno == ENOENT { return nil }
@@ -25,7 +28,7 @@ public enum FileSystem {
     }
 
     /// True when `path` exists (without following a final symlink).
-    public static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
     }
@@ -33,33 +36,33 @@ public enum FileSystem {
     /// Removes `path`; a missing file is not an error.
     ///
     /// The corresponding C function is `unlink`.
-    public static func remove(_ path: String) throws {
+    package static func remove(_ path: String) throws {
         if unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path: path) }
     }
 
     /// Renames `from` to `to`, replacing `to` atomically.
     ///
     /// The corresponding C function is `rename`.
-    public static func rename(_ from: String, to: String) throws {
+    package static func rename(_ from: String, to: String) throws {
         if Glibc.rename(from, to) != 0 { throw SystemError("rename", path: from) }
     }
 
     /// Creates the directory `path` with `mode`; one that exists already is fine.
     ///
     /// The corresponding C function is `mkdir`.
-    public static func makeDirectory(_ path: String, mode: mode_t) throws {
+    package static func makeDirectory(_ path: String, mode: mode_t) throws {
         if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
     }
 
     /// True when this process may write in (or to) `path`, by its real ids.
     ///
     /// The corresponding C function is `access`.
-    public static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+    package static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
 
     /// Nil when `path` is a regular file this process may execute; the errno otherwise.
     ///
     /// The corresponding C functions are `stat` and `access`.
-    public static func executableProblem(_ path: String) -> Errno? {
+    package static func executableProblem(_ path: String) -> Errno? {
         var st = stat()
         if stat(path, &st) != 0 { return Errno.current }
         if st.st_mode & S_IFMT == S_IFDIR { return .accessDenied }
@@ -73,14 +76,14 @@ public enum FileSystem {
     /// An open descriptor of `from` then names `to` in /proc.
     ///
     /// The corresponding C function is `renameat2` with `RENAME_NOREPLACE`.
-    public static func renameWithoutReplacing(_ from: String, to: String) throws {
+    package static func renameWithoutReplacing(_ from: String, to: String) throws {
         if dz_rename_noreplace(from, to) != 0 { throw SystemError("rename", path: to) }
     }
 
     /// Creates the directory `path` and any missing parents with `mode`
     /// (parents get 0755). An existing directory is fine; anything else at a
     /// component is an error.
-    public static func makeDirectories(_ path: String, mode: mode_t) throws {
+    package static func makeDirectories(_ path: String, mode: mode_t) throws {
         if let st = try status(path) {
             if st.st_mode & S_IFMT != S_IFDIR { throw SystemError("mkdir", path: path, errno: .notDirectory) }
             return
@@ -93,7 +96,7 @@ public enum FileSystem {
     /// Reads a whole small file (at most `limit` bytes), refusing symlinks.
     /// With `trusted` (the kind of file it is to be), also refuses a file
     /// owned by anyone but this user or root, or writable by group or others.
-    public static func read(_ path: String, limit: Int = 1 << 20, trusted: InvalidFile.Kind? = nil) throws -> [UInt8] {
+    package static func read(_ path: String, limit: Int = 1 << 20, trusted: InvalidFile.Kind? = nil) throws -> [UInt8] {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         defer { fd.close() }
         do {
@@ -118,7 +121,7 @@ public enum FileSystem {
     /// The temporary file is named after the calling thread, which no other
     /// live thread shares: one found there was left by a writer that died
     /// (killed between its create and its rename) and is removed first.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+    package static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         if let st = try linkStatus(path), st.st_mode & S_IFMT != S_IFREG {
             throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFLNK ? .tooManySymbolicLinks : .invalid)
         }
@@ -145,7 +148,7 @@ extension FileSystem {
     /// (one planted in a shared sticky directory), or a file with other hard
     /// links. The descriptor is non-blocking only where that matters (a FIFO
     /// is refused anyway).
-    public static func openLog(_ path: String, mode: mode_t = 0o644) throws -> FileDescriptor {
+    package static func openLog(_ path: String, mode: mode_t = 0o644) throws -> FileDescriptor {
         let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
         do {
             let st = try fd.status()
@@ -167,63 +170,10 @@ extension FileSystem {
     }
 }
 
-/// A file or directory that is not what it must be, said in one line:
-/// another user's, a symbolic link, a FIFO where a regular file belongs,
-/// garbage where a state or config file belongs. It says what is wrong;
-/// the control layer decides the exit code (`ExitCode.of`).
-public struct InvalidFile: Error, Hashable, Sendable, CustomStringConvertible {
-    /// What the file was to be.
-    public enum Kind: Hashable, Sendable {
-        case config, state, pidFile, log, directory, other
-    }
-
-    /// What is wrong with it.
-    public enum Problem: Hashable, Sendable {
-        /// A symbolic link where none may be.
-        case symbolicLink
-        /// A FIFO, socket, device or directory where a regular file belongs, or the reverse.
-        case wrongType
-        /// Owned by another user than the caller and root.
-        case foreignOwner(uid_t)
-        /// Writable by group or others (or by everyone, without the sticky bit).
-        case writableByOthers
-        /// It has other names (hard links).
-        case otherLinks
-        /// Its content is not what it must be.
-        case malformed
-        /// It cannot be read at all.
-        case unreadable(Errno)
-        /// A pidfile naming a pid that is never a service's (1, the caller).
-        case refusedPID(pid_t)
-        /// Locked by other users' processes, which its mode let open it.
-        case lockedByOthers
-    }
-
-    public var kind: Kind
-    public var path: String
-    public var problem: Problem
-    /// The whole line: "state file /run/swiftd/x.state: is a symbolic link (refused)".
-    public var message: String
-
-    public init(_ kind: Kind, _ path: String, _ problem: Problem, message: String) {
-        self.kind = kind
-        self.path = path
-        self.problem = problem
-        self.message = message
-    }
-
-    /// A file refused for who may write it: "PATH: REASON (refused)".
-    static func refused(_ kind: Kind, _ path: String, _ problem: Problem, _ reason: String) -> InvalidFile {
-        InvalidFile(kind, path, problem, message: "\(path): \(reason) (refused)")
-    }
-
-    public var description: String { message }
-}
-
 /// String operations on paths, without touching the file system.
-public enum Path {
+package enum Path {
     /// The directory part of `path` ("." for a bare name, "/" for "/x").
-    public static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         var bytes = Array(path.utf8)
         while bytes.count > 1 && bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
         guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
@@ -234,7 +184,7 @@ public enum Path {
     }
 
     /// The last component of `path`.
-    public static func fileName(of path: String) -> String {
+    package static func fileName(of path: String) -> String {
         var bytes = Array(path.utf8)
         while bytes.count > 1 && bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
         guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return path }
@@ -242,13 +192,13 @@ public enum Path {
     }
 
     /// `path` joined to `name` with one slash.
-    public static func join(_ path: String, _ name: String) -> String {
+    package static func join(_ path: String, _ name: String) -> String {
         if path.hasSuffix("/") { return path + name }
         return path + "/" + name
     }
 
     /// `path` made absolute against the current directory.
-    public static func absolute(_ path: String) -> String {
+    package static func absolute(_ path: String) -> String {
         if path.isAbsolutePath { return path }
         return join(currentDirectory(), path)
     }
@@ -256,7 +206,7 @@ public enum Path {
     /// The current working directory.
     ///
     /// The corresponding C function is `getcwd`.
-    public static func currentDirectory() -> String {
+    package static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         return buffer.withUnsafeMutableBufferPointer { buffer in
             guard let result = getcwd(buffer.baseAddress, buffer.count) else { return "/" }

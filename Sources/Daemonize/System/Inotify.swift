@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// An inotify instance: watches on paths, and the events they produce, read
 /// from a non-blocking, close-on-exec descriptor a poll loop can wait on.
 struct Inotify {

@@ -1,9 +1,11 @@
+internal import Glibc
+
 /// The monotonic clock in nanoseconds, for deadlines and uptimes.
-public enum Monotonic {
+package enum Monotonic {
     /// Nanoseconds on `CLOCK_MONOTONIC`.
     ///
     /// The corresponding C function is `clock_gettime`.
-    public static func now() -> Int64 {
+    package static func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
@@ -11,7 +13,7 @@ public enum Monotonic {
 
     /// Milliseconds from now until `deadline` (in `now()` nanoseconds), rounded
     /// up so that a poll does not wake just before it; 0 once passed.
-    public static func millisecondsUntil(_ deadline: Int64) -> Int32 {
+    package static func millisecondsUntil(_ deadline: Int64) -> Int32 {
         let left = deadline - now()
         if left <= 0 { return 0 }
         return Int32(clamping: (left + 999_999) / 1_000_000)
@@ -20,7 +22,7 @@ public enum Monotonic {
     /// Sleeps for `nanoseconds`, resuming after signals.
     ///
     /// The corresponding C function is `nanosleep`.
-    public static func sleep(nanoseconds: Int64) {
+    package static func sleep(nanoseconds: Int64) {
         var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR {
@@ -30,11 +32,11 @@ public enum Monotonic {
 }
 
 /// The wall clock, for timestamps people read.
-public enum WallClock {
+package enum WallClock {
     /// "2026-11-21T22:32:01.123Z": now, in UTC, to the millisecond.
     ///
     /// The corresponding C function is `gmtime_r`.
-    public static func rfc3339() -> String {
+    package static func rfc3339() -> String {
         let now = now()
         var seconds = time_t(now.seconds)
         var parts = tm()
@@ -46,14 +48,14 @@ public enum WallClock {
     }
 
     /// Seconds and nanoseconds since the epoch on `CLOCK_REALTIME`.
-    public static func now() -> (seconds: Int64, nanoseconds: Int64) {
+    package static func now() -> (seconds: Int64, nanoseconds: Int64) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
     }
 
     /// Seconds since the epoch as a floating-point number.
-    public static func seconds() -> Double {
+    package static func seconds() -> Double {
         let now = now()
         return Double(now.seconds) + Double(now.nanoseconds) / 1e9
     }

@@ -1,9 +1,9 @@
-// The one place that chooses the C library: swiftd is built for Linux with
+// The one place that states the platform: swiftd is built for Linux with
 // glibc (pidfds, signalfd, inotify, /proc and glibc's headers are assumed
 // throughout). Anything else stops the build here rather than failing later.
-#if os(Linux) && canImport(Glibc)
-@_exported import Glibc
-#else
+//
+// Every file imports Glibc and the C shims (CDaemonize) itself, at the lowest
+// access level its declarations need: `import Daemonize` re-exports neither.
+#if !(os(Linux) && canImport(Glibc))
 #error("swiftd builds for Linux with glibc only")
 #endif
-@_exported import CDaemonize

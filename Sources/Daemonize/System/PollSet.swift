@@ -1,3 +1,6 @@
+internal import Glibc
+internal import CDaemonize
+
 /// The descriptors an event loop waits on, each with a tag of the caller's:
 /// `wait` returns the tags whose descriptor is ready, in the order they were
 /// added. Built anew for every turn of a loop (descriptors come and go).

@@ -1,23 +1,25 @@
+package import Glibc
+
 /// One line of `/proc/PID/stat`: the fields swiftd needs.
-public struct ProcessStat: Hashable, Sendable {
-    public var pid: pid_t
+package struct ProcessStat: Hashable, Sendable {
+    package var pid: pid_t
     /// The command name (at most 15 bytes), without parentheses.
-    public var name: String
+    package var name: String
     /// "R", "S", "Z"...
-    public var state: UInt8
-    public var parent: pid_t
-    public var processGroup: pid_t
-    public var session: pid_t
+    package var state: UInt8
+    package var parent: pid_t
+    package var processGroup: pid_t
+    package var session: pid_t
     /// The controlling terminal's device number; 0 for none.
-    public var terminal: Int64
+    package var terminal: Int64
     /// Start time in clock ticks since boot: with the pid, names one process for ever.
-    public var startTime: UInt64
+    package var startTime: UInt64
 
     /// True for a zombie (exited, not yet reaped) or a dead entry.
-    public var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
+    package var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
 
     /// Parses the text of `/proc/PID/stat`; nil when malformed.
-    public init?(parsing bytes: [UInt8]) {
+    package init?(parsing bytes: [UInt8]) {
         guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
               let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open,
               let pid = pid_t(String(decoding: bytes[..<open], as: UTF8.self).trimmingSpaces) else { return nil }
@@ -42,15 +44,15 @@ public struct ProcessStat: Hashable, Sendable {
 
 /// What `/proc` says about processes. Facts for tests and for stop; never a
 /// liveness proof for a service (the pidfile lock is that).
-public enum ProcessTable {
+package enum ProcessTable {
     /// The stat line of `pid`, or nil when it is gone (or cannot be read).
-    public static func stat(of pid: pid_t) -> ProcessStat? {
+    package static func stat(of pid: pid_t) -> ProcessStat? {
         (try? status(of: pid)) ?? nil
     }
 
     /// The stat line of `pid`, or nil when it is gone; a failure to tell
     /// (no descriptor left) is thrown, never taken for "gone".
-    public static func status(of pid: pid_t) throws -> ProcessStat? {
+    package static func status(of pid: pid_t) throws -> ProcessStat? {
         let bytes: [UInt8]
         do {
             bytes = try FileSystem.read("/proc/\(pid)/stat", limit: 4096)
@@ -61,12 +63,12 @@ public enum ProcessTable {
     }
 
     /// Every pid in `/proc`.
-    public static func allPIDs() -> [pid_t] {
+    package static func allPIDs() -> [pid_t] {
         entries(of: "/proc").compactMap { pid_t($0) }
     }
 
     /// The names in directory `path` ("." and ".." left out); empty when unreadable.
-    public static func entries(of path: String) -> [String] {
+    package static func entries(of path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
@@ -81,12 +83,12 @@ public enum ProcessTable {
     }
 
     /// How many threads the calling process has.
-    public static func threadCount() -> Int {
+    package static func threadCount() -> Int {
         entries(of: "/proc/self/task").count
     }
 
     /// The direct children of `pid` (zombies included), from `/proc/PID/task/*/children`.
-    public static func children(of pid: pid_t) -> [pid_t] {
+    package static func children(of pid: pid_t) -> [pid_t] {
         var result: [pid_t] = []
         for task in entries(of: "/proc/\(pid)/task") {
             guard let bytes = try? FileSystem.read("/proc/\(pid)/task/\(task)/children", limit: 1 << 20) else { continue }
@@ -96,7 +98,7 @@ public enum ProcessTable {
     }
 
     /// Every live (not zombie) process whose process group is `group`.
-    public static func members(ofGroup group: pid_t) -> [pid_t] {
+    package static func members(ofGroup group: pid_t) -> [pid_t] {
         allPIDs().filter { pid in
             guard let st = stat(of: pid) else { return false }
             return st.processGroup == group && !st.isZombie
@@ -104,7 +106,7 @@ public enum ProcessTable {
     }
 
     /// Every live (not zombie) process in session `session`.
-    public static func members(ofSession session: pid_t) -> [pid_t] {
+    package static func members(ofSession session: pid_t) -> [pid_t] {
         allPIDs().filter { pid in
             guard let st = stat(of: pid) else { return false }
             return st.session == session && !st.isZombie
@@ -113,7 +115,7 @@ public enum ProcessTable {
 
     /// The open descriptor numbers of `pid` (of this process by default; the
     /// descriptor used to list them is left out).
-    public static func openDescriptors(of pid: pid_t? = nil) -> [Int32] {
+    package static func openDescriptors(of pid: pid_t? = nil) -> [Int32] {
         let path = pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd"
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }

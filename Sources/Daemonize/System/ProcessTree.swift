@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// The supervisor's descendants, found through `/proc/PID/task/*/children`
 /// and signalled through pidfds: a pid is signalled only after its pidfd was
 /// taken and its parent checked, so a reused pid is never hit.
@@ -33,7 +35,7 @@ enum ProcessTree {
     /// Sends `signal` to every live descendant of `root` not in `skip`;
     /// returns the pids signalled.
     @discardableResult
-    static func signalDescendants(of root: pid_t, _ signal: Signal, skip: Set<pid_t> = []) -> [pid_t] {
+    static func signalDescendants(of root: pid_t, _ signal: ProcessSignal, skip: Set<pid_t> = []) -> [pid_t] {
         var sent: [pid_t] = []
         for pid in descendants(of: root) where !skip.contains(pid) {
             guard let handle = try? ProcessHandle.open(pid: pid) else { continue }

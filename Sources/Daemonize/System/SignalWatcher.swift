@@ -1,9 +1,12 @@
+internal import Glibc
+internal import CDaemonize
+
 /// Signals delivered as readable records on a descriptor (`signalfd`), so the
 /// supervisor's loop handles them like any other event: no handlers, no races.
 final class SignalWatcher {
     /// One delivered signal.
     struct Delivery {
-        var signal: Signal
+        var signal: ProcessSignal
         /// The sender's pid.
         var sender: pid_t
         /// The payload of a queued signal (`SI_QUEUE`), else nil.
@@ -13,7 +16,7 @@ final class SignalWatcher {
     let descriptor: FileDescriptor
 
     /// Blocks `signals` for the process and opens a signalfd for them.
-    init(_ signals: [Signal]) throws {
+    init(_ signals: [ProcessSignal]) throws {
         var mask = sigset_t()
         sigemptyset(&mask)
         for s in signals { sigaddset(&mask, s.rawValue) }
@@ -32,7 +35,7 @@ final class SignalWatcher {
         }
         guard n == size else { return nil }
         let queued = info.ssi_code == SI_QUEUE
-        return Delivery(signal: Signal(rawValue: Int32(info.ssi_signo)), sender: pid_t(bitPattern: info.ssi_pid),
+        return Delivery(signal: ProcessSignal(rawValue: Int32(info.ssi_signo)), sender: pid_t(bitPattern: info.ssi_pid),
                         value: queued ? Int64(bitPattern: info.ssi_ptr) : nil)
     }
 }

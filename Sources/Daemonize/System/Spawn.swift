@@ -1,3 +1,6 @@
+internal import Glibc
+internal import CDaemonize
+
 /// One fork and exec (or an exec in place), as the C child performs it
 /// (`Sources/CDaemonize/launch.c`): everything decided beforehand, in Swift
 /// values here, converted to the C attribute struct for the one call.
@@ -44,7 +47,7 @@ struct Spawn {
     var gid: gid_t?
     var uid: uid_t?
     /// The signal the program gets when its parent dies (set after the privilege drop).
-    var parentDeathSignal: Signal?
+    var parentDeathSignal: ProcessSignal?
     /// The program's descriptor number, and the caller's descriptor it duplicates.
     var descriptors: [(target: Int32, source: FileDescriptor)] = []
 

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Text handling by Unicode scalar, as sh and the kernel see bytes: by
 /// `Character`, a combining mark after a blank or an "=" would fuse with it
 /// and the blank or "=" would not be found.

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// A failed system call: what was attempted, on which path, and the errno.
 ///
 /// Its description reads like "open /run/swiftd/web.pid: Permission denied".
@@ -6,28 +8,29 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     public var operation: String
     /// The path the operation was about, when there is one.
     public var path: String?
-    /// The error number.
+    /// The error number (`catch Errno.x` matches it).
     public var errno: Errno
 
     /// An error for `operation` on `path` with the given errno.
-    public init(_ operation: String, path: String? = nil, errno: Errno) {
+    package init(_ operation: String, path: String? = nil, errno: Errno) {
         self.operation = operation
         self.path = path
         self.errno = errno
     }
 
     /// An error for `operation` carrying the calling thread's current errno.
-    public init(_ operation: String, path: String? = nil) {
+    package init(_ operation: String, path: String? = nil) {
         self.init(operation, path: path, errno: .current)
     }
 
     /// The same error, now naming `path` (when it named none).
-    public func at(_ path: String) -> SystemError {
+    package func at(_ path: String) -> SystemError {
         var copy = self
         if copy.path == nil { copy.path = path }
         return copy
     }
 
+    /// "open /run/app.pid: Permission denied": the operation, the path, the `strerror` text.
     public var description: String {
         // Every file is opened with O_NOFOLLOW: ELOOP there means a symlink was refused.
         let reason = errno == .tooManySymbolicLinks && operation == "open" ? "is a symbolic link (refused)" : errno.description

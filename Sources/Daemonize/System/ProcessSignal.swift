@@ -1,23 +1,41 @@
+internal import Glibc
+internal import CDaemonize
+
 /// A signal number, parsed from "TERM", "SIGTERM" or "15" and printed by name.
-public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+/// (Named so as not to clash with swift-subprocess's `Signal`.)
+public struct ProcessSignal: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     /// The signal number.
     public let rawValue: Int32
 
     /// Wraps a signal number (not validated).
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
-    public static let hangup = Signal(rawValue: SIGHUP)
-    public static let interrupt = Signal(rawValue: SIGINT)
-    public static let quit = Signal(rawValue: SIGQUIT)
-    public static let kill = Signal(rawValue: SIGKILL)
-    public static let user1 = Signal(rawValue: SIGUSR1)
-    public static let user2 = Signal(rawValue: SIGUSR2)
-    public static let pipe = Signal(rawValue: SIGPIPE)
-    public static let alarm = Signal(rawValue: SIGALRM)
-    public static let terminate = Signal(rawValue: SIGTERM)
-    public static let child = Signal(rawValue: SIGCHLD)
-    public static let `continue` = Signal(rawValue: SIGCONT)
-    public static let stop = Signal(rawValue: SIGSTOP)
+    /// `SIGHUP`.
+    public static let hangup = ProcessSignal(rawValue: SIGHUP)
+    /// `SIGINT`.
+    public static let interrupt = ProcessSignal(rawValue: SIGINT)
+    /// `SIGQUIT`.
+    public static let quit = ProcessSignal(rawValue: SIGQUIT)
+    /// `SIGKILL`.
+    public static let kill = ProcessSignal(rawValue: SIGKILL)
+    /// `SIGUSR1`.
+    public static let user1 = ProcessSignal(rawValue: SIGUSR1)
+    /// `SIGUSR2`.
+    public static let user2 = ProcessSignal(rawValue: SIGUSR2)
+    /// `SIGPIPE`.
+    public static let pipe = ProcessSignal(rawValue: SIGPIPE)
+    /// `SIGALRM`.
+    public static let alarm = ProcessSignal(rawValue: SIGALRM)
+    /// `SIGTERM`.
+    public static let terminate = ProcessSignal(rawValue: SIGTERM)
+    /// `SIGCHLD`.
+    public static let child = ProcessSignal(rawValue: SIGCHLD)
+    /// `SIGCONT`.
+    public static let `continue` = ProcessSignal(rawValue: SIGCONT)
+    /// `SIGSTOP`.
+    public static let stop = ProcessSignal(rawValue: SIGSTOP)
+    /// `SIGABRT`.
+    public static let abort = ProcessSignal(rawValue: SIGABRT)
 
     static let names: [(String, Int32)] = [
         ("HUP", SIGHUP), ("INT", SIGINT), ("QUIT", SIGQUIT), ("ILL", SIGILL), ("TRAP", SIGTRAP),
@@ -46,14 +64,15 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
         }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }
-        guard let entry = Signal.names.first(where: { $0.0 == name }) else { return nil }
+        guard let entry = ProcessSignal.names.first(where: { $0.0 == name }) else { return nil }
         self.init(rawValue: entry.1)
     }
 
     /// The name without "SIG" ("TERM"), or the number for signals without one.
     public var name: String {
-        Signal.names.first(where: { $0.1 == rawValue })?.0 ?? String(rawValue)
+        ProcessSignal.names.first(where: { $0.1 == rawValue })?.0 ?? String(rawValue)
     }
 
+    /// The name, as `name`.
     public var description: String { name }
 }
