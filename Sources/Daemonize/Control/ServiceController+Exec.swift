@@ -141,7 +141,7 @@ struct ReadinessWait {
                     switch event {
                     case .ready: return .ready
                     case .failed(let reason): return .failed(reason)
-                    case .status, .mainPID: break
+                    case .status, .mainPID, .watchdog: break
                     }
                 }
             }

@@ -101,6 +101,15 @@ extension ServiceConfiguration {
                          write: { [$0.ready.description] }),
         interval("min-uptime", "with --ready exec, how long the service must stay up", { $0.minUptime }, { $0.minUptime = $1 }),
         interval("ready-timeout", "how long start waits for readiness", { $0.readyTimeout }, { $0.readyTimeout = $1 }),
+        ConfigurationKey("watchdog", .value, "DURATION|off", "with --ready notify: kill and restart a service silent this long (WATCHDOG=1)",
+                         read: { c, v in
+                             if v == "off" { c.watchdog = nil; return }
+                             guard let interval = Interval(parsing: v), interval.nanoseconds >= 1_000_000 else {
+                                 throw ConfigurationKey.bad("watchdog", v, "expected a duration like 10s (at least 1ms), or off")
+                             }
+                             c.watchdog = interval
+                         },
+                         write: { c in [c.watchdog?.description ?? "off"] }),
         signal("stop-signal", "how stop asks", { $0.stopSignal }, { $0.stopSignal = $1 }),
         interval("stop-timeout", "how long stop waits before SIGKILL", { $0.stopTimeout }, { $0.stopTimeout = $1 }),
         signal("reload-signal", "what reload sends", { $0.reloadSignal }, { $0.reloadSignal = $1 }),
@@ -210,7 +219,9 @@ extension ServiceConfiguration {
         if !supervise {
             if !watch.isEmpty { throw ConfigurationError(key: "watch", message: "watch needs the supervisor (it cannot be used with no-supervise)") }
             if logTimestamps { throw ConfigurationError(key: "log-timestamps", message: "log-timestamps needs the supervisor (it cannot be used with no-supervise)") }
+            if watchdog != nil { throw ConfigurationError(key: "watchdog", message: "watchdog needs the supervisor (it cannot be used with no-supervise)") }
         }
+        if watchdog != nil && ready != .notify { throw ConfigurationError(key: "watchdog", message: "watchdog needs ready = notify (WATCHDOG=1 comes over the notify socket)") }
         if restartMaxDelay < restartDelay { throw ConfigurationError(key: "restart-max-delay", message: "restart-max-delay (\(restartMaxDelay)) is shorter than restart-delay (\(restartDelay))") }
     }
 }

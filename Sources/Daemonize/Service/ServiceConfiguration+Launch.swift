@@ -16,7 +16,8 @@ extension ServiceConfiguration {
 
     /// The environment the service starts with: swiftd's own (unless
     /// clear-env) without `NOTIFY_SOCKET`, with USER, LOGNAME and HOME for a
-    /// `user`, then every `env` setting, then `NOTIFY_SOCKET` for notify readiness.
+    /// `user`, then every `env` setting, then `NOTIFY_SOCKET` for notify readiness
+    /// and `WATCHDOG_USEC` for a watchdog (swiftd's own are never passed on).
     package func serviceEnvironment(credentials: Credentials?, notifySocket: String?) -> [String] {
         var env = clearEnvironment ? [] : Environment.current()
         env = Environment.setting("NOTIFY_SOCKET", to: nil, in: env)
@@ -30,6 +31,8 @@ extension ServiceConfiguration {
             env = Environment.setting(name, to: value, in: env)
         }
         if let notifySocket { env = Environment.setting("NOTIFY_SOCKET", to: notifySocket, in: env) }
+        env = Environment.setting("WATCHDOG_USEC", to: watchdog.map { String(($0.nanoseconds + 999) / 1000) }, in: env)
+        env = Environment.setting("WATCHDOG_PID", to: nil, in: env)
         return env
     }
 

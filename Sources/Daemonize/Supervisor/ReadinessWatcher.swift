@@ -1,7 +1,7 @@
 internal import Glibc
 
 /// How a service says how it is, read in one place for the supervisor and
-/// for exec mode's start: READY=1, ERRNO=, STATUS= and MAINPID= on the
+/// for exec mode's start: READY=1, ERRNO=, STATUS=, MAINPID= and WATCHDOG= on the
 /// sd_notify socket (`--ready notify`), a newline on the s6-style
 /// notification descriptor (`--ready fd:N`). Only messages from processes
 /// the caller accepts as the service's count.
@@ -12,6 +12,8 @@ final class ReadinessWatcher {
         case failed(String)
         case status(String)
         case mainPID(pid_t)
+        /// WATCHDOG=1 (alive), or WATCHDOG=trigger (act as if the watchdog expired).
+        case watchdog(trigger: Bool)
     }
 
     /// Datagrams read per call: a flood never keeps the caller from the rest
@@ -54,6 +56,7 @@ final class ReadinessWatcher {
             guard message.sender > 0, isService(message.sender) else { continue }
             if let text = message.fields["STATUS"] { events.append(.status(text)) }
             if let pid = message.fields["MAINPID"].flatMap({ PIDFile.parsePID($0.utf8) }) { events.append(.mainPID(pid)) }
+            if let watchdog = message.fields["WATCHDOG"], watchdog == "1" || watchdog == "trigger" { events.append(.watchdog(trigger: watchdog == "trigger")) }
             if let code = message.fields["ERRNO"].flatMap({ Int32($0) }) {
                 events.append(.failed("it reported errno \(code) (\(Errno(rawValue: code)))"))
             } else if message.fields["READY"] == "1" {

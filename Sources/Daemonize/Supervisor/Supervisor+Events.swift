@@ -29,6 +29,9 @@ extension Supervisor {
                 if lifecycle.isStarting { startFailed(reason, code: ExitCode.failure) }
             case .ready:
                 if lifecycle.isStarting { reportReady() }
+                armWatchdog()
+            case .watchdog(let trigger):
+                if trigger { watchdogExpired() } else { armWatchdog() }
             }
         }
     }

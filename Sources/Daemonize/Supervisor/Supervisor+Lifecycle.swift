@@ -103,6 +103,7 @@ extension Supervisor {
         let exitedPID = main?.pid
         main?.close()
         main = nil
+        watchdog = Watchdog()
         lastStatus = status
         state.lastExit = status
         state.pid = nil

@@ -59,6 +59,9 @@ package final class Supervisor {
     var failureCode: Int32 = ExitCode.failure
     /// When a STATUS= text not yet recorded is due to be.
     var statusSaveDue: Int64?
+    /// The watchdog: when the service is late with WATCHDOG=1, and when a
+    /// main process killed for it gets SIGKILL.
+    var watchdog = Watchdog()
 
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
@@ -143,7 +146,7 @@ package final class Supervisor {
     }
 
     private func nextDeadline() -> Int64? {
-        [lifecycle.deadline, output.partialLineDeadline, watcher?.dueAt, statusSaveDue].compactMap { $0 }.min()
+        [lifecycle.deadline, output.partialLineDeadline, watcher?.dueAt, statusSaveDue, watchdog.deadline].compactMap { $0 }.min()
     }
 
     private func handleDeadlines(now: Int64) {
@@ -163,6 +166,7 @@ package final class Supervisor {
         }
         if let deadline = output.partialLineDeadline, now >= deadline { output.flushPartialLine() }
         if let due = statusSaveDue, now >= due { save() }
+        if let due = watchdog.deadline, now >= due { watchdogDue(now: now) }
         if let watcher, let due = watcher.dueAt, now >= due, watcher.takeChanges() { watchedChange() }
     }
 
