@@ -3,7 +3,8 @@
 #   make                          release build of swiftd (Swift runtime linked in statically)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall PREFIX=/usr/local DESTDIR=
-#   make check                    the project's tests: test, lint, install-test, stress, fuzz
+#   make check                    the project's tests: test, examples, lint, install-test, stress, fuzz
+#   make examples                 builds the library's example package (Examples/) and runs its tests
 #   make stress                   the reliability tests longer than a minute
 #   make fuzz FUZZ_SECONDS=60     every libFuzzer target in Tests/Fuzz, this long each
 
@@ -33,7 +34,7 @@ SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
 
 # One target at a time: swift build and swift test share .build.
 .NOTPARALLEL:
-.PHONY: all build install uninstall check test lint install-test stress fuzz clean
+.PHONY: all build install uninstall check test examples lint install-test stress fuzz clean
 
 all: build
 
@@ -72,10 +73,15 @@ uninstall:
 	fi
 
 # The project's test command (README, .ci/run).
-check: test lint install-test stress fuzz
+check: test examples lint install-test stress fuzz
 
 test:
 	$(SWIFT) test
+
+# A separate package that depends on the library by path, as a library user's
+# would: only the public API is in reach (Examples/Package.swift).
+examples:
+	cd Examples && $(SWIFT) build --build-tests && $(SWIFT) test
 
 # Any mandoc warning fails (style notes, such as manuals not installed here, do not).
 lint:
@@ -94,4 +100,4 @@ fuzz:
 
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-fuzz
+	rm -rf .build-fuzz Examples/.build

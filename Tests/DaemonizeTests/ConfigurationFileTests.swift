@@ -39,6 +39,7 @@ import Testing
         KeyCase(key: "ready", good: "fd:4", holds: { $0.ready == .descriptor(4) }, bad: "fd:2", reason: "expected exec, notify or fd:N"),
         KeyCase(key: "min-uptime", good: "1.5s", holds: { $0.minUptime == .milliseconds(1500) }, bad: "1x", reason: "expected a duration"),
         KeyCase(key: "ready-timeout", good: "2m", holds: { $0.readyTimeout == .seconds(120) }, bad: "1 h", reason: "expected a duration"),
+        KeyCase(key: "watchdog", good: "5s", holds: { $0.watchdog == .seconds(5) }, bad: "0", reason: "at least 1ms"),
         KeyCase(key: "stop-signal", good: "SIGINT", holds: { $0.stopSignal == .interrupt }, bad: "NOPE", reason: "expected a signal"),
         KeyCase(key: "stop-timeout", good: "3", holds: { $0.stopTimeout == .seconds(3) }, bad: "ten", reason: "expected a duration"),
         KeyCase(key: "reload-signal", good: "10", holds: { $0.reloadSignal == .user1 }, bad: "SIGFOO", reason: "expected a signal"),

@@ -62,7 +62,7 @@ package struct ConfigurationKey: Sendable {
 /// A bad setting: an unknown key (with a suggestion), a bad value, a
 /// missing command; and where it came from, which decides the exit code
 /// (2 for the command line, 6 for a config file).
-package struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Where a setting came from.
     package enum Origin: Hashable, Sendable {
         case commandLine
@@ -70,8 +70,10 @@ package struct ConfigurationError: Error, Hashable, Sendable, CustomStringConver
         case file(String)
     }
 
-    package var key: String
-    package var message: String
+    /// The key (the option without its dashes) the error is about.
+    public var key: String
+    /// The whole line.
+    public var message: String
     /// Nil until a reader of options or files says which it was.
     package var origin: Origin?
     /// For a bad value: the value and what was expected, to word the
@@ -96,8 +98,11 @@ package struct ConfigurationError: Error, Hashable, Sendable, CustomStringConver
         return "bad value for --\(key): '\(badValue.value)' (\(badValue.reason))"
     }
 
-    package var description: String { message }
+    /// The whole line, as `message`.
+    public var description: String { message }
 
-    package static func == (a: ConfigurationError, b: ConfigurationError) -> Bool { a.key == b.key && a.message == b.message }
-    package func hash(into hasher: inout Hasher) { hasher.combine(key); hasher.combine(message) }
+    /// The same key and message.
+    public static func == (a: ConfigurationError, b: ConfigurationError) -> Bool { a.key == b.key && a.message == b.message }
+    /// Hashes the key and the message.
+    public func hash(into hasher: inout Hasher) { hasher.combine(key); hasher.combine(message) }
 }

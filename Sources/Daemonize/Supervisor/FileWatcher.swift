@@ -13,7 +13,10 @@ internal import Glibc
 /// is compared by size and modification time. Paths the supervisor writes
 /// itself (the service's log, its run files) are ignored, so that its own
 /// writes never count as a change.
-final class FileWatcher {
+///
+/// For a program of your own (an autoreloader, a hot swap), `waitForChange`
+/// is the whole interface. Use one watcher from one thread at a time.
+public final class FileWatcher {
     /// Quiet time after the last event before changes are looked at: long
     /// enough that an editor's save (write a copy, rename it over) or a
     /// burst of writes is one change, short enough to feel immediate.
@@ -44,10 +47,21 @@ final class FileWatcher {
     private static let mask: UInt32 = UInt32(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM
                                               | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
-    init(paths: [String], ignoring ignored: [String] = []) throws {
+    /// Watches `paths` (files or directory trees; relative ones are taken
+    /// against the current directory, missing ones are picked up when they
+    /// appear), their content as of now the reference. The C function is
+    /// `inotify_init1`.
+    ///
+    /// - Throws: a `SystemError` when inotify cannot be set up (`EMFILE`:
+    ///   the user's inotify instances are used up).
+    public convenience init(paths: [String]) throws {
+        try self.init(paths: paths, ignoring: [])
+    }
+
+    init(paths: [String], ignoring ignored: [String]) throws {
         inotify = try Inotify()
-        roots = paths.map { FileWatcher.normalize($0) }
-        self.ignored = ignored.map { FileWatcher.normalize($0) }
+        roots = paths.map { FileWatcher.normalize(Path.absolute($0)) }
+        self.ignored = ignored.map { FileWatcher.normalize(Path.absolute($0)) }
         setUpWatches()
         budget = FileWatcher.maxEntries
         for root in roots { scan(root, depth: 0, into: &hashes) }
@@ -105,6 +119,26 @@ final class FileWatcher {
         }
         setUpWatches()
         return changed
+    }
+
+    /// Waits until the content of a watched file changes (or a file
+    /// appears or disappears), `timeout` at most (nil: for ever). A burst of
+    /// writes and saves is one change, seen once it has been quiet for 40 ms;
+    /// a write of the same bytes, a `touch`, a `chmod` is none. The C
+    /// functions are `poll` and `read` on the inotify descriptor.
+    ///
+    /// - Returns: True for a change, false when `timeout` passed first.
+    public func waitForChange(timeout: Duration? = nil) throws -> Bool {
+        let deadline = timeout.map { Monotonic.now() + Interval($0).nanoseconds }
+        while true {
+            let now = Monotonic.now()
+            if let due = dueAt, now >= due, takeChanges() { return true }
+            if let deadline, now >= deadline { return false }
+            let until = [dueAt, deadline].compactMap { $0 }.min()
+            if try descriptor.waitReadable(timeoutMilliseconds: until.map { Monotonic.millisecondsUntil($0) } ?? -1) {
+                readEvents()
+            }
+        }
     }
 
     // MARK: Watching

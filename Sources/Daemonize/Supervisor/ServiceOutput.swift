@@ -13,12 +13,14 @@ final class ServiceOutput {
     /// When an incomplete last line is written out anyway (the service went quiet mid-line).
     private(set) var partialLineDeadline: Int64?
 
-    init(_ configuration: ServiceConfiguration, paths: ServicePaths, foreground: Bool) throws {
+    init(_ configuration: ServiceConfiguration, paths: ServicePaths?, foreground: Bool) throws {
         var target: ServiceLog.Target
         switch configuration.log {
         case .none: target = .discard
         case .file(let path): target = .file(Path.absolute(path))
-        case .automatic: target = foreground ? .descriptor(.standardOutput) : .file(paths.defaultLogFile(configuration.name))
+        case .automatic:
+            // Without swiftd's directories (the library's `Supervisor.run`), the process's own output.
+            if let paths, !foreground { target = .file(paths.defaultLogFile(configuration.name)) } else { target = .descriptor(.standardOutput) }
         }
         if foreground, case .descriptor = target, !configuration.logTimestamps {
             // swiftd run without a log: the service writes to our own stdout and stderr directly.

@@ -64,7 +64,7 @@ extension Supervisor {
     /// administrator, a /tmp cleaner): locked before it appears, naming the
     /// running main process. Meanwhile commands find the service by its record.
     func restorePidfile() {
-        guard pidFile.isUnlinked else { return }
+        guard let pidFile, pidFile.isUnlinked else { return }
         do {
             if try pidFile.restore(pid: main?.pid) { log.note("\(pidFile.path) was removed: put back") }
         } catch {
@@ -82,7 +82,7 @@ extension Supervisor {
     func reapChildren() {
         while let pid = CurrentProcess.exitedChild() {
             let isMain = pid == main?.pid
-            if isMain { try? pidFile.write(pid: nil) }
+            if isMain { try? pidFile?.write(pid: nil) }
             guard let status = CurrentProcess.reap(pid) else { break }
             if isMain { mainExited(status) }
         }

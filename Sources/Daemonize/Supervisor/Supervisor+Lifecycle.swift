@@ -19,7 +19,7 @@ extension Supervisor {
             heir = nil
             state.pid = process.pid
             do {
-                try pidFile.write(pid: process.pid)
+                try pidFile?.write(pid: process.pid)
             } catch {
                 // A pidfile without the pid is a service nobody can find:
                 // stop it and fail (the first start reports why).
@@ -128,7 +128,7 @@ extension Supervisor {
         guard ProcessTable.stat(of: pid)?.parent == selfPID, let handle = try? ProcessHandle.open(pid: pid) else { return false }
         main = handle
         heir = nil
-        try? pidFile.write(pid: pid)
+        try? pidFile?.write(pid: pid)
         state.pid = pid
         state.pidStartTime = ProcessTable.stat(of: pid)?.startTime
         log.note("\(configuration.name) \(status); its main process is now \(pid)")
@@ -225,7 +225,7 @@ extension Supervisor {
         state.droppedLines = log.droppedTotal
         save()
         reporter.failed("\(configuration.name) stopped during startup", status: "stopped", code: ExitCode.failure)
-        pidFile.release()
+        pidFile?.release()
         // Output still held back for a full descriptor gets a second, no more.
         log.drainBacklog(timeoutMilliseconds: 1000)
         if reporter.isForeground {

@@ -10,7 +10,7 @@ internal import Glibc
 /// `Supervisor+Lifecycle.swift` moves it) fed by events
 /// (`Supervisor+Events.swift`). The loop sleeps in `poll` with no timeout
 /// unless something is due: a quiet service costs no wake-ups.
-package final class Supervisor {
+public final class Supervisor {
     /// Where the supervisor runs.
     package enum Role {
         /// Detached (`swiftd start`): reports the start through the daemon's channel.
@@ -32,8 +32,9 @@ package final class Supervisor {
     static let statusSaveInterval: Int64 = 100_000_000
 
     let configuration: ServiceConfiguration
-    let paths: ServicePaths
-    let pidFile: PIDFile
+    /// swiftd's directories; nil under the library's `run`: no state file.
+    let paths: ServicePaths?
+    let pidFile: PIDFile?
     let selfPID = CurrentProcess.id
     let reporter: StartReporter
     let credentials: Credentials?
@@ -66,7 +67,7 @@ package final class Supervisor {
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
     /// a failure here is reported before anything is started.
-    package init(configuration: ServiceConfiguration, paths: ServicePaths, pidFile: PIDFile, role: Role) throws {
+    package init(configuration: ServiceConfiguration, paths: ServicePaths?, pidFile: PIDFile?, role: Role) throws {
         self.configuration = configuration
         self.paths = paths
         self.pidFile = pidFile
@@ -91,11 +92,15 @@ package final class Supervisor {
         readiness = try ReadinessWatcher(configuration.ready, name: configuration.name)
         if configuration.watch.isEmpty {
             watcher = nil
-        } else {
+        } else if let paths {
             // Its own writes are never a change: the log (and its rotations), the run files.
             let own = [configuration.logFile(in: paths), paths.pidFile(configuration.name), paths.stateFile(configuration.name),
                        Path.join(paths.runDirectory, ".\(configuration.name).pid"), Path.join(paths.runDirectory, ".\(configuration.name).state")]
             watcher = try FileWatcher(paths: configuration.watch, ignoring: own.compactMap { $0 })
+        } else {
+            var own: [String] = []
+            if case .file(let path) = configuration.log { own.append(Path.absolute(path)) }
+            watcher = try FileWatcher(paths: configuration.watch, ignoring: own)
         }
     }
 
@@ -113,7 +118,7 @@ package final class Supervisor {
             // reported on: the start fails before anything runs.
             let reason = "cannot write its state: \(error)"
             reporter.failed(Wording.startFailure(configuration.name, reason: reason, lines: []), status: reason, code: ExitCode.failure)
-            pidFile.release()
+            pidFile?.release()
             CurrentProcess.exit(1)
         }
         CrashPoint.reach("before-spawn")
@@ -176,7 +181,7 @@ package final class Supervisor {
     func write() throws {
         statusSaveDue = nil
         state.phase = lifecycle.recorded
-        try state.write(paths.stateFile(configuration.name))
+        if let paths { try state.write(paths.stateFile(configuration.name)) }
     }
 
     /// Records the state; a failure is not the service's (the next write retries).
