@@ -31,13 +31,13 @@ public struct LaunchConfiguration: Sendable {
     public var arguments: [String]
     /// `argv[0]`; the executable as given by default.
     public var argv0: String?
-    /// "NAME=VALUE" entries; nil inherits the caller's environment.
+    /// "NAME=VALUE" entries (`execve`'s `envp`); nil inherits the caller's environment.
     public var environment: [String]?
-    /// The working directory; nil keeps the caller's.
+    /// The working directory (`chdir`); nil keeps the caller's.
     public var workingDirectory: String?
-    /// The file mode creation mask; nil keeps the caller's.
+    /// The file mode creation mask (`umask`); nil keeps the caller's.
     public var umask: mode_t?
-    /// Who to run as (initgroups, setgid, setuid, in that order); nil: unchanged.
+    /// Who to run as (`setgroups`, `setgid`, `setuid`, in that order); nil: unchanged.
     public var credentials: Credentials?
     /// Session and process group.
     public var session: Session
@@ -52,7 +52,8 @@ public struct LaunchConfiguration: Sendable {
     public var descriptors: [CInt: CInt]
     /// The scheduling priority (`setpriority`); nil: unchanged.
     public var nice: Int32?
-    /// The signal the program gets when the caller dies (set after the privilege drop).
+    /// The signal the program gets when the caller dies (`prctl(PR_SET_PDEATHSIG)`,
+    /// set after the privilege drop); nil: none.
     public var parentDeathSignal: ProcessSignal?
 
     /// A launch of `executable` with `arguments`; every other setting as named.

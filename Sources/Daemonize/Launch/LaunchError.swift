@@ -4,19 +4,48 @@ internal import Glibc
 ///
 /// Reads like "exec /usr/bin/missing: No such file or directory" or
 /// "chdir /srv/nope: No such file or directory".
-package struct LaunchError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct LaunchError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Where a launch can fail: before the fork (`lookup`, `open`), or a
     /// step of the child (`Spawn.Step`, named alike).
-    package enum Step: String, Sendable {
-        case lookup, open, pipe, fork, signals, setsid, descriptors, chdir, nice, setgroups, setgid, setuid, pdeathsig, close, exec
+    public enum Step: String, Sendable {
+        /// Finding the executable in `PATH` (or checking the path given).
+        case lookup
+        /// Opening a file for a standard stream.
+        case open
+        /// The report pipe (`pipe2`).
+        case pipe
+        /// `fork`.
+        case fork
+        /// Resetting the signal mask and dispositions (`sigprocmask`, `sigaction`).
+        case signals
+        /// `setsid` or `setpgid`.
+        case setsid
+        /// Placing the descriptors (`dup2`).
+        case descriptors
+        /// `chdir`.
+        case chdir
+        /// `setpriority`.
+        case nice
+        /// `setgroups`.
+        case setgroups
+        /// `setgid`.
+        case setgid
+        /// `setuid`.
+        case setuid
+        /// `prctl(PR_SET_PDEATHSIG)`.
+        case pdeathsig
+        /// Closing every other descriptor (`close_range`).
+        case close
+        /// `execve`.
+        case exec
     }
 
     /// The step that failed.
-    package var step: Step
+    public var step: Step
     /// Why.
-    package var errno: Errno
+    public var errno: Errno
     /// The path or id the step was about.
-    package var path: String?
+    public var path: String?
 
     package init(step: Step, errno: Errno, path: String?) {
         self.step = step
@@ -24,7 +53,8 @@ package struct LaunchError: Error, Hashable, Sendable, CustomStringConvertible {
         self.path = path
     }
 
-    package var description: String {
+    /// "exec /usr/bin/missing: command not found", "chdir /srv: Permission denied".
+    public var description: String {
         let name = step == .lookup ? "exec" : step.rawValue
         let what = step == .lookup && errno == .noSuchFile ? "command not found" : errno.description
         if let path { return "\(name) \(path): \(what)" }
