@@ -28,6 +28,11 @@ let package = Package(
         // Notify: one message per call, and what became of it.
         .executableTarget(name: "notify", dependencies: [daemonize]),
         // Runs the examples as separate processes and checks them from outside.
+        // Compiles only if Daemonize's names leave swift-system's and swift-subprocess's alone
+        // (the two modules are stand-ins that declare their top-level names).
+        .target(name: "SystemPackage"),
+        .target(name: "Subprocess"),
+        .executableTarget(name: "clash", dependencies: [daemonize, "SystemPackage", "Subprocess"]),
         .testTarget(name: "ExamplesTests", dependencies: [daemonize]),
     ]
 )
