@@ -38,9 +38,11 @@ import Testing
 
     @Test func startLimitGivesUpWithARecordThatStartClears() throws {
         try withHarness("give-up") { h throws in
-            let start = try h.startService("doomed", ["--restart-delay", "0", "--start-limit", "3/60s"], service: ["--exit", "2", "--after", "150"])
+            let start = try h.startService("doomed", ["--restart-delay", "0", "--start-limit", "3/60s"],
+                                           service: ["--exit", "2", "--after", "150", "--stamp", h.scratch.file("stamps")])
             #expect(start.code == 0, "\(start)")
             #expect(eventually(timeout: 20) { h.state("doomed")?.phase == .failed })
+            #expect(stamps(h).filter { $0.0 == "start" }.count == 3, "3/60s allows 3 starts, the first one included: \(h.text("stamps"))")
             #expect(eventually { PIDFile.status(at: h.pidFile("doomed")) == .absent }, "the lock is released")
             let status = try h.swiftd(["status", "doomed"])
             #expect(status.code == 1, "\(status)")

@@ -80,7 +80,7 @@ extension ServiceConfiguration {
         choice("restart", "no|on-failure|always", "respawn policy", { $0.restart }, { $0.restart = $1 }, expected: "no, on-failure or always"),
         interval("restart-delay", "first delay between respawns (doubles each time)", { $0.restartDelay }, { $0.restartDelay = $1 }),
         interval("restart-max-delay", "longest delay between respawns", { $0.restartMaxDelay }, { $0.restartMaxDelay = $1 }),
-        ConfigurationKey("start-limit", .value, "N/PERIOD", "give up after N starts within PERIOD",
+        ConfigurationKey("start-limit", .value, "N/PERIOD", "allow N starts within PERIOD (the first included), then give up",
                          read: { c, v in
                              guard let limit = StartLimit(parsing: v) else { throw ConfigurationKey.bad("start-limit", v, "expected N/PERIOD like 5/60s, or none") }
                              c.startLimit = limit

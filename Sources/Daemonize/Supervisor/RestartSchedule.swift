@@ -34,8 +34,9 @@ struct RestartSchedule {
         requestCode = c.restartExitCode
     }
 
-    /// Records a start that counts against the limit (only the last
-    /// `limit.count` matter: however often the service restarts, this stays small).
+    /// Records a start, the first one included: N/PERIOD allows N starts in
+    /// all, so an exit after the Nth within PERIOD gives up. Only the last
+    /// `limit.count` matter: however often the service restarts, this stays small.
     mutating func started(at now: Int64) {
         guard limit.count > 0 else { return }
         starts.append(now)

@@ -7,6 +7,8 @@ extension Supervisor {
     /// readiness); a respawn runs at once.
     func spawn(initial: Bool) {
         let now = Monotonic.now()
+        // Every start counts against the start limit, the first one included.
+        schedule.started(at: now)
         do {
             let handover = try readiness.prepareLaunch()
             defer { handover.handOff?.close() }
@@ -72,7 +74,6 @@ extension Supervisor {
 
     func respawn() {
         state.restarts += 1
-        schedule.started(at: Monotonic.now())
         spawn(initial: false)
     }
 
