@@ -53,11 +53,13 @@ struct Command {
                 help: { """
                 usage: swiftd stop NAME [--timeout DURATION] [--signal SIGNAL]
 
-                Sends the stop signal to every process of NAME, SIGKILL after the timeout, and returns once none is
-                left. Exit 0 when stopped or not running, 1 when it could not be stopped.
+                Sends the stop signal to every process of NAME (or follows its stop-signal schedule and kill-mode),
+                SIGKILL after the timeout, and returns once none is left. Exit 0 when stopped or not running, 1 when
+                it could not be stopped.
 
-                  --timeout DURATION   how long to wait before SIGKILL (default: the service's stop-timeout)
-                  --signal SIGNAL      the signal to send (default: the service's stop-signal)
+                  --timeout DURATION   SIGKILL at the latest this long after the stop began (default: the
+                                       service's stop-timeout after its last stop signal)
+                  --signal SIGNAL      this one signal instead of the service's stop-signal
                 """ },
                 run: { try Actions.stop($0, $1) }),
         Command("restart", ["NAME"], minimum: 1, options: startOptions,

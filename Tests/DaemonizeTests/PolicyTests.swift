@@ -70,10 +70,43 @@ import Testing
         }
     }
 
+    @Test func aStopScheduleReadsBackAsWrittenAndRefusesWhatIsNotOne() {
+        for text in ["TERM", "QUIT/5s/TERM/5s/KILL", "INT/250ms", "HUP/1s/TERM"] {
+            #expect(StopSchedule(parsing: text)?.description == text, "\(text)")
+        }
+        #expect(StopSchedule(parsing: "sigquit/5/15")?.description == "QUIT/5s/TERM")
+        for bad in ["", "/", "TERM/", "TERM/KILL", "5s/TERM", "TERM//KILL", "NOPE/5s", "TERM/5x", "TERM/forever",
+                    Array(repeating: "TERM/1s", count: 17).joined(separator: "/")] {
+            #expect(StopSchedule(parsing: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func theStopPlanFollowsTheScheduleAndEndsWithKillToEveryone() throws {
+        func plan(_ options: [(String, String)], signal: ProcessSignal? = nil, timeout: Interval? = nil) throws -> [String] {
+            let c = try configuration { c in for (k, v) in options { try c.apply(k, v) } }
+            return StopRequest.plan(c, signal: signal, timeout: timeout).steps.map {
+                "\($0.signal.name)\($0.wait.map { " \($0)" } ?? "")\($0.everyone ? "" : " main")"
+            }
+        }
+        #expect(try plan([]) == ["TERM 10s", "KILL"])
+        #expect(try plan([("stop-signal", "QUIT/5s/TERM/5s/KILL")]) == ["QUIT 5s", "TERM 5s", "KILL"])
+        #expect(try plan([("stop-signal", "QUIT/5s/TERM"), ("stop-timeout", "2s")]) == ["QUIT 5s", "TERM 2s", "KILL"])
+        #expect(try plan([("stop-signal", "TERM/1s/KILL/5s/QUIT")]) == ["TERM 1s", "KILL"], "nothing after KILL")
+        #expect(try plan([("stop-signal", "KILL")]) == ["KILL"])
+        #expect(try plan([("kill-mode", "main"), ("stop-signal", "QUIT/5s/TERM/5s")]) == ["QUIT 5s main", "TERM 5s", "KILL"])
+        // stop --signal: that one signal; stop --timeout: KILL at the latest then.
+        #expect(try plan([("stop-signal", "QUIT/5s/TERM/5s/KILL")], signal: .interrupt) == ["INT 10s", "KILL"])
+        #expect(try plan([("stop-signal", "QUIT/5s/TERM/5s/KILL")], timeout: .seconds(7)) == ["QUIT 5s", "TERM 2s", "KILL"])
+        #expect(try plan([("stop-signal", "QUIT/5s/TERM/5s/KILL")], timeout: .seconds(3)) == ["QUIT 3s", "KILL"])
+        #expect(try plan([("stop-signal", "QUIT/5s/TERM")], timeout: .seconds(3600)) == ["QUIT 5s", "TERM 3595s", "KILL"])
+        #expect(try plan([], timeout: .zero) == ["TERM 0", "KILL"])
+        #expect(StopRequest.plan(try configuration { try $0.apply("stop-signal", "QUIT/5s/TERM/5s/KILL") }).total == .seconds(10))
+    }
+
     @Test func theRecordedPhaseIsDerivedFromTheLifecycle() {
         let cases: [(Lifecycle.Phase, ServiceState.Phase)] = [
             (.starting(windowEnd: 1, timeout: nil), .starting), (.running, .running), (.backoff(until: 5), .backoff),
-            (.stopping(killAt: 1, after: .respawn(delay: 0)), .backoff), (.stopping(killAt: nil, after: .exit(.stopped)), .stopping),
+            (.stopping(nextStepAt: 1, after: .respawn(delay: 0)), .backoff), (.stopping(nextStepAt: nil, after: .exit(.stopped)), .stopping),
             (.finished(.failed), .failed),
         ]
         for (phase, recorded) in cases {

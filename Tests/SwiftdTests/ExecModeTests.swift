@@ -70,4 +70,23 @@ import Testing
             #expect(start.code == 5, "\(start)")
         }
     }
+
+    @Test(arguments: ["main", "group"])
+    func stopFollowsTheScheduleAndTheKillModeWithoutASupervisor(_ mode: String) throws {
+        try withHarness("exec-schedule") { h throws in
+            let signals = h.scratch.file("signals")
+            let children = h.scratch.file("children")
+            let start = try h.startService("x", ["--no-supervise", "--kill-mode", mode, "--stop-signal", "USR1/300ms/TERM", "--ready", "fd:9"],
+                                           service: ["--record-signals", signals, "--fork", "2", "--children-record", children, "--fd-ready", "9"])
+            #expect(start.code == 0, "\(start)")
+            let stop = try h.swiftd(["stop", "x"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(h.text("signals").split(separator: "\n").filter { $0 != "CONT" } == ["USR1", "TERM"], "\(h.text("signals"))")
+            let got = h.text("children").split(separator: "\n")
+            #expect(got.filter { $0 == "TERM" }.count == 2, "\(got)")
+            #expect(got.filter { $0 == "USR1" }.count == (mode == "main" ? 0 : 2), "\(got)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
 }

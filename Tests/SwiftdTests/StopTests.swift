@@ -47,6 +47,59 @@ import Testing
         }
     }
 
+    /// The signals a fixture recorded, without the CONT that follows each.
+    func received(_ h: Harness, _ file: String) -> [String] {
+        h.text(file).split(separator: "\n").map(String.init).filter { $0 != "CONT" }
+    }
+
+    @Test func aStopScheduleSendsEachSignalInTurnThenKill() throws {
+        try withHarness("stop-schedule") { h throws in
+            let signals = h.scratch.file("signals")
+            #expect(try h.startService("s", ["--stop-signal", "USR1/200ms/TERM/200ms/KILL", "--ready", "fd:9"],
+                                       service: ["--ignore-term", "--record-signals", signals, "--fd-ready", "9"]).code == 0)
+            #expect(h.state("s")?.configuration.stopSchedule.description == "USR1/200ms/TERM/200ms/KILL")
+            let pid = try #require(h.pid("s"))
+            let stop = try h.swiftd(["stop", "s"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(received(h, "signals") == ["USR1", "TERM"], "each signal once, in order")
+            #expect(!h.isAlive(pid))
+            #expect(h.log("s").contains("s did not stop within 200ms: sending TERM"), "\(h.log("s"))")
+            #expect(h.log("s").contains("s did not stop within 200ms: sending KILL"))
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test(arguments: ["main", "group"])
+    func killModeMainSignalsTheMainProcessFirstAndTheRestWhenTheScheduleEscalates(_ mode: String) throws {
+        try withHarness("stop-kill-mode") { h throws in
+            let signals = h.scratch.file("signals")
+            let children = h.scratch.file("children")
+            #expect(try h.startService("s", ["--kill-mode", mode, "--stop-signal", "USR1/300ms/TERM", "--ready", "fd:9"],
+                                       service: ["--record-signals", signals, "--fork", "2", "--children-record", children, "--fd-ready", "9"]).code == 0)
+            let stop = try h.swiftd(["stop", "s"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(received(h, "signals") == ["USR1", "TERM"])
+            // Each child records what it got: with kill-mode main, TERM alone (the escalation).
+            let got = h.text("children").split(separator: "\n")
+            #expect(got.filter { $0 == "TERM" }.count == 2, "\(got)")
+            #expect(got.filter { $0 == "USR1" }.count == (mode == "main" ? 0 : 2), "\(got)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test func stopTimeoutBringsAScheduleKillForward() throws {
+        try withHarness("stop-schedule-timeout") { h throws in
+            let signals = h.scratch.file("signals")
+            #expect(try h.startService("s", ["--stop-signal", "USR1/1h/TERM/1h/KILL", "--ready", "fd:9"],
+                                       service: ["--ignore-term", "--record-signals", signals, "--fd-ready", "9"]).code == 0)
+            let stop = try h.swiftd(["stop", "s", "--timeout", "200ms"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(received(h, "signals") == ["USR1"], "KILL came at 200ms, before TERM was due")
+            #expect(h.log("s").contains("s did not stop within 200ms: sending KILL"))
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
     @Test func stoppingWhatIsNotRunningIsZero() throws {
         try withHarness("stop-none") { h throws in
             let result = try h.swiftd(["stop", "nothing"])

@@ -38,40 +38,60 @@ enum Leftovers {
         }
     }
 
-    /// Sends `signal` to each process of the recorded service (through
-    /// pidfds), SIGKILL after `timeout`, and waits until none is left
-    /// (zombies count as gone). Processes that appear meanwhile (forked by
-    /// the ones being stopped) get the same. Returns true when all are gone.
+    /// Follows `plan` (see `StopRequest.plan`) for the processes of the
+    /// recorded service (through pidfds): each step's signal to the recorded
+    /// main process, or to every process, then its wait; after KILL, waits
+    /// until none is left (zombies count as gone). Processes that appear
+    /// meanwhile (forked by the ones being stopped) get the step's signal
+    /// too. Returns true when all are gone.
     @discardableResult
-    static func stop(_ recorded: ServiceState, signal: ProcessSignal, timeout: Interval, holders: [RecordedProcess] = [], adopted: Bool = false) -> Bool {
+    static func stop(_ recorded: ServiceState, plan: StopPlan, holders: [RecordedProcess] = [], adopted: Bool = false) -> Bool {
         var handles: [pid_t: ProcessHandle] = [:]
         defer { for h in handles.values { h.close() } }
-        let deadline = Monotonic.now() + timeout.nanoseconds
-        var killed = false
+        var plan = plan
+        var firstRound = true
+        var step = 0
+        var sent: Set<pid_t> = []
+        var stepEnds = Monotonic.now() + (plan.steps[0].wait?.nanoseconds ?? 5_000_000_000)
         var pause: Int64 = 1_000_000
         while true {
             for pid in find(recorded, holders: holders, adopted: adopted) where handles[pid] == nil {
                 guard let handle = try? ProcessHandle.open(pid: pid) else { continue }
                 // Re-check membership now that the pidfd pins the process.
                 guard belongs(pid, to: recorded, holders: holders, adopted: adopted) else { handle.close(); continue }
-                try? handle.send(killed ? .kill : signal)
-                if !killed { try? handle.send(.continue) }
                 handles[pid] = handle
             }
+            if firstRound, let main = recorded.pid, handles[main] == nil {
+                // A step meant for a main process that is already gone would reach nobody.
+                plan.steps[0].everyone = true
+            }
+            firstRound = false
+            signal(handles, plan.steps[step], main: recorded.pid, sent: &sent)
             for (pid, h) in handles where h.hasExited || ProcessTable.stat(of: pid)?.isZombie ?? true {
                 h.close()
                 handles[pid] = nil
             }
             if handles.isEmpty && find(recorded, holders: holders, adopted: adopted).isEmpty { return true }
-            let now = Monotonic.now()
-            if !killed && now >= deadline {
-                for h in handles.values { try? h.send(.kill) }
-                killed = true
-            } else if killed && now >= deadline + 5_000_000_000 {
-                return false
+            if Monotonic.now() >= stepEnds {
+                // Past the last step's wait for the dead to go: give up.
+                guard step + 1 < plan.steps.count else { return false }
+                step += 1
+                sent = []
+                stepEnds = Monotonic.now() + (plan.steps[step].wait?.nanoseconds ?? 5_000_000_000)
+                continue
             }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 20_000_000)
+        }
+    }
+
+    /// A step's signal to each process it is for (the main one only, or
+    /// all) that has not had it yet.
+    private static func signal(_ handles: [pid_t: ProcessHandle], _ step: StopPlan.Step, main: pid_t?, sent: inout Set<pid_t>) {
+        for (pid, handle) in handles where !sent.contains(pid) && (step.everyone || pid == main) {
+            try? handle.send(step.signal)
+            if step.signal != .kill { try? handle.send(.continue) }
+            sent.insert(pid)
         }
     }
 

@@ -97,7 +97,7 @@ extension ServiceController {
         state.pid = pid
         let holders = (try? ServiceSnapshot.read(name, paths: paths))?.lockHolders() ?? []
         let left = Leftovers.find(state, holders: holders, adopted: true).filter { $0 != pid }.count
-        Leftovers.stop(state, signal: configuration.stopSignal, timeout: configuration.stopTimeout, holders: holders, adopted: true)
+        Leftovers.stop(state, plan: StopRequest.plan(configuration), holders: holders, adopted: true)
         var why = reason
         if exited?.isSuccess == true && left > 0 { why = Wording.daemonized(reason, left: left) }
         if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) {

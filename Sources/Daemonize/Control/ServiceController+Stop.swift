@@ -16,18 +16,18 @@ extension ServiceController {
             while true {
                 let snapshot = try ServiceSnapshot.read(name, paths: paths)
                 let configured = snapshot.recorded?.configuration ?? ServiceConfiguration(name: name)
-                let request = (signal: signal ?? configured.stopSignal, timeout: timeout ?? configured.stopTimeout)
+                let plan = StopRequest.plan(configured, signal: signal, timeout: timeout)
                 if snapshot.isExecMode {
-                    if try snapshot.isRunning() { return try stopExec(snapshot, signal: request.signal, timeout: request.timeout) }
+                    if try snapshot.isRunning() { return try stopExec(snapshot, plan: plan) }
                 } else if let supervisor = try snapshot.supervisor() {
-                    return stopSupervised(name, supervisor: supervisor, signal: signal, timeout: timeout, request: request)
+                    return stopSupervised(name, supervisor: supervisor, signal: signal, timeout: timeout, plan: plan)
                 }
                 switch snapshot.lock {
                 case .held:
                     // Held by no supervisor we know: a command clearing what a
                     // dead instance left, or a new supervisor about to record
                     // itself (without any record, only briefly).
-                    let patience = snapshot.recorded == nil ? 2_000_000_000 : request.timeout.nanoseconds + 30_000_000_000
+                    let patience = snapshot.recorded == nil ? 2_000_000_000 : plan.total.nanoseconds + 30_000_000_000
                     if Monotonic.now() - started >= patience {
                         return Outcome(code: ExitCode.failure, error: "\(name): could not stop: \(snapshot.pidPath) is locked by a process that is not its supervisor (refused)")
                     }
@@ -37,7 +37,7 @@ extension ServiceController {
                 case .untrusted(let holder):
                     return Outcome(code: ExitCode.failure, error: untrustedLock(snapshot, holder: holder))
                 case .absent, .free:
-                    if let outcome = stopDead(name, signal: request.signal, timeout: request.timeout) { return outcome }
+                    if let outcome = stopDead(name, plan: plan) { return outcome }
                     continue
                 }
             }
@@ -50,7 +50,7 @@ extension ServiceController {
     /// left, holding the pidfile's lock the while (see `clearLeftovers`); a
     /// service started meanwhile holds it, and is then left alone. Nil when
     /// the record under the lock names an instance that still runs: look again.
-    private func stopDead(_ name: ServiceName, signal: ProcessSignal, timeout: Interval) -> Outcome? {
+    private func stopDead(_ name: ServiceName, plan: StopPlan) -> Outcome? {
         guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) else {
             return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
         }
@@ -64,7 +64,7 @@ extension ServiceController {
                 return Outcome(code: ExitCode.of(error), error: "\(name): \(error)")
             }
             leftovers = Leftovers.find(recorded).count
-            if leftovers > 0 { Leftovers.stop(recorded, signal: signal, timeout: timeout) }
+            if leftovers > 0 { Leftovers.stop(recorded, plan: plan) }
             if recorded.isActive {
                 recorded.phase = .stopped
                 recorded.pid = nil
@@ -75,8 +75,7 @@ extension ServiceController {
         return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
     }
 
-    private func stopSupervised(_ name: ServiceName, supervisor: ProcessHandle, signal: ProcessSignal?, timeout: Interval?,
-                                request: (signal: ProcessSignal, timeout: Interval)) -> Outcome {
+    private func stopSupervised(_ name: ServiceName, supervisor: ProcessHandle, signal: ProcessSignal?, timeout: Interval?, plan: StopPlan) -> Outcome {
         defer { supervisor.close() }
         do {
             if let value = StopRequest.encode(signal: signal, timeout: timeout) {
@@ -93,7 +92,7 @@ extension ServiceController {
         }
         // The supervisor exits only once every process of the service is gone;
         // its exit releases the lock. Its pidfd says so at once.
-        let allowed = request.timeout.nanoseconds + 10_000_000_000
+        let allowed = plan.total.nanoseconds + 10_000_000_000
         var killed = false
         if !supervisor.waitForExit(timeoutMilliseconds: Int32(clamping: allowed / 1_000_000)) {
             // A supervisor that does not answer: kill it; its service gets its
@@ -102,13 +101,13 @@ extension ServiceController {
             _ = supervisor.waitForExit(timeoutMilliseconds: 5000)
             killed = true
         }
-        return afterSupervisor(name, supervisor: supervisor.pid, killed: killed, request: request)
+        return afterSupervisor(name, supervisor: supervisor.pid, killed: killed, plan: plan)
     }
 
     /// The supervisor is gone. If it recorded the end of its service, that is
     /// the answer; if it died first (killed by the OOM killer, or by us), what
     /// is left of the service is stopped here, under the lock, and recorded.
-    private func afterSupervisor(_ name: ServiceName, supervisor: pid_t, killed: Bool, request: (signal: ProcessSignal, timeout: Interval)) -> Outcome {
+    private func afterSupervisor(_ name: ServiceName, supervisor: pid_t, killed: Bool, plan: StopPlan) -> Outcome {
         if !killed, let final = try? ServiceState.read(paths.stateFile(name), name: name), final.supervisorPID == supervisor, !final.isActive {
             return Outcome(code: ExitCode.success, output: Wording.stopped(name))
         }
@@ -121,7 +120,7 @@ extension ServiceController {
         var cleared = true
         if var recorded = try? ServiceState.read(paths.stateFile(name), name: name), recorded.supervisorPID == supervisor {
             left = Leftovers.find(recorded).count
-            cleared = Leftovers.stop(recorded, signal: killed ? .kill : request.signal, timeout: killed ? .seconds(1) : request.timeout)
+            cleared = Leftovers.stop(recorded, plan: killed ? .kill : plan)
             if recorded.isActive {
                 recorded.phase = .stopped
                 recorded.pid = nil
@@ -134,10 +133,10 @@ extension ServiceController {
         return Outcome(code: ExitCode.success, output: Wording.stopped(name, "its supervisor died during the stop\(detail)"))
     }
 
-    /// Exec mode: the stop signal to every process of the service (its
-    /// session, and whatever holds its lock), SIGKILL after the timeout, then
-    /// the record, under the lock once nobody holds it.
-    private func stopExec(_ snapshot: ServiceSnapshot, signal: ProcessSignal, timeout: Interval) throws -> Outcome {
+    /// Exec mode: the stop plan for every process of the service (its
+    /// session, and whatever holds its lock), then the record, under the
+    /// lock once nobody holds it.
+    private func stopExec(_ snapshot: ServiceSnapshot, plan: StopPlan) throws -> Outcome {
         let name = snapshot.name
         var recorded = snapshot.recorded ?? ServiceState(configuration: ServiceConfiguration(name: name))
         if snapshot.recorded == nil, case .held(let pid?) = snapshot.lock {
@@ -147,7 +146,7 @@ extension ServiceController {
             recorded.pidStartTime = try ProcessTable.status(of: pid)?.startTime
         }
         try snapshot.checkPidfileNamesMain()
-        let cleared = Leftovers.stop(recorded, signal: signal, timeout: timeout, holders: snapshot.lockHolders())
+        let cleared = Leftovers.stop(recorded, plan: plan, holders: snapshot.lockHolders())
         guard cleared else { return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running") }
         // Every process that held its lock is gone; the kernel lets go of a
         // lock as its last holder exits. A lock taken since is a new start's.

@@ -72,7 +72,7 @@ package struct ServiceController: Sendable {
                         return Wording.alreadyRunning(name, pid: nil, supervisor: supervisor.pid)
                     }
                 }
-                let patience = snapshot.recorded.map { $0.configuration.stopTimeout.nanoseconds + 30_000_000_000 } ?? 2_000_000_000
+                let patience = snapshot.recorded.map { StopRequest.plan($0.configuration).total.nanoseconds + 30_000_000_000 } ?? 2_000_000_000
                 if waited >= patience {
                     throw ServiceError("\(name): \(snapshot.pidPath) stays locked by a process that is neither its supervisor nor the service (not starting)",
                                        code: ExitCode.failure)
@@ -159,7 +159,7 @@ package struct ServiceController: Sendable {
         } catch {
             return
         }
-        Leftovers.stop(recorded, signal: recorded.configuration.stopSignal, timeout: recorded.configuration.stopTimeout)
+        Leftovers.stop(recorded, plan: StopRequest.plan(recorded.configuration))
     }
 
     private func startSupervised(_ configuration: ServiceConfiguration) throws -> Outcome {

@@ -110,8 +110,17 @@ extension ServiceConfiguration {
                              c.watchdog = interval
                          },
                          write: { c in [c.watchdog?.description ?? "off"] }),
-        signal("stop-signal", "how stop asks", { $0.stopSignal }, { $0.stopSignal = $1 }),
-        interval("stop-timeout", "how long stop waits before SIGKILL", { $0.stopTimeout }, { $0.stopTimeout = $1 }),
+        ConfigurationKey("stop-signal", .value, "SIGNAL|SCHEDULE", "how stop asks: a signal, or signals and waits like QUIT/5s/TERM/5s/KILL",
+                         read: { c, v in
+                             guard let schedule = StopSchedule(parsing: v) else {
+                                 throw ConfigurationKey.bad("stop-signal", v, "expected a signal like TERM, or a schedule like QUIT/5s/TERM/5s/KILL")
+                             }
+                             c.stopSchedule = schedule
+                         },
+                         write: { [$0.stopSchedule.description] }),
+        interval("stop-timeout", "how long stop waits after the last stop signal before SIGKILL", { $0.stopTimeout }, { $0.stopTimeout = $1 }),
+        choice("kill-mode", "group|main", "who gets the first stop signal: every process, or the main one", { $0.killMode }, { $0.killMode = $1 },
+               expected: "group or main"),
         signal("reload-signal", "what reload sends", { $0.reloadSignal }, { $0.reloadSignal = $1 }),
         ConfigurationKey("watch", .list, "PATH", "restart or reload when this file or directory changes (repeatable)",
                          read: { c, v in

@@ -51,6 +51,15 @@ public struct ServiceConfiguration: Hashable, Sendable {
         case reload
     }
 
+    /// Who a stop's first signal goes to (`kill-mode`).
+    package enum KillMode: String, Hashable, Sendable, CaseIterable {
+        /// Every process of the service.
+        case group
+        /// The main process only; the rest get the later signals of the
+        /// schedule, and KILL at its end.
+        case main
+    }
+
     /// Where the service's output goes.
     public enum LogTarget: Hashable, Sendable, CustomStringConvertible {
         /// `<log dir>/NAME.log` (in the foreground: swiftd's own output).
@@ -184,8 +193,17 @@ public struct ServiceConfiguration: Hashable, Sendable {
     /// before the service is killed (SIGABRT) and restarted by policy
     /// (`watchdog`); nil: no watchdog.
     public var watchdog: Interval?
-    /// The signal that stops the service (`stop-signal`).
-    public var stopSignal = ProcessSignal.terminate
+    /// How the service is asked to stop (`stop-signal`): one signal, or a
+    /// schedule of signals and waits.
+    package var stopSchedule = StopSchedule(.terminate)
+    /// The signal that stops the service: the first of `stop-signal`
+    /// (setting it makes it the only one, followed by KILL after `stopTimeout`).
+    public var stopSignal: ProcessSignal {
+        get { stopSchedule.first }
+        set { stopSchedule = StopSchedule(newValue) }
+    }
+    /// Who gets the first stop signal (`kill-mode`).
+    package var killMode: KillMode = .group
     /// How long after the stop signal before SIGKILL (`stop-timeout`).
     public var stopTimeout = Interval.seconds(10)
     /// The signal `reload` sends (`reload-signal`).

@@ -17,8 +17,9 @@ struct Lifecycle: Equatable {
         case running
         /// Waiting to respawn.
         case backoff(until: Int64)
-        /// Stopping every process; SIGKILL at `killAt` (nil once sent).
-        case stopping(killAt: Int64?, after: After)
+        /// Stopping every process; the next step of the stop plan is due at
+        /// `nextStepAt` (nil once the last, KILL, is sent).
+        case stopping(nextStepAt: Int64?, after: After)
         /// Over: the supervisor records this and exits.
         case finished(ServiceState.Phase)
     }
@@ -51,7 +52,7 @@ struct Lifecycle: Equatable {
         switch phase {
         case .starting(let window, let timeout): return [window, timeout].compactMap { $0 }.min()
         case .backoff(let until): return until
-        case .stopping(let killAt, _): return killAt
+        case .stopping(let nextStepAt, _): return nextStepAt
         case .running, .finished: return nil
         }
     }

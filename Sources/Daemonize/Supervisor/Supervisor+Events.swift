@@ -86,11 +86,8 @@ extension Supervisor {
             guard let status = CurrentProcess.reap(pid) else { break }
             if isMain { mainExited(status) }
         }
-        if case .stopping(let killAt, _) = lifecycle.phase {
-            // Orphans adopted since the stop began get the same treatment.
-            let signal = killAt == nil ? ProcessSignal.kill : stopSignal
-            signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, signal, skip: killAt == nil ? [] : signalled))
-        }
+        // Orphans adopted since the stop began get the same treatment.
+        if lifecycle.isStopping { sendStopStep() }
         checkStopped()
     }
 

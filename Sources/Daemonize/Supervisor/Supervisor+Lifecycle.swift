@@ -14,7 +14,7 @@ extension Supervisor {
             defer { handover.handOff?.close() }
             let launch = configuration.launchConfiguration(credentials: credentials, output: output.output, error: output.error,
                                                            notifySocket: handover.notifySocket, descriptors: handover.descriptors,
-                                                           parentDeathSignal: configuration.stopSignal)
+                                                           parentDeathSignal: configuration.stopSchedule.first)
             let process = try Launcher.launch(launch)
             main = try process.handle.duplicate()
             mainStart = now
@@ -153,52 +153,6 @@ extension Supervisor {
             state.failure = record
             beginStop(after: .exit(.failed))
         }
-    }
-
-    /// A stop was asked for (SIGTERM, SIGINT, or `swiftd stop`).
-    func requestStop(signal: ProcessSignal?, timeout: Interval?) {
-        if let signal { stopSignal = signal }
-        if let timeout { stopTimeout = timeout }
-        switch lifecycle.phase {
-        case .backoff:
-            finish(.stopped)
-        case .stopping(let killAt, _):
-            lifecycle.phase = .stopping(killAt: killAt, after: .exit(.stopped))
-            save()
-        case .starting:
-            reporter.failed("\(configuration.name) was stopped before it was ready", status: "stopped", code: ExitCode.failure)
-            beginStop(after: .exit(.stopped))
-        case .running:
-            log.note("stopping \(configuration.name)")
-            reporter.stopping()
-            beginStop(after: .exit(.stopped))
-        case .finished:
-            break
-        }
-    }
-
-    /// Sends the stop signal to every process of the service (SIGKILL follows
-    /// at the timeout), then waits until none is left.
-    func beginStop(after: Lifecycle.After) {
-        lifecycle.phase = .stopping(killAt: Monotonic.now() + stopTimeout.nanoseconds, after: after)
-        if case .exit = after { save() }
-        signalled = []
-        if let main {
-            try? main.send(stopSignal)
-            try? main.send(.continue)
-            signalled.insert(main.pid)
-        }
-        signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, stopSignal, skip: signalled))
-        checkStopped()
-    }
-
-    /// At the stop timeout: SIGKILL to everything left.
-    func killRemaining() {
-        guard case .stopping(_, let after) = lifecycle.phase else { return }
-        log.note("\(configuration.name) did not stop within \(stopTimeout): sending KILL")
-        lifecycle.phase = .stopping(killAt: nil, after: after)
-        forward(.kill)
-        ProcessTree.signalDescendants(of: selfPID, .kill)
     }
 
     /// When stopping and no child is left: do what comes next.

@@ -36,7 +36,7 @@ extension Supervisor {
         log.note("\(configuration.name) sent no WATCHDOG=1 within \(interval): killing it (ABRT)")
         state.failure = "watchdog: no WATCHDOG=1 within \(interval)"
         save()
-        watchdog = Watchdog(due: nil, killAt: Monotonic.now() + stopTimeout.nanoseconds)
+        watchdog = Watchdog(due: nil, killAt: Monotonic.now() + configuration.stopTimeout.nanoseconds)
         forward(.abort)
     }
 }

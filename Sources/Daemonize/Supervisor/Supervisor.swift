@@ -52,10 +52,13 @@ public final class Supervisor {
     var mainStart: Int64 = 0
     /// A process the service named as its main one (MAINPID=), which takes over when it exits.
     var heir: pid_t?
-    /// Processes already sent the stop signal.
+    /// The stop under way: its plan, the step reached, and the processes
+    /// already sent that step's signal.
+    var stopPlan = StopPlan.kill
+    var stopStep = 0
     var signalled: Set<pid_t> = []
-    var stopSignal: ProcessSignal
-    var stopTimeout: Interval
+    /// What `swiftd stop --signal --timeout` asked for, applied to every stop from then on.
+    var stopOverrides: (signal: ProcessSignal?, timeout: Interval?) = (nil, nil)
     var lastStatus: ExitStatus?
     var failureCode: Int32 = ExitCode.failure
     /// When a STATUS= text not yet recorded is due to be.
@@ -72,8 +75,6 @@ public final class Supervisor {
         self.paths = paths
         self.pidFile = pidFile
         reporter = StartReporter(role)
-        stopSignal = configuration.stopSignal
-        stopTimeout = configuration.stopTimeout
         schedule = RestartSchedule(configuration)
         credentials = try configuration.credentials()
         state = ServiceState(configuration: configuration)
@@ -164,8 +165,8 @@ public final class Supervisor {
             }
         case .backoff(let until) where now >= until:
             respawn()
-        case .stopping(let killAt?, _) where now >= killAt:
-            killRemaining()
+        case .stopping(let nextStepAt?, _) where now >= nextStepAt:
+            nextStopStep()
         default:
             break
         }
@@ -182,6 +183,11 @@ public final class Supervisor {
         statusSaveDue = nil
         state.phase = lifecycle.recorded
         if let paths { try state.write(paths.stateFile(configuration.name)) }
+    }
+
+    /// A note about the service's ordinary life (started, ready, stopping).
+    func routine(_ text: String) {
+        log.note(text)
     }
 
     /// Records the state; a failure is not the service's (the next write retries).

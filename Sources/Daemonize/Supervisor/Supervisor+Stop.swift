@@ -1,0 +1,74 @@
+internal import Glibc
+
+/// How the supervisor stops its service: the stop plan (`StopRequest.plan`:
+/// the configured schedule with the overrides of `swiftd stop`) followed
+/// step by step, until no process of the service is left.
+extension Supervisor {
+    /// A stop was asked for (SIGTERM, SIGINT, or `swiftd stop`), with the
+    /// overrides it carries.
+    func requestStop(signal: ProcessSignal?, timeout: Interval?) {
+        if signal != nil || timeout != nil { stopOverrides = (signal, timeout) }
+        switch lifecycle.phase {
+        case .backoff:
+            finish(.stopped)
+        case .stopping(let nextStepAt, _):
+            lifecycle.phase = .stopping(nextStepAt: nextStepAt, after: .exit(.stopped))
+            save()
+        case .starting:
+            reporter.failed("\(configuration.name) was stopped before it was ready", status: "stopped", code: ExitCode.failure)
+            beginStop(after: .exit(.stopped))
+        case .running:
+            routine("stopping \(configuration.name)")
+            reporter.stopping()
+            beginStop(after: .exit(.stopped))
+        case .finished:
+            break
+        }
+    }
+
+    /// Sends the plan's first signal (to the main process, or to every
+    /// process of the service), then waits until none is left, moving to
+    /// the next step when one is due.
+    func beginStop(after: Lifecycle.After) {
+        stopPlan = StopRequest.plan(configuration, signal: stopOverrides.signal, timeout: stopOverrides.timeout)
+        // Without a main process (between a forking daemon's start and its pidfile), the first signal is for everyone.
+        if main == nil { stopPlan.steps[0].everyone = true }
+        stopStep = 0
+        signalled = []
+        lifecycle.phase = .stopping(nextStepAt: dueTime(of: stopPlan.steps[0]), after: after)
+        if case .exit = after { save() }
+        sendStopStep()
+        checkStopped()
+    }
+
+    /// The step's signal to whoever it is for and has not had it yet: the
+    /// main process, and with a step for everyone every descendant of the
+    /// supervisor.
+    func sendStopStep() {
+        let step = stopPlan.steps[stopStep]
+        if let main, !signalled.contains(main.pid) {
+            try? main.send(step.signal)
+            if step.signal != .kill { try? main.send(.continue) }
+            signalled.insert(main.pid)
+        }
+        guard step.everyone else { return }
+        // KILL goes to all of them again: a process that got it may still be dying.
+        signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, step.signal, skip: step.signal == .kill ? [] : signalled))
+    }
+
+    /// The service outlived a step's wait: the next step.
+    func nextStopStep() {
+        guard case .stopping(_, let after) = lifecycle.phase, stopStep + 1 < stopPlan.steps.count else { return }
+        let waited = stopPlan.steps[stopStep].wait ?? .zero
+        stopStep += 1
+        signalled = []
+        let step = stopPlan.steps[stopStep]
+        log.note("\(configuration.name) did not stop within \(waited): sending \(step.signal.name)")
+        lifecycle.phase = .stopping(nextStepAt: dueTime(of: step), after: after)
+        sendStopStep()
+    }
+
+    private func dueTime(of step: StopPlan.Step) -> Int64? {
+        step.wait.map { Monotonic.now() + $0.nanoseconds }
+    }
+}
