@@ -39,6 +39,8 @@ import Testing
         KeyCase(key: "ready", good: "fd:4", holds: { $0.ready == .descriptor(4) }, bad: "fd:2", reason: "expected exec, notify or fd:N"),
         KeyCase(key: "min-uptime", good: "1.5s", holds: { $0.minUptime == .milliseconds(1500) }, bad: "1x", reason: "expected a duration"),
         KeyCase(key: "ready-timeout", good: "2m", holds: { $0.readyTimeout == .seconds(120) }, bad: "1 h", reason: "expected a duration"),
+        KeyCase(key: "pidfile", good: "/tmp/daemon.pid", holds: { $0.daemonPIDFile == "/tmp/daemon.pid" }, bad: "/nonexistent/daemon.pid",
+                reason: "its directory /nonexistent does not exist"),
         KeyCase(key: "watchdog", good: "5s", holds: { $0.watchdog == .seconds(5) }, bad: "0", reason: "at least 1ms"),
         KeyCase(key: "stop-signal", good: "SIGINT", holds: { $0.stopSignal == .interrupt }, bad: "NOPE", reason: "expected a signal"),
         KeyCase(key: "stop-signal", good: "QUIT/5s/TERM/5s/KILL", holds: { $0.stopSchedule.description == "QUIT/5s/TERM/5s/KILL" && $0.stopSignal == .quit },

@@ -98,8 +98,11 @@ import Testing
             let daemon = h.scratch.file("daemon")
             let start = try h.startService("x", mode == "exec" ? ["--no-supervise"] : [], service: ["--daemonize", daemon])
             #expect(start.code == 1, "\(start)")
-            #expect(start.stderr.contains("exited with status 0, leaving ") && start.stderr.contains("in the background: it daemonized itself"), "\(start)")
-            #expect(start.stderr.contains("what it left was stopped"))
+            #expect(start.stderr.hasPrefix("swiftd: x failed to start: exited with status 0 at once, leaving 1 process behind: it put itself in the background; "
+                                           + "run it with its option to stay in the foreground, or "), "\(start)")
+            #expect(start.stderr.contains(mode == "exec" ? "or supervised (without --no-supervise) with --pidfile FILE, the file it writes its pid to; "
+                                                         : "or give --pidfile FILE, the file it writes its pid to; "), "\(start)")
+            #expect(start.stderr.contains("; what it left was stopped"))
             let left = try #require(pid_t(h.text("daemon").trimmingCharacters(in: "\n")))
             #expect(eventually { !h.isAlive(left) })
             #expect(h.scratch.markedProcesses().isEmpty)

@@ -99,7 +99,7 @@ extension ServiceController {
         let left = Leftovers.find(state, holders: holders, adopted: true).filter { $0 != pid }.count
         Leftovers.stop(state, plan: StopRequest.plan(configuration), holders: holders, adopted: true)
         var why = reason
-        if exited?.isSuccess == true && left > 0 { why = Wording.daemonized(reason, left: left) }
+        if exited?.isSuccess == true && left > 0 { why = Wording.daemonized(reason, left: left, supervised: false) }
         if let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) {
             state.phase = .failed
             state.pid = nil

@@ -193,7 +193,7 @@ struct ServiceSnapshot {
     }
 
     private func notTheService(_ pid: pid_t) -> ServiceError {
-        ServiceError("\(name): \(pidPath) names pid \(pid), which is not a process of \(name) (refused)", code: ExitCode.failure)
+        ServiceError("\(name): " + Wording.namesAnotherProcess(pidPath, pid: pid, of: name), code: ExitCode.failure)
     }
 
     /// A swiftd supervisor: named "swiftd: ..." and running this executable.

@@ -73,6 +73,9 @@ package enum ConfigurationFile {
             if key == "log", value != "none", !value.isAbsolutePath {
                 throw fail("bad value for log: '\(value)' (expected an absolute path or none)")
             }
+            if key == "pidfile", value != "none", !value.isAbsolutePath {
+                throw fail("bad value for pidfile: '\(value)' (expected an absolute path or none)")
+            }
             do {
                 try configuration.apply(key, value)
             } catch let error as ConfigurationError {

@@ -29,10 +29,15 @@ package struct ConfigurationKey: Sendable {
     /// The configuration's value as `read` reads it back: one string per
     /// element of a list, none when the key holds nothing.
     let write: @Sendable (ServiceConfiguration) -> [String]
+    /// What a value given by a person (an option, a config file) must also
+    /// be on this system (a directory that exists...), checked once it is
+    /// read; not when a record is read back, whatever became of the system since.
+    let check: (@Sendable (ServiceConfiguration) throws -> Void)?
 
     init(_ name: String, _ kind: Kind, _ placeholder: String, _ summary: String, unset: String = "",
          read: @escaping @Sendable (inout ServiceConfiguration, String) throws -> Void,
-         write: @escaping @Sendable (ServiceConfiguration) -> [String]) {
+         write: @escaping @Sendable (ServiceConfiguration) -> [String],
+         check: (@Sendable (ServiceConfiguration) throws -> Void)? = nil) {
         self.name = name
         self.kind = kind
         self.placeholder = placeholder
@@ -40,6 +45,7 @@ package struct ConfigurationKey: Sendable {
         unsetText = unset
         self.read = read
         self.write = write
+        self.check = check
     }
 
     /// The configuration's value as text for people (`check`): list elements

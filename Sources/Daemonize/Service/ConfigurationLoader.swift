@@ -82,11 +82,12 @@ package enum ConfigurationLoader {
             } catch let error as ConfigurationError {
                 throw ConfigurationError(key: key, message: error.optionMessage, origin: .commandLine)
             }
-            // A log file named on the command line is taken against the
-            // current directory now, so that `logs` finds it from anywhere.
+            // A log file (or a daemon's pidfile) named on the command line is taken
+            // against the current directory now, so that `logs` finds it from anywhere.
             if key == "log", case .file(let path) = configuration.log {
                 configuration.log = .file(Path.absolute(path))
             }
+            if key == "pidfile", let path = configuration.daemonPIDFile { configuration.daemonPIDFile = Path.absolute(path) }
             configuration.commandLineOptions.append("\(key)=\(value)")
             if ServiceConfiguration.key(key)?.kind == .list, let earlier = origins[key] {
                 origins[key] = earlier + ", command line"

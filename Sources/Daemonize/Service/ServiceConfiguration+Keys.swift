@@ -101,6 +101,13 @@ extension ServiceConfiguration {
                          write: { [$0.ready.description] }),
         interval("min-uptime", "with --ready exec, how long the service must stay up", { $0.minUptime }, { $0.minUptime = $1 }),
         interval("ready-timeout", "how long start waits for readiness", { $0.readyTimeout }, { $0.readyTimeout = $1 }),
+        ConfigurationKey("pidfile", .value, "FILE|none", "the command puts itself in the background and writes its pid to FILE: supervise that process",
+                         read: { c, v in
+                             guard !v.isEmpty else { throw ConfigurationKey.bad("pidfile", v, "expected a file or none") }
+                             c.daemonPIDFile = v == "none" ? nil : v
+                         },
+                         write: { c in [c.daemonPIDFile ?? "none"] },
+                         check: { c in try c.daemonPIDFile.map(DaemonPIDFile.checkPlace) }),
         ConfigurationKey("watchdog", .value, "DURATION|off", "with --ready notify: kill and restart a service silent this long (WATCHDOG=1)",
                          read: { c, v in
                              if v == "off" { c.watchdog = nil; return }
@@ -146,13 +153,15 @@ extension ServiceConfiguration {
     }
 
     /// Applies one setting: `key` is a key name, `value` its text (for flags
-    /// "yes"/"no"/"true"/"false"/"1"/"0"; lists append).
-    package mutating func apply(_ key: String, _ value: String) throws {
+    /// "yes"/"no"/"true"/"false"/"1"/"0"; lists append). A value read back
+    /// from a record (`recorded`) is not checked against the system again.
+    package mutating func apply(_ key: String, _ value: String, recorded: Bool = false) throws {
         guard let spec = ServiceConfiguration.key(key) else {
             let hint = ServiceConfiguration.suggestion(for: key).map { " (did you mean '\($0)'?)" } ?? ""
             throw ConfigurationError(key: key, message: "unknown key '\(key)'\(hint)")
         }
         try spec.read(&self, value)
+        if !recorded { try spec.check?(self) }
     }
 
     /// Every setting that differs from the default, as (key, value) pairs that
@@ -229,6 +238,13 @@ extension ServiceConfiguration {
             if !watch.isEmpty { throw ConfigurationError(key: "watch", message: "watch needs the supervisor (it cannot be used with no-supervise)") }
             if logTimestamps { throw ConfigurationError(key: "log-timestamps", message: "log-timestamps needs the supervisor (it cannot be used with no-supervise)") }
             if watchdog != nil { throw ConfigurationError(key: "watchdog", message: "watchdog needs the supervisor (it cannot be used with no-supervise)") }
+            if daemonPIDFile != nil {
+                throw ConfigurationError(key: "pidfile", message: "pidfile needs the supervisor (it cannot be used with no-supervise: "
+                                         + "there the command swiftd runs is the service, and a command that puts itself in the background has exited)")
+            }
+        }
+        if daemonPIDFile != nil && ready != .exec {
+            throw ConfigurationError(key: "pidfile", message: "pidfile needs ready = exec (the start is ready once FILE names the process the command left running)")
         }
         if watchdog != nil && ready != .notify { throw ConfigurationError(key: "watchdog", message: "watchdog needs ready = notify (WATCHDOG=1 comes over the notify socket)") }
         if restartMaxDelay < restartDelay { throw ConfigurationError(key: "restart-max-delay", message: "restart-max-delay (\(restartMaxDelay)) is shorter than restart-delay (\(restartDelay))") }

@@ -189,6 +189,11 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var minUptime = Interval.milliseconds(100)
     /// How long the start may take before it fails (`ready-timeout`).
     public var readyTimeout = Interval.seconds(30)
+    /// The command puts itself in the background (a classic forking daemon)
+    /// and writes the pid of the process it leaves to this file (`pidfile`):
+    /// once its first process exits 0, that process is the service's main
+    /// one. Nil: the command stays in the foreground.
+    package var daemonPIDFile: String?
     /// With `ready = .notify`, the longest silence between two `WATCHDOG=1`
     /// before the service is killed (SIGABRT) and restarted by policy
     /// (`watchdog`); nil: no watchdog.

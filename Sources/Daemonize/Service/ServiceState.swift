@@ -165,7 +165,7 @@ package struct ServiceState: Hashable, Sendable {
                 // skipped, like any unknown key; a bad value of a known one is an error.
                 if key.hasPrefix("config."), ServiceConfiguration.key(String(key.dropFirst(7))) != nil {
                     do {
-                        try state.configuration.apply(String(key.dropFirst(7)), value)
+                        try state.configuration.apply(String(key.dropFirst(7)), value, recorded: true)
                     } catch let error as ConfigurationError {
                         throw ConfigurationError(key: key, message: "line \(index + 1): \(error.message)")
                     }

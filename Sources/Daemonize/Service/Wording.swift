@@ -41,9 +41,37 @@ enum Wording {
     }
 
     /// Why a start failed when its command exited 0 at once but left
-    /// processes behind: it put itself in the background.
-    static func daemonized(_ reason: String, left: Int) -> String {
-        "\(reason), leaving \(left) process\(left == 1 ? "" : "es") in the background: it daemonized itself "
-            + "(run it with its option to stay in the foreground); what it left was stopped"
+    /// processes behind: it put itself in the background, and how to run
+    /// it instead (`supervised`: `--pidfile` is a way; in exec mode it is not).
+    static func daemonized(_ reason: String, left: Int, supervised: Bool) -> String {
+        "\(reason) at once, leaving \(left) process\(left == 1 ? "" : "es") behind: it put itself in the background; "
+            + "run it with its option to stay in the foreground, or "
+            + (supervised ? "give --pidfile FILE, the file it writes its pid to" : "supervised (without --no-supervise) with --pidfile FILE, the file it writes its pid to")
+            + "; what it left was stopped"
+    }
+
+    /// "FILE names pid N, which is not a process of NAME (refused)": a
+    /// pidfile, written by the service, naming a process swiftd never signals.
+    static func namesAnotherProcess(_ path: String, pid: pid_t, of name: ServiceName) -> String {
+        "\(path) names pid \(pid), which is not a process of \(name) (refused)"
+    }
+
+    /// What is wrong with a forking daemon's pidfile (`--pidfile`): "FILE: REASON".
+    static func daemonPIDFileProblem(_ path: String, _ reason: String) -> String { "\(path): \(reason)" }
+
+    /// A forking daemon's command exited 0 but nothing of it runs.
+    static func daemonLeftNothing(_ problem: String) -> String {
+        "its command exited with status 0 and left no process running (\(problem))"
+    }
+
+    /// A forking daemon's pidfile did not name one of its processes in time.
+    static func daemonPIDFileLate(_ problem: String, within: Interval) -> String {
+        "its pidfile named none of its processes within \(within) (\(problem))"
+    }
+
+    /// A forking daemon's command that never exited.
+    static func daemonStayedInForeground(pid: pid_t, within: Interval) -> String {
+        "its command (pid \(pid)) did not put itself in the background within \(within) "
+            + "(with --pidfile, the command must exit 0 and leave its pid in FILE)"
     }
 }

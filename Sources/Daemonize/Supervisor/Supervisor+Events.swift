@@ -88,6 +88,8 @@ extension Supervisor {
         }
         // Orphans adopted since the stop began get the same treatment.
         if lifecycle.isStopping { sendStopStep() }
+        // A forking daemon whose parent just exited may now be this supervisor's child.
+        if daemonStart?.firstPID == nil, daemonStart != nil { checkDaemonPIDFile(now: Monotonic.now()) }
         checkStopped()
     }
 

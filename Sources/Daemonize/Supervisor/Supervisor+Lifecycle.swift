@@ -4,11 +4,40 @@ internal import Glibc
 /// respawn, stop, and the end.
 extension Supervisor {
     /// Starts the command. The first start is waited for (min-uptime or
-    /// readiness); a respawn runs at once.
+    /// readiness); a respawn runs at once. A forking daemon's (`pidfile`)
+    /// is waited for either way, until FILE names the process it left.
     func spawn(initial: Bool) {
         let now = Monotonic.now()
         // Every start counts against the start limit, the first one included.
         schedule.started(at: now)
+        // What FILE held before the command ran is never taken for its word.
+        let before = daemonPIDFile?.version()
+        guard let pid = launch(initial: initial, now: now) else { return }
+        if daemonPIDFile != nil {
+            awaitDaemon(firstPID: pid, before: before, initial: initial, now: now)
+            return
+        }
+        routine(Wording.started(configuration.name, pid: pid))
+        guard initial else {
+            lifecycle.phase = .running
+            save()
+            return
+        }
+        switch configuration.ready {
+        case .exec where configuration.minUptime.nanoseconds == 0:
+            reportReady()
+        case .exec:
+            lifecycle.phase = .starting(windowEnd: now + configuration.minUptime.nanoseconds, timeout: nil)
+            save()
+        case .notify, .descriptor:
+            lifecycle.phase = .starting(windowEnd: nil, timeout: now + configuration.readyTimeout.nanoseconds)
+            save()
+        }
+    }
+
+    /// Launches the command as the main process and names it in the
+    /// pidfile; nil when that failed (and was dealt with).
+    private func launch(initial: Bool, now: Int64) -> pid_t? {
         do {
             let handover = try readiness.prepareLaunch()
             defer { handover.handOff?.close() }
@@ -27,40 +56,24 @@ extension Supervisor {
                 // stop it and fail (the first start reports why).
                 log.note("\(configuration.name): cannot write the pidfile: \(error)")
                 failStart(initial: initial, "cannot write the pidfile: \(error)", code: ExitCode.failure)
-                return
+                return nil
             }
             state.pidStartTime = ProcessTable.stat(of: process.pid)?.startTime
             state.serviceSince = WallClock.seconds()
             state.failure = nil
-            log.note(Wording.started(configuration.name, pid: process.pid))
+            return process.pid
         } catch let error as LaunchError {
             if !initial { log.note("\(configuration.name) could not be started: \(error)") }
             failStart(initial: initial, "\(error)", code: ExitCode.of(error))
-            return
         } catch {
             failStart(initial: initial, "\(error)", code: ExitCode.failure)
-            return
         }
-        guard initial else {
-            lifecycle.phase = .running
-            save()
-            return
-        }
-        switch configuration.ready {
-        case .exec where configuration.minUptime.nanoseconds == 0:
-            reportReady()
-        case .exec:
-            lifecycle.phase = .starting(windowEnd: now + configuration.minUptime.nanoseconds, timeout: nil)
-            save()
-        case .notify, .descriptor:
-            lifecycle.phase = .starting(windowEnd: nil, timeout: now + configuration.readyTimeout.nanoseconds)
-            save()
-        }
+        return nil
     }
 
     /// A start that went wrong: the first one fails; a respawn counts as an
     /// exit 127 (its launch failed) or stops the service (its pidfile).
-    private func failStart(initial: Bool, _ reason: String, code: Int32) {
+    func failStart(initial: Bool, _ reason: String, code: Int32) {
         if initial {
             startFailed(reason, code: code)
         } else if main != nil {
@@ -105,15 +118,21 @@ extension Supervisor {
         main?.close()
         main = nil
         watchdog = Watchdog()
+        state.pid = nil
+        if let start = daemonStart, start.firstPID == exitedPID {
+            // A forking daemon's first process: exit 0 is its way of saying it
+            // is in the background; anything else is a failed start.
+            if status.isSuccess { return daemonCommandExited() }
+            daemonStart = nil
+        }
         lastStatus = status
         state.lastExit = status
-        state.pid = nil
         if let heir, heir != exitedPID, takeOver(heir, after: status) { return }
         output.relay()
         switch lifecycle.phase {
         case .starting:
             let left = status.isSuccess ? ProcessTree.descendants(of: selfPID).count : 0
-            startFailed(left > 0 ? Wording.daemonized("\(status)", left: left) : "\(status)", code: ExitCode.failure)
+            startFailed(left > 0 ? Wording.daemonized("\(status)", left: left, supervised: true) : "\(status)", code: ExitCode.failure)
         case .stopping, .finished:
             // Recorded when the stop completes (`finish`): one write, not two.
             break

@@ -30,6 +30,7 @@ extension Supervisor {
     /// process of the service), then waits until none is left, moving to
     /// the next step when one is due.
     func beginStop(after: Lifecycle.After) {
+        daemonStart = nil
         stopPlan = StopRequest.plan(configuration, signal: stopOverrides.signal, timeout: stopOverrides.timeout)
         // Without a main process (between a forking daemon's start and its pidfile), the first signal is for everyone.
         if main == nil { stopPlan.steps[0].everyone = true }

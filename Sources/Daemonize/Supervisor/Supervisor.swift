@@ -66,6 +66,9 @@ public final class Supervisor {
     /// The watchdog: when the service is late with WATCHDOG=1, and when a
     /// main process killed for it gets SIGKILL.
     var watchdog = Watchdog()
+    /// The pidfile a forking daemon writes (`pidfile`), and its start under way.
+    let daemonPIDFile: DaemonPIDFile?
+    var daemonStart: DaemonStart?
 
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
@@ -76,6 +79,7 @@ public final class Supervisor {
         self.pidFile = pidFile
         reporter = StartReporter(role)
         schedule = RestartSchedule(configuration)
+        daemonPIDFile = configuration.daemonPIDFile.map(DaemonPIDFile.init)
         credentials = try configuration.credentials()
         state = ServiceState(configuration: configuration)
         state.mode = .supervised
@@ -152,7 +156,7 @@ public final class Supervisor {
     }
 
     private func nextDeadline() -> Int64? {
-        [lifecycle.deadline, output.partialLineDeadline, watcher?.dueAt, statusSaveDue, watchdog.deadline].compactMap { $0 }.min()
+        [lifecycle.deadline, output.partialLineDeadline, watcher?.dueAt, statusSaveDue, watchdog.deadline, daemonStart?.dueAt].compactMap { $0 }.min()
     }
 
     private func handleDeadlines(now: Int64) {
@@ -173,6 +177,7 @@ public final class Supervisor {
         if let deadline = output.partialLineDeadline, now >= deadline { output.flushPartialLine() }
         if let due = statusSaveDue, now >= due { save() }
         if let due = watchdog.deadline, now >= due { watchdogDue(now: now) }
+        if let due = daemonStart?.dueAt, now >= due { checkDaemonPIDFile(now: now) }
         if let watcher, let due = watcher.dueAt, now >= due, watcher.takeChanges() { watchedChange() }
     }
 

@@ -59,6 +59,11 @@ package enum FileSystem {
     /// The corresponding C function is `access`.
     package static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
 
+    /// True when this process may look up names in the directory `path`, by its real ids.
+    ///
+    /// The corresponding C function is `access`.
+    package static func isSearchable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
     /// Nil when `path` is a regular file this process may execute; the errno otherwise.
     ///
     /// The corresponding C functions are `stat` and `access`.
