@@ -5,7 +5,15 @@ import Daemonize
 /// library, print, return the exit code.
 enum Actions {
     static func start(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        Commands.report(controller.start(try loaded("start", parsed, controller).configuration))
+        try refuseRunOnly(parsed, "start")
+        return Commands.report(controller.start(try loaded("start", parsed, controller).configuration))
+    }
+
+    /// `--busy-exit-code` says what `run` exits with when NAME already runs;
+    /// `start` says "already running" with 0 (LSB), `restart` stops it first.
+    static func refuseRunOnly(_ parsed: ParsedArguments, _ command: String) throws {
+        guard parsed.has("busy-exit-code") else { return }
+        throw UsageError(message: "--busy-exit-code is for run, not \(command)", command: command)
     }
 
     static func run(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
@@ -30,6 +38,7 @@ enum Actions {
 
     static func restart(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         let name = try Commands.name(parsed.positionals[0], for: "restart")
+        try refuseRunOnly(parsed, "restart")
         let options = Commands.startSettings(parsed)
         let loaded: ConfigurationLoader.Loaded
         if let recorded = try ServiceState.read(controller.paths.stateFile(name), name: name) {

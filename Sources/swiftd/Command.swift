@@ -119,8 +119,10 @@ struct Command {
                 line: "run     NAME [OPTIONS] [-- COMMAND [ARG...]]   supervise in the foreground",
                 help: { Usage.startHelp(verb: "run", about: """
                 Supervises NAME in the foreground: output goes to swiftd's own stdout and stderr unless --log is
-                given; TERM and INT stop the service, HUP QUIT USR1 USR2 are passed on; exits with the service's
-                status (128+N when killed by signal N). Exits 1 when NAME is already running.
+                given, and swiftd prints nothing of its own while all goes well. TERM stops the service (its
+                stop-signal), INT stops it with INT, HUP QUIT USR1 USR2 are passed on; exits with the service's
+                status (128+N when killed by signal N); a job that exits 0 within --min-uptime succeeded. Exits 1
+                (or --busy-exit-code N) when NAME is already running.
                 """) },
                 run: { try Actions.run($0, $1) }),
         Command("check", ["NAME"], minimum: 1, options: startOptions,

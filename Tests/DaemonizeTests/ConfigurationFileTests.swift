@@ -50,6 +50,7 @@ import Testing
         KeyCase(key: "reload-signal", good: "10", holds: { $0.reloadSignal == .user1 }, bad: "SIGFOO", reason: "expected a signal"),
         KeyCase(key: "watch", good: "/etc/hosts", holds: { $0.watch == ["/etc/hosts"] }, bad: "\"\"", reason: "empty path"),
         KeyCase(key: "watch-action", good: "reload", holds: { $0.watchAction == .reload }, bad: "explode", reason: "expected restart or reload"),
+        KeyCase(key: "busy-exit-code", good: "75", holds: { $0.busyExitCode == 75 }, bad: "-1", reason: "from 0 to 255"),
         KeyCase(key: "nice", good: "-5", holds: { $0.nice == -5 }, bad: "20", reason: "from -20 to 19"),
     ]
 

@@ -32,6 +32,58 @@ import Testing
         }
     }
 
+    @Test func interruptReachesTheServiceAsInterrupt() throws {
+        try withHarness("run-interrupt") { h throws in
+            let signals = h.scratch.file("signals")
+            let runner = try h.spawnSwiftd(["run", "r", "--", h.fixturePath, "service", "--record-signals", signals, "--stamp", h.scratch.file("stamps")])
+            #expect(eventually { h.text("stamps").hasPrefix("start") })
+            runner.signal(SIGINT)
+            let result = runner.wait(timeout: 20)
+            #expect(result.code == 0, "the service exits 0 on INT: \(result)")
+            #expect(h.text("signals").split(separator: "\n").filter { $0 != "CONT" } == ["INT"], "INT, not TERM: \(h.text("signals"))")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test func aJobThatSucceedsIsSilentHoweverShort() throws {
+        try withHarness("run-silent") { h throws in
+            let quick = try h.swiftd(["run", "job", "--", "/bin/sh", "-c", "echo out; echo err >&2"])
+            #expect(quick.code == 0, "\(quick)")
+            #expect(quick.stdout == "out\n" && quick.stderr == "err\n", "only the job's own lines: \(quick)")
+            #expect(h.state("job")?.phase == .exited && h.state("job")?.failure == nil)
+            let longer = try h.swiftd(["run", "job", "--", "/bin/sh", "-c", "sleep 0.3"])
+            #expect(longer.code == 0 && longer.stdout.isEmpty && longer.stderr.isEmpty, "\(longer)")
+            // A failure is said.
+            let failed = try h.swiftd(["run", "job", "--restart", "no", "--", "/bin/sh", "-c", "sleep 0.3; exit 3"])
+            #expect(failed.code == 3)
+            #expect(failed.stderr.contains("swiftd: job exited with status 3"), "\(failed)")
+            let early = try h.swiftd(["run", "job", "--", "/bin/sh", "-c", "exit 4"])
+            #expect(early.code == 4)
+            #expect(early.stderr.contains("swiftd: job failed to start: exited with status 4"), "\(early)")
+        }
+    }
+
+    @Test func theBusyExitCodeIsWhatASecondRunExitsWith() throws {
+        try withHarness("run-busy") { h throws in
+            let first = try h.spawnSwiftd(["run", "job", "--", h.fixturePath, "service"])
+            #expect(eventually { h.pid("job") != nil })
+            let pid = try #require(h.pid("job"))
+            let busy = try h.swiftd(["run", "job", "--busy-exit-code", "75", "--", h.fixturePath, "service"])
+            #expect(busy.code == 75, "\(busy)")
+            #expect(busy.stderr == "swiftd: job is already running (pid \(pid))\n")
+            let quiet = try h.swiftd(["run", "job", "--busy-exit-code", "0", "--", h.fixturePath, "service"])
+            #expect(quiet.code == 0 && quiet.stdout.isEmpty && quiet.stderr.isEmpty, "\(quiet)")
+            for command in ["start", "restart"] {
+                let refused = try h.swiftd([command, "job", "--busy-exit-code", "3"])
+                #expect(refused.code == 2 && refused.stderr.hasPrefix("swiftd: --busy-exit-code is for run, not \(command)\n"), "\(refused)")
+            }
+            let bad = try h.swiftd(["run", "other", "--busy-exit-code", "256", "--", "/bin/true"])
+            #expect(bad.code == 2 && bad.stderr.hasPrefix("swiftd: bad value for --busy-exit-code: '256' (expected an exit code from 0 to 255)"), "\(bad)")
+            first.signal(SIGTERM)
+            _ = first.wait(timeout: 20)
+        }
+    }
+
     @Test func secondRunIsACronGuard() throws {
         try withHarness("run-guard") { h throws in
             let first = try h.spawnSwiftd(["run", "job", "--", h.fixturePath, "service"])

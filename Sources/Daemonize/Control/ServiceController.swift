@@ -197,22 +197,25 @@ package struct ServiceController: Sendable {
     // MARK: run
 
     /// `swiftd run`: supervises in the foreground and exits with the
-    /// service's status; exits 1 when NAME is already running.
+    /// service's status; exits with `busy-exit-code` (1) when NAME is
+    /// already running, saying so unless that code is 0.
     package func run(_ configuration: ServiceConfiguration) -> Int32 {
         let name = configuration.name
+        func busy(_ pid: pid_t?, supervisor: pid_t?) -> Int32 {
+            if configuration.busyExitCode != 0 { Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: pid, supervisor: supervisor)) }
+            return configuration.busyExitCode
+        }
         do {
             _ = try prepare(configuration)
             let pidFile: PIDFile
             do {
                 pidFile = try PIDFile.acquire(at: paths.pidFile(name), pid: nil)
             } catch let locked as PIDFile.Locked {
-                Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: locked.pid, supervisor: locked.holder))
-                return ExitCode.failure
+                return busy(locked.pid, supervisor: locked.holder)
             }
             if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try recorded.liveInstance() {
                 pidFile.release()
-                Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor))
-                return ExitCode.failure
+                return busy(live.pid, supervisor: live.supervisor)
             }
             let supervisor = try Supervisor(configuration: configuration, paths: paths, pidFile: pidFile, role: .foreground)
             supervisor.run()

@@ -136,6 +136,12 @@ extension ServiceConfiguration {
                          },
                          write: { $0.watch }),
         choice("watch-action", "restart|reload", "what a watched change does", { $0.watchAction }, { $0.watchAction = $1 }, expected: "restart or reload"),
+        ConfigurationKey("busy-exit-code", .value, "N", "run only: exit with N when NAME is already running (as flock -E)",
+                         read: { c, v in
+                             guard let n = Int32(v), (0...255).contains(n) else { throw ConfigurationKey.bad("busy-exit-code", v, "expected an exit code from 0 to 255") }
+                             c.busyExitCode = n
+                         },
+                         write: { ["\($0.busyExitCode)"] }),
         ConfigurationKey("nice", .value, "N", "scheduling priority (-20 to 19)", unset: "unchanged",
                          read: { c, v in
                              guard let n = Int32(v), (-20...19).contains(n) else { throw ConfigurationKey.bad("nice", v, "expected a number from -20 to 19") }

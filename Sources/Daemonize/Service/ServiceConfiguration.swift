@@ -218,6 +218,9 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var watch: [String] = []
     /// What a watched change does (`watch-action`).
     public var watchAction: WatchAction = .restart
+    /// `swiftd run` only: its exit code when NAME is already running
+    /// (`busy-exit-code`, as `flock -E`).
+    package var busyExitCode: Int32 = 1
     /// The scheduling priority (`nice`; the C function `setpriority`); nil: the caller's.
     public var nice: Int32?
     /// The options given on the command line ("key=value"), in order: kept so

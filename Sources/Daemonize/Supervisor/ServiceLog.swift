@@ -77,6 +77,12 @@ final class ServiceLog {
         return nil
     }
 
+    /// Lines go to the process's own output (`swiftd run` without a log).
+    var isProcessOutput: Bool {
+        if case .descriptor = target { return true }
+        return false
+    }
+
     /// True while an incomplete line waits in the buffer.
     var hasPartialLine: Bool { pending > 0 }
 

@@ -46,7 +46,10 @@ extension Supervisor {
             case .child:
                 reapChildren()
             case .terminate, .interrupt:
-                let overrides = delivery.value.map(StopRequest.decode)
+                var overrides = delivery.value.map(StopRequest.decode)
+                // In the foreground (swiftd run, as PID 1 or under a terminal),
+                // INT reaches the service as INT, as tini and dumb-init pass it on.
+                if delivery.signal == .interrupt, reporter.isForeground, overrides == nil { overrides = (.interrupt, nil) }
                 requestStop(signal: overrides?.signal, timeout: overrides?.timeout)
             case .hangup:
                 forward(reporter.isForeground ? .hangup : configuration.reloadSignal)

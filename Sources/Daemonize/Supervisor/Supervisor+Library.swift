@@ -8,7 +8,9 @@ extension Supervisor {
     /// names a file), respawns it by `restart` and `restartExitCode`
     /// (`restart = .no` with `restartExitCode = 75`: only an exit with 75
     /// respawns), restarts it when a `watch` path's content changes, and on
-    /// SIGTERM or SIGINT stops every process of it. Then it exits the process
+    /// SIGTERM stops every process of it (with its stop signal; SIGINT, with
+    /// SIGINT when no `daemon` is given: in the foreground, as tini passes
+    /// it on). Then it exits the process
     /// with the service's status (128 + N for a signal).
     ///
     /// It takes the process over: it blocks the signals it handles (read

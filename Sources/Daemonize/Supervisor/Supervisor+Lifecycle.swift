@@ -94,7 +94,7 @@ extension Supervisor {
         lifecycle.phase = .running
         save()
         let pid = main?.pid ?? 0
-        if configuration.ready != .exec { log.note("\(configuration.name) is ready") }
+        if configuration.ready != .exec { routine("\(configuration.name) is ready") }
         reporter.ready(Wording.started(configuration.name, pid: pid))
     }
 
@@ -132,12 +132,21 @@ extension Supervisor {
         switch lifecycle.phase {
         case .starting:
             let left = status.isSuccess ? ProcessTree.descendants(of: selfPID).count : 0
-            startFailed(left > 0 ? Wording.daemonized("\(status)", left: left, supervised: true) : "\(status)", code: ExitCode.failure)
+            if left > 0 {
+                startFailed(Wording.daemonized("\(status)", left: left, supervised: true), code: ExitCode.failure)
+            } else if status.isSuccess && reporter.isForeground && configuration.ready == .exec {
+                // `swiftd run` of a job done within its start window (a cron
+                // guard): it succeeded, it did not fail to start.
+                lifecycle.phase = .running
+                decideAfterExit(status, ranFor: ranFor)
+            } else {
+                startFailed("\(status)", code: ExitCode.failure)
+            }
         case .stopping, .finished:
             // Recorded when the stop completes (`finish`): one write, not two.
             break
         case .running, .backoff:
-            log.note("\(configuration.name) \(status)")
+            if status.isSuccess { routine("\(configuration.name) \(status)") } else { log.note("\(configuration.name) \(status)") }
             decideAfterExit(status, ranFor: ranFor)
         }
     }
@@ -151,7 +160,7 @@ extension Supervisor {
         try? pidFile?.write(pid: pid)
         state.pid = pid
         state.pidStartTime = ProcessTable.stat(of: pid)?.startTime
-        log.note("\(configuration.name) \(status); its main process is now \(pid)")
+        routine("\(configuration.name) \(status); its main process is now \(pid)")
         save()
         return true
     }

@@ -190,8 +190,12 @@ public final class Supervisor {
         if let paths { try state.write(paths.stateFile(configuration.name)) }
     }
 
-    /// A note about the service's ordinary life (started, ready, stopping).
+    /// A note about the service's ordinary life (started, ready, stopping,
+    /// exited 0): in its log, but not on swiftd's own output under `swiftd
+    /// run`, which says nothing of its own when all goes well (cron mails
+    /// every line a job prints).
     func routine(_ text: String) {
+        if reporter.isForeground && log.isProcessOutput { return }
         log.note(text)
     }
 
