@@ -43,6 +43,25 @@ import Testing
         }
     }
 
+    /// The daemon does not get the parent-death signal its command had: after
+    /// its supervisor is killed, the next stop finds it (in the session it is
+    /// in, though it does not lead it) and stops it.
+    @Test func aDaemonLeftByAKilledSupervisorIsStoppedByTheNextStop() throws {
+        try withHarness("forking-orphan") { h throws in
+            let file = h.scratch.file("daemon.pid")
+            #expect(try h.startService("x", ["--pidfile", file], service: ["--daemonize", file]).code == 0)
+            let daemon = try #require(h.pid("x"))
+            #expect(ProcessTable.stat(of: daemon)?.session != daemon, "it forked again after setsid")
+            let supervisor = try #require(h.lockHolder("x"))
+            kill(supervisor, SIGKILL)
+            #expect(eventually { !h.isAlive(supervisor) })
+            let stop = try h.swiftd(["stop", "x"])
+            #expect(stop.code == 0 && stop.stdout == "x stopped (1 leftover process of a dead supervisor)\n", "\(stop)")
+            #expect(!h.isAlive(daemon))
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
     @Test func aStalePidfileFromBeforeTheStartIsNotTheDaemonsWord() throws {
         try withHarness("forking-stale") { h throws in
             let file = h.scratch.file("daemon.pid")
@@ -117,12 +136,14 @@ import Testing
 
     @Test func aBadPidfileIsRefusedBeforeAnythingStarts() throws {
         try withHarness("forking-bad") { h throws in
+            try FileSystem.makeDirectory(h.runDirectory, mode: 0o700)
             let cases: [([String], String)] = [
                 (["--pidfile", "/nonexistent/x.pid"], "bad value for --pidfile: '/nonexistent/x.pid' (its directory /nonexistent does not exist)"),
                 (["--pidfile", "/etc/passwd/x.pid"], "bad value for --pidfile: '/etc/passwd/x.pid' (/etc/passwd is not a directory)"),
                 (["--pidfile", "/etc"], "bad value for --pidfile: '/etc' (it is not a regular file)"),
                 (["--pidfile", h.scratch.file("x.pid"), "--no-supervise"], "pidfile needs the supervisor"),
                 (["--pidfile", h.scratch.file("x.pid"), "--ready", "notify"], "pidfile needs ready = exec"),
+                (["--pidfile", h.pidFile("x")], "pidfile \(h.pidFile("x")) is swiftd's own pidfile of x"),
             ]
             for (options, message) in cases {
                 let start = try h.startService("x", options)

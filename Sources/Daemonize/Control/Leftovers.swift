@@ -2,7 +2,7 @@ internal import Glibc
 
 /// The processes of a service that no supervisor watches over any more (its
 /// supervisor died, or it runs in exec mode): the members of the session its
-/// main process led, and, in exec mode, the processes that held its lock
+/// main process led (or, for a daemon adopted from its pidfile, is in), and, in exec mode, the processes that held its lock
 /// when the pidfile named it (the read-only descriptor only the service was
 /// given: a daemon that put itself in the background keeps it) with the
 /// sessions they lead. Those are taken once, by the caller: a process that
@@ -28,6 +28,7 @@ enum Leftovers {
         guard !excluded.contains(pid) else { return [] }
         if let st = ProcessTable.stat(of: pid), !st.isZombie, st.startTime != start { return [] }
         var found = ProcessTable.members(ofSession: pid)
+        if let session = mainSession(recorded) { found += ProcessTable.members(ofSession: session).filter { !found.contains($0) } }
         for holder in liveHolders(holders) {
             found += ([holder] + (holder == pid ? [] : ProcessTable.members(ofSession: holder))).filter { !found.contains($0) }
         }
@@ -97,10 +98,21 @@ enum Leftovers {
 
     private static func belongs(_ pid: pid_t, to recorded: ServiceState, holders: [RecordedProcess], adopted: Bool) -> Bool {
         guard let st = ProcessTable.stat(of: pid), let start = recorded.pidStartTime, st.startTime >= start else { return false }
-        if st.session == recorded.pid { return true }
+        if st.session == recorded.pid || st.session == mainSession(recorded) { return true }
         let leaders = liveHolders(holders)
         if leaders.contains(pid) || leaders.contains(st.session) { return true }
         return adopted && ProcessTree.isDescendant(pid, of: CurrentProcess.id)
+    }
+
+    /// The session of the recorded main process, when it lives as recorded
+    /// and is not its leader: a daemon adopted from its pidfile (`pidfile`)
+    /// that forked again after `setsid`. Its session was made by a process
+    /// of the service, so every member is one (no process can join a session
+    /// it was not born in).
+    private static func mainSession(_ recorded: ServiceState) -> pid_t? {
+        guard let pid = recorded.pid, let start = recorded.pidStartTime, let st = ProcessTable.stat(of: pid), !st.isZombie,
+              st.startTime == start, st.session > 1, st.session != pid else { return nil }
+        return st.session
     }
 
     /// The holders still alive as recorded (pid and start time).

@@ -121,6 +121,9 @@ package struct ServiceController: Sendable {
     /// run dir, the user, the executable, the log file.
     func prepare(_ configuration: ServiceConfiguration) throws -> Credentials? {
         try configuration.validate()
+        if let file = configuration.daemonPIDFile, Path.absolute(file) == Path.absolute(paths.pidFile(configuration.name)) {
+            throw ConfigurationError(key: "pidfile", message: "pidfile \(file) is swiftd's own pidfile of \(configuration.name): give the daemon a file of its own")
+        }
         try paths.prepareRunDirectory()
         let stateFile = paths.stateFile(configuration.name)
         if let st = try? FileSystem.linkStatus(stateFile), st.st_mode & S_IFMT != S_IFREG {
