@@ -133,6 +133,9 @@ import Testing
             let tryRestartStopped = try initScript(h, "try-restart")
             #expect(tryRestartStopped.code == 0)
             #expect(h.pid("example") == nil, "try-restart leaves a stopped service stopped")
+            let forceReloadStopped = try initScript(h, "force-reload")
+            #expect(forceReloadStopped.code == 0, "\(forceReloadStopped)")
+            #expect(h.pid("example") == nil, "LSB: force-reload leaves a stopped service stopped")
         }
     }
 
@@ -255,7 +258,7 @@ import Testing
     @Test func completionOffersCommandsOptionsAndValues() throws {
         try withHarness("etc-complete") { h throws in
             #expect(try complete(["swiftd", "st"], h) == ["start", "stop", "status"])
-            #expect(try complete(["swiftd", ""], h).sorted() == ["check", "help", "list", "logs", "reload", "restart", "run", "signal", "start", "status", "stop"])
+            #expect(try complete(["swiftd", ""], h).sorted() == ["check", "forget", "help", "list", "logs", "reload", "restart", "run", "signal", "start", "status", "stop"])
             #expect(try complete(["swiftd", "--run-dir", "/tmp", "re"], h) == ["restart", "reload"], "global options before the command")
             #expect(try complete(["swiftd", "help", "lo"], h) == ["logs"])
             #expect(try complete(["swiftd", "start", "web", "--restart", ""], h) == ["no", "on-failure", "always"])
@@ -263,7 +266,7 @@ import Testing
             #expect(try complete(["swiftd", "start", "web", "--watch-action", "re"], h) == ["restart", "reload"])
             #expect(try complete(["swiftd", "stop", "web", "--signal", "US"], h) == ["USR1", "USR2"])
             #expect(try complete(["swiftd", "signal", "web", "HU"], h) == ["HUP"])
-            #expect(try complete(["swiftd", "logs", "web", "-"], h).sorted() == ["--config-dir", "--follow", "--help", "--lines", "--log-dir", "--run-dir", "-f", "-n"])
+            #expect(try complete(["swiftd", "logs", "web", "-"], h).sorted() == ["--config-dir", "--follow", "--help", "--lines", "--log-dir", "--quiet", "--run-dir", "-f", "-n"])
             #expect(try complete(["swiftd", "start", "web", "--", "bas"], h).contains("bash"), "a command after --")
             #expect(try complete(["swiftd", "start", "web", "--stop-timeout", ""], h).isEmpty, "no guess at a duration")
         }
@@ -271,7 +274,7 @@ import Testing
 
     @Test func completionStartOptionsAreExactlyTheKeys() throws {
         try withHarness("etc-complete-keys") { h throws in
-            let expected = ServiceConfiguration.keys.filter { $0.name != "command" }.map { "--\($0.name)" } + ["--run-dir", "--log-dir", "--config-dir", "--help"]
+            let expected = ServiceConfiguration.keys.filter { $0.name != "command" }.map { "--\($0.name)" } + ["--run-dir", "--log-dir", "--config-dir", "--quiet", "--help"]
             for command in ["start", "run", "restart", "check"] {
                 #expect(try complete(["swiftd", command, "web", "--"], h).sorted() == expected.sorted(), "\(command)")
             }
@@ -299,8 +302,9 @@ import Testing
             try FileSystem.writeAtomically(Path.join(other, "mail.conf"), [])
             #expect(try complete(["swiftd", "--config-dir", other, "start", ""], h) == ["cache", "mail", "queue", "web"])
             #expect(try complete(["swiftd", "start", "--run-dir", other, "--config-dir", other, ""], h) == ["mail"])
-            // The service is named once: then options.
-            #expect(try complete(["swiftd", "stop", "web", ""], h).isEmpty)
+            // Several names for start, stop, restart and status; one for the others.
+            #expect(try complete(["swiftd", "stop", "web", ""], h) == ["cache", "db", "queue", "web"])
+            #expect(try complete(["swiftd", "logs", "web", ""], h).isEmpty)
         }
     }
 
