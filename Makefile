@@ -15,6 +15,8 @@ MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DESTDIR    ?=
 
 SWIFT      ?= swift
@@ -43,7 +45,8 @@ build:
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	$(INSTALL) -m 0755 -s "$$($(SWIFT_RELEASE) --show-bin-path)/swiftd" $(DESTDIR)$(BINDIR)/swiftd
 	$(INSTALL) -m 0644 man/swiftd.1 $(DESTDIR)$(MANDIR)/man1/swiftd.1
 	$(INSTALL) -m 0644 man/swiftd.conf.5 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5
@@ -59,11 +62,14 @@ install: build
 	$(SUBSTITUTE) 'etc/systemd/swiftd@.service' > '$(DESTDIR)$(UNITDIR)/swiftd@.service'
 	chmod 0644 '$(DESTDIR)$(UNITDIR)/swiftd@.service'
 	$(INSTALL) -m 0644 etc/bash_completion.d/swiftd $(DESTDIR)$(BASHCOMPDIR)/swiftd
+	$(INSTALL) -m 0644 etc/zsh/_swiftd $(DESTDIR)$(ZSHCOMPDIR)/_swiftd
+	$(INSTALL) -m 0644 etc/fish/swiftd.fish $(DESTDIR)$(FISHCOMPDIR)/swiftd.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/swiftd $(DESTDIR)$(MANDIR)/man1/swiftd.1 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5 \
 		$(DESTDIR)$(MANDIR)/man3/Daemonize.3 $(DESTDIR)$(SYSCONFDIR)/init.d/swiftd-example \
-		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd
+		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd $(DESTDIR)$(ZSHCOMPDIR)/_swiftd \
+		$(DESTDIR)$(FISHCOMPDIR)/swiftd.fish
 	@# example.conf goes only when it is still the one installed.
 	if cmp -s etc/swiftd/example.conf $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; \
