@@ -5,6 +5,7 @@
 #   make uninstall PREFIX=/usr/local DESTDIR=
 #   make check                    the project's tests: test, examples, lint, install-test, stress, fuzz
 #   make examples                 builds the library's example package (Examples/) and runs its tests
+#   make deb                      a Debian package in .build-deb/ (dpkg-deb)
 #   make stress                   the reliability tests longer than a minute
 #   make fuzz FUZZ_SECONDS=60     every libFuzzer target in Tests/Fuzz, this long each
 
@@ -15,6 +16,8 @@ MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DESTDIR    ?=
 
 SWIFT      ?= swift
@@ -34,7 +37,7 @@ SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
 
 # One target at a time: swift build and swift test share .build.
 .NOTPARALLEL:
-.PHONY: all build install uninstall check test examples lint install-test stress fuzz clean
+.PHONY: all build install uninstall check test examples lint install-test deb deb-test stress fuzz clean
 
 all: build
 
@@ -43,7 +46,8 @@ build:
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	$(INSTALL) -m 0755 -s "$$($(SWIFT_RELEASE) --show-bin-path)/swiftd" $(DESTDIR)$(BINDIR)/swiftd
 	$(INSTALL) -m 0644 man/swiftd.1 $(DESTDIR)$(MANDIR)/man1/swiftd.1
 	$(INSTALL) -m 0644 man/swiftd.conf.5 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5
@@ -59,11 +63,14 @@ install: build
 	$(SUBSTITUTE) 'etc/systemd/swiftd@.service' > '$(DESTDIR)$(UNITDIR)/swiftd@.service'
 	chmod 0644 '$(DESTDIR)$(UNITDIR)/swiftd@.service'
 	$(INSTALL) -m 0644 etc/bash_completion.d/swiftd $(DESTDIR)$(BASHCOMPDIR)/swiftd
+	$(INSTALL) -m 0644 etc/zsh/_swiftd $(DESTDIR)$(ZSHCOMPDIR)/_swiftd
+	$(INSTALL) -m 0644 etc/fish/swiftd.fish $(DESTDIR)$(FISHCOMPDIR)/swiftd.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/swiftd $(DESTDIR)$(MANDIR)/man1/swiftd.1 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5 \
 		$(DESTDIR)$(MANDIR)/man3/Daemonize.3 $(DESTDIR)$(SYSCONFDIR)/init.d/swiftd-example \
-		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd
+		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd $(DESTDIR)$(ZSHCOMPDIR)/_swiftd \
+		$(DESTDIR)$(FISHCOMPDIR)/swiftd.fish
 	@# example.conf goes only when it is still the one installed.
 	if cmp -s etc/swiftd/example.conf $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; \
@@ -73,7 +80,7 @@ uninstall:
 	fi
 
 # The project's test command (README, .ci/run).
-check: test examples lint install-test stress fuzz
+check: test examples lint install-test deb-test stress fuzz
 
 test:
 	$(SWIFT) test
@@ -90,6 +97,32 @@ lint:
 install-test:
 	sh Tests/install-test.sh
 
+# A Debian package of what make install installs, for /usr and /etc: man pages
+# compressed, every file under /etc a conffile, no maintainer scripts (the unit
+# and the init script are samples, enabled by the administrator).
+VERSION = $(shell sed -n 's/.*static let version = "swiftd \(.*\)"/\1/p' Sources/swiftd/Usage.swift)
+DEBARCH = $(shell dpkg --print-architecture)
+DEBROOT = .build-deb/root
+DEB = .build-deb/swiftd_$(VERSION)_$(DEBARCH).deb
+
+deb: build
+	rm -rf $(DEBROOT) && mkdir -p $(DEBROOT)/DEBIAN
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system
+	gzip -9n $(DEBROOT)/usr/share/man/man*/*
+	$(INSTALL) -d $(DEBROOT)/usr/share/doc/swiftd
+	$(INSTALL) -m 0644 README.md SECURITY.md $(DEBROOT)/usr/share/doc/swiftd/
+	printf 'swiftd %s\nCopyright the swiftd authors. The source states no license yet.\n' '$(VERSION)' > $(DEBROOT)/usr/share/doc/swiftd/copyright
+	cd $(DEBROOT) && find etc -type f | sort | sed 's|^|/|' > DEBIAN/conffiles
+	cd $(DEBROOT) && find usr lib -type f | sort | xargs md5sum > DEBIAN/md5sums
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEBARCH)/' -e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEBROOT) | cut -f1)/" \
+		etc/debian/control > $(DEBROOT)/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(DEBROOT) $(DEB)
+
+# Builds the package, installs it into an empty root with dpkg, runs a service
+# with what it installed, and purges it (Tests/deb-test.sh).
+deb-test:
+	sh Tests/deb-test.sh
+
 # Reliability tests longer than a minute (Tests/StressTests, see Tests/RELIABILITY.md).
 stress:
 	SWIFTD_STRESS=1 $(SWIFT) test --filter StressTests
@@ -100,4 +133,4 @@ fuzz:
 
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-fuzz Examples/.build
+	rm -rf .build-fuzz .build-deb Examples/.build

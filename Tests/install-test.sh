@@ -47,7 +47,8 @@ make install DESTDIR="$root" PREFIX="$prefix"
 # What was installed, where.
 for file in "$prefix/bin/swiftd" "$prefix/share/man/man1/swiftd.1" "$prefix/share/man/man5/swiftd.conf.5" \
     "$prefix/share/man/man3/Daemonize.3" /etc/swiftd/example.conf /etc/init.d/swiftd-example \
-    "$prefix/lib/systemd/system/swiftd@.service" "$prefix/share/bash-completion/completions/swiftd"; do
+    "$prefix/lib/systemd/system/swiftd@.service" "$prefix/share/bash-completion/completions/swiftd" \
+    "$prefix/share/zsh/site-functions/_swiftd" "$prefix/share/fish/vendor_completions.d/swiftd.fish"; do
     [ -f "$root$file" ] || fail "not installed: $file"
 done
 [ -x "$root/etc/init.d/swiftd-example" ] || fail "the init script is not executable"

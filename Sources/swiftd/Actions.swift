@@ -6,7 +6,8 @@ import Daemonize
 enum Actions {
     static func start(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         try refuseRunOnly(parsed, "start")
-        return Commands.report(controller.start(try loaded("start", parsed, controller).configuration))
+        if let several = try several("start", parsed) { return several }
+        return Commands.report(controller.start(try loaded("start", parsed, controller).configuration), parsed)
     }
 
     /// `--busy-exit-code` says what `run` exits with when NAME already runs;
@@ -14,6 +15,13 @@ enum Actions {
     static func refuseRunOnly(_ parsed: ParsedArguments, _ command: String) throws {
         guard parsed.has("busy-exit-code") else { return }
         throw UsageError(message: "--busy-exit-code is for run, not \(command)", command: command)
+    }
+
+    /// Several names: each checked now, then handled by a swiftd of its own (`Several`).
+    private static func several(_ command: String, _ parsed: ParsedArguments) throws -> Int32? {
+        guard parsed.positionals.count > 1 else { return nil }
+        for text in parsed.positionals { _ = try Commands.name(text, for: command) }
+        return Several.run(command, names: parsed.positionals, arguments: Commands.argumentsForEach(parsed))
     }
 
     static func run(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
@@ -37,8 +45,9 @@ enum Actions {
     }
 
     static func restart(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        let name = try Commands.name(parsed.positionals[0], for: "restart")
         try refuseRunOnly(parsed, "restart")
+        if let several = try several("restart", parsed) { return several }
+        let name = try Commands.name(parsed.positionals[0], for: "restart")
         let options = Commands.startSettings(parsed)
         let loaded: ConfigurationLoader.Loaded
         if let recorded = try ServiceState.read(controller.paths.stateFile(name), name: name) {
@@ -46,10 +55,11 @@ enum Actions {
         } else {
             loaded = try ConfigurationLoader.load(name, paths: controller.paths, command: nil, options: options)
         }
-        return Commands.report(controller.restart(loaded.configuration))
+        return Commands.report(controller.restart(loaded.configuration), parsed)
     }
 
     static func stop(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        if let several = try several("stop", parsed) { return several }
         let name = try Commands.name(parsed.positionals[0], for: "stop")
         var signal: ProcessSignal?
         var timeout: Interval?
@@ -61,22 +71,30 @@ enum Actions {
             guard let t = Interval(parsing: text) else { throw UsageError(message: "bad duration '\(text)' (expected 250ms, 10s, 5m, 1h)", command: "stop") }
             timeout = t
         }
-        return Commands.report(controller.stop(name, signal: signal, timeout: timeout))
+        return Commands.report(controller.stop(name, signal: signal, timeout: timeout), parsed)
     }
 
     static func status(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        if let text = parsed.positionals.first {
-            let status = controller.status(try Commands.name(text, for: "status"))
-            print(parsed.has("json") ? status.json.description : status.line)
-            return status.exitCode
+        let statuses: [ServiceStatus]
+        if parsed.positionals.isEmpty {
+            statuses = controller.statuses()
+        } else {
+            let names = try parsed.positionals.map { try Commands.name($0, for: "status") }
+            statuses = names.map { controller.status($0) }
         }
-        let statuses = controller.statuses()
+        // One name: its code; several: the highest; all of the run dir: the first that is not 0.
+        let code = parsed.positionals.isEmpty ? statuses.first { $0.exitCode != 0 }?.exitCode ?? 0 : statuses.map(\.exitCode).max() ?? 0
+        if parsed.quiet && code == ExitCode.success { return code }
         if parsed.has("json") {
-            print(JSON.array(statuses.map(\.json)).description)
+            print(parsed.positionals.count == 1 ? statuses[0].json.description : JSON.array(statuses.map(\.json)).description)
         } else {
             for status in statuses { print(status.line) }
         }
-        return statuses.first { $0.exitCode != 0 }?.exitCode ?? 0
+        return code
+    }
+
+    static func forget(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        Commands.report(controller.forget(try Commands.name(parsed.positionals[0], for: "forget")), parsed)
     }
 
     static func list(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
@@ -90,7 +108,7 @@ enum Actions {
     }
 
     static func reload(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        Commands.report(controller.reload(try Commands.name(parsed.positionals[0], for: "reload")))
+        Commands.report(controller.reload(try Commands.name(parsed.positionals[0], for: "reload")), parsed)
     }
 
     static func signal(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
@@ -98,7 +116,7 @@ enum Actions {
         guard let signal = ProcessSignal(parsing: parsed.positionals[1]) else {
             throw UsageError(message: "bad signal '\(parsed.positionals[1])' (expected TERM, SIGTERM or 15)", command: "signal")
         }
-        return Commands.report(controller.signal(name, signal))
+        return Commands.report(controller.signal(name, signal), parsed)
     }
 
     static func logs(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {

@@ -25,6 +25,8 @@ struct CommandSpec {
     var options: [OptionSpec]
     /// Accepts `-- COMMAND [ARG...]`.
     var acceptsCommand = false
+    /// The last positional may be given several times (`stop a b c`).
+    var repeatsLast = false
 
     func option(_ long: String) -> OptionSpec? { options.first { $0.long == long } }
     func option(short: Character) -> OptionSpec? { options.first { $0.short == short } }
@@ -41,6 +43,8 @@ struct ParsedArguments {
 
     func value(_ long: String) -> String? { options.last { $0.0 == long }?.1 }
     func has(_ long: String) -> Bool { options.contains { $0.0 == long } }
+    /// `-q`/`--quiet`: nothing printed on success.
+    var quiet: Bool { has("quiet") }
 }
 
 enum ArgumentParser {
@@ -49,6 +53,7 @@ enum ArgumentParser {
         OptionSpec(long: "run-dir", takesValue: true),
         OptionSpec(long: "log-dir", takesValue: true),
         OptionSpec(long: "config-dir", takesValue: true),
+        OptionSpec(long: "quiet", short: "q", takesValue: false),
         OptionSpec(long: "help", short: "h", takesValue: false),
     ]
 
@@ -152,7 +157,7 @@ enum ArgumentParser {
             if parsed.positionals.count < spec.minimumPositionals {
                 throw fail("\(spec.name) needs \(spec.positionals[parsed.positionals.count])")
             }
-            if parsed.positionals.count > spec.positionals.count {
+            if parsed.positionals.count > spec.positionals.count && !spec.repeatsLast {
                 let extra = parsed.positionals[spec.positionals.count]
                 let hint = spec.acceptsCommand ? " (put the command after --)" : ""
                 throw fail("unexpected argument '\(extra)' for \(spec.name)\(hint)")

@@ -9,6 +9,7 @@ struct Command {
     private let positionals: [String]
     private let minimum: Int
     private let acceptsCommand: Bool
+    private let repeatsLast: Bool
     /// Built when the command runs: the start options come from the key table.
     private let options: @Sendable () -> [OptionSpec]
     /// Its line in `swiftd help`.
@@ -18,13 +19,14 @@ struct Command {
     let run: @Sendable (ParsedArguments, ServiceController) throws -> Int32
 
     init(_ name: String, _ positionals: [String], minimum: Int, options: @escaping @Sendable @autoclosure () -> [OptionSpec] = [],
-         acceptsCommand: Bool = false, line: String, help: @escaping @Sendable () -> String,
+         acceptsCommand: Bool = false, repeatsLast: Bool = false, line: String, help: @escaping @Sendable () -> String,
          run: @escaping @Sendable (ParsedArguments, ServiceController) throws -> Int32) {
         self.name = name
         self.positionals = positionals
         self.minimum = minimum
         self.options = options
         self.acceptsCommand = acceptsCommand
+        self.repeatsLast = repeatsLast
         self.line = line
         self.help = help
         self.run = run
@@ -32,7 +34,8 @@ struct Command {
 
     /// How its arguments parse.
     var spec: CommandSpec {
-        CommandSpec(name: name, positionals: positionals, minimumPositionals: minimum, options: options(), acceptsCommand: acceptsCommand)
+        CommandSpec(name: name, positionals: positionals, minimumPositionals: minimum, options: options(), acceptsCommand: acceptsCommand,
+                    repeatsLast: repeatsLast)
     }
 
     /// The command named `name`.
@@ -44,41 +47,46 @@ struct Command {
 
     /// Every command, in the order `swiftd help` lists them.
     static let all: [Command] = [
-        Command("start", ["NAME"], minimum: 1, options: startOptions, acceptsCommand: true,
-                line: "start   NAME [OPTIONS] [-- COMMAND [ARG...]]   start NAME in the background",
-                help: { Usage.startHelp(verb: "start", about: "Starts NAME in the background and returns once it runs (exit 0), or says why it does not.") },
+        Command("start", ["NAME"], minimum: 1, options: startOptions, acceptsCommand: true, repeatsLast: true,
+                line: "start   NAME... [OPTIONS] [-- COMMAND [ARG...]] start NAME in the background",
+                help: { Usage.startHelp(verb: "start", about: """
+                Starts NAME in the background and returns once it runs (exit 0), or says why it does not. Several
+                names are started side by side, each as if alone; the exit code is the highest of theirs.
+                """) },
                 run: { try Actions.start($0, $1) }),
         Command("stop", ["NAME"], minimum: 1, options: [OptionSpec(long: "timeout", takesValue: true), OptionSpec(long: "signal", takesValue: true)],
-                line: "stop    NAME [--timeout DURATION] [--signal SIGNAL]",
+                repeatsLast: true,
+                line: "stop    NAME... [--timeout DURATION] [--signal SIGNAL]",
                 help: { """
-                usage: swiftd stop NAME [--timeout DURATION] [--signal SIGNAL]
+                usage: swiftd stop NAME... [--timeout DURATION] [--signal SIGNAL]
 
                 Sends the stop signal to every process of NAME (or follows its stop-signal schedule and kill-mode),
                 SIGKILL after the timeout, and returns once none is left. Exit 0 when stopped or not running, 1 when
-                it could not be stopped.
+                it could not be stopped. Several names are stopped side by side; the exit code is the highest of
+                theirs.
 
                   --timeout DURATION   SIGKILL at the latest this long after the stop began (default: the
                                        service's stop-timeout after its last stop signal)
                   --signal SIGNAL      this one signal instead of the service's stop-signal
                 """ },
                 run: { try Actions.stop($0, $1) }),
-        Command("restart", ["NAME"], minimum: 1, options: startOptions,
-                line: "restart NAME [OPTIONS]                          stop, then start with the recorded command",
+        Command("restart", ["NAME"], minimum: 1, options: startOptions, repeatsLast: true,
+                line: "restart NAME... [OPTIONS]                       stop, then start with the recorded command",
                 help: { """
-                usage: swiftd restart NAME [OPTIONS]
+                usage: swiftd restart NAME... [OPTIONS]
 
                 Stops NAME (if it runs) and starts it again with the command and options recorded at its last
                 start (re-reading NAME.conf when it came from one); OPTIONS are start options that override them.
                 """ },
                 run: { try Actions.restart($0, $1) }),
-        Command("status", ["NAME"], minimum: 0, options: [OptionSpec(long: "json", takesValue: false)],
-                line: "status  [NAME] [--json]                         LSB status: 0 running, 1 dead, 3 stopped, 4 unknown",
+        Command("status", ["NAME"], minimum: 0, options: [OptionSpec(long: "json", takesValue: false)], repeatsLast: true,
+                line: "status  [NAME...] [--json]                      LSB status: 0 running, 1 dead, 3 stopped, 4 unknown",
                 help: { """
-                usage: swiftd status [NAME] [--json]
+                usage: swiftd status [NAME...] [--json]
 
                 One line per service (name, state, pid, uptime, restarts), or JSON. Exit 0 running, 1 dead with a
-                pidfile or failure record left, 3 not running, 4 unknown. Without NAME: every service in the run
-                dir, exit 0 only when all of them run.
+                pidfile or failure record left, 3 not running, 4 unknown; for several names, the highest. Without
+                NAME: every service in the run dir, exit 0 only when all of them run.
                 """ },
                 run: { try Actions.status($0, $1) }),
         Command("reload", ["NAME"], minimum: 1,
@@ -134,6 +142,16 @@ struct Command {
                 where it came from. Exit 0 when valid, 6 when not.
                 """ },
                 run: { try Actions.check($0, $1) }),
+        Command("forget", ["NAME"], minimum: 1,
+                line: "forget  NAME                                    remove what is left of a stopped or failed service",
+                help: { """
+                usage: swiftd forget NAME
+
+                Removes NAME's record and pidfile from the run dir (and stops any process a dead instance left),
+                so that list no longer shows it. Its log stays. Exit 0 when forgotten (or nothing was recorded),
+                1 while it runs: stop it first.
+                """ },
+                run: { try Actions.forget($0, $1) }),
         Command("help", ["COMMAND"], minimum: 0,
                 line: "help    [COMMAND]",
                 help: { "usage: swiftd help [COMMAND]" },

@@ -13,7 +13,7 @@ enum Commands {
         // Global options may come before the command word.
         var leading: [String] = []
         let valued = ArgumentParser.global.filter(\.takesValue).map { "--\($0.long)" }
-        while let first = words.first, first.hasPrefix("--"), first != "--help", first != "--version" {
+        while let first = words.first, first.hasPrefix("--") || first == "-q", first != "--help", first != "--version" {
             leading.append(words.removeFirst())
             if !first.contains("="), valued.contains(first), let value = words.first {
                 leading.append(value)
@@ -76,10 +76,18 @@ enum Commands {
         parsed.options.filter { option in !ArgumentParser.global.contains { $0.long == option.0 } }
     }
 
-    /// Prints an outcome: output on stdout, errors on stderr after "swiftd: ".
-    static func report(_ outcome: ServiceController.Outcome) -> Int32 {
+    /// Prints an outcome: output on stdout, errors on stderr after "swiftd: ";
+    /// nothing at all for a success under `--quiet`.
+    static func report(_ outcome: ServiceController.Outcome, _ parsed: ParsedArguments) -> Int32 {
+        if parsed.quiet && outcome.code == ExitCode.success { return outcome.code }
         if let output = outcome.output { print(output) }
         if let error = outcome.error { Standard.error("swiftd: \(error)") }
         return outcome.code
+    }
+
+    /// The command line again for one of several names: every option as
+    /// `--key=value`, then the command after `--`.
+    static func argumentsForEach(_ parsed: ParsedArguments) -> [String] {
+        parsed.options.map { "--\($0.0)=\($0.1)" } + (parsed.command.map { ["--"] + $0 } ?? [])
     }
 }

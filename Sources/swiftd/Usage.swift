@@ -15,7 +15,8 @@ enum Usage {
         commands:
         \(Command.all.map { "  " + $0.line }.joined(separator: "\n"))
 
-        every command takes \(ArgumentParser.global.filter(\.takesValue).map { "--\($0.long) DIR" }.joined(separator: ", ")).
+        every command takes \(ArgumentParser.global.filter(\.takesValue).map { "--\($0.long) DIR" }.joined(separator: ", ")),
+        and -q (--quiet), which prints nothing when all went well.
         'swiftd help start' lists the start options.
         """
     }
@@ -31,7 +32,9 @@ enum Usage {
         options:
 
         """
-        for key in ServiceConfiguration.keys where key.name != "command" {
+        // run always supervises: exec mode is start's alone; a busy exit code is run's alone.
+        let notHere = verb == "run" ? "no-supervise" : "busy-exit-code"
+        for key in ServiceConfiguration.keys where key.name != "command" && key.name != notHere {
             let left = key.kind == .flag ? "--\(key.name)" : "--\(key.name) \(key.placeholder)"
             let padded = left + String(repeating: " ", count: max(1, 36 - left.count))
             let defaultText = key.defaultValue.isEmpty || key.kind == .flag ? "" : " [\(key.defaultValue)]"

@@ -3,8 +3,9 @@ import Daemonize
 import TestSupport
 import Testing
 
-/// The samples in etc/: example.conf, the LSB init script, the systemd unit,
-/// the bash completion. Each is used as shipped, against the built swiftd.
+/// The samples in etc/: example.conf, the LSB init script, the systemd unit.
+/// Each is used as shipped, against the built swiftd. (The completions:
+/// CompletionTests.)
 @Suite(.timeLimit(.minutes(5))) struct EtcTests {
     /// The repository's top directory (this file is Tests/SwiftdTests/EtcTests.swift).
     static let repository = Path.directory(of: Path.directory(of: Path.directory(of: #filePath)))
@@ -22,11 +23,6 @@ import Testing
             env = Environment.setting(name, to: value, in: env)
         }
         return env
-    }
-
-    func writeConfig(_ h: Harness, _ name: String, _ text: String) throws {
-        try FileSystem.makeDirectories(h.configDirectory, mode: 0o755)
-        try FileSystem.writeAtomically(Path.join(h.configDirectory, "\(name).conf"), Array(text.utf8))
     }
 
     // MARK: example.conf
@@ -98,7 +94,7 @@ import Testing
 
     @Test func initScriptStartsReportsAndStopsARealService() throws {
         try withHarness("etc-init") { h throws in
-            try writeConfig(h, "example", "command = \(h.fixturePath) service --print 1\n")
+            try h.writeConfig("example", "command = \(h.fixturePath) service --print 1\n")
             #expect(try initScript(h, "status").code == 3, "not running yet")
             let start = try initScript(h, "start")
             #expect(start.code == 0, "\(start)")
@@ -133,20 +129,23 @@ import Testing
             let tryRestartStopped = try initScript(h, "try-restart")
             #expect(tryRestartStopped.code == 0)
             #expect(h.pid("example") == nil, "try-restart leaves a stopped service stopped")
+            let forceReloadStopped = try initScript(h, "force-reload")
+            #expect(forceReloadStopped.code == 0, "\(forceReloadStopped)")
+            #expect(h.pid("example") == nil, "LSB: force-reload leaves a stopped service stopped")
         }
     }
 
     @Test func initScriptPassesFailuresThrough() throws {
         try withHarness("etc-init-fail") { h throws in
             #expect(try initScript(h, "start").code == 6, "no example.conf, no example in PATH: not configured")
-            try writeConfig(h, "example", "command = \(h.fixturePath) service\nrestart = sometimes\n")
+            try h.writeConfig("example", "command = \(h.fixturePath) service\nrestart = sometimes\n")
             let bad = try initScript(h, "start")
             #expect(bad.code == 6, "\(bad)")
             #expect(bad.stderr.contains("example.conf:2: bad value for restart"))
-            try writeConfig(h, "example", "command = /nonexistent/swiftd-daemon\n")
+            try h.writeConfig("example", "command = /nonexistent/swiftd-daemon\n")
             #expect(try initScript(h, "start").code == 5)
             // A service that fails after starting: status says dead (1).
-            try writeConfig(h, "example", "command = \(h.fixturePath) service --exit 3 --after 200\nmin-uptime = 0\nrestart = no\n")
+            try h.writeConfig("example", "command = \(h.fixturePath) service --exit 3 --after 200\nmin-uptime = 0\nrestart = no\n")
             #expect(try initScript(h, "start").code == 0)
             #expect(eventually { (try? initScript(h, "status").code) == 1 })
             let usage = try initScript(h, "bogus")
@@ -209,7 +208,7 @@ import Testing
 
     @Test func systemdExecStartPassesReadinessThrough() throws {
         try withHarness("etc-systemd") { h throws in
-            try writeConfig(h, "web", "command = \(h.fixturePath) service --notify-ready-after 300\nready = notify\n")
+            try h.writeConfig("web", "command = \(h.fixturePath) service --notify-ready-after 300\nready = notify\n")
             let socketPath = h.scratch.file("notify.sock")
             let fd = try notifySocket(socketPath)
             defer { close(fd) }
@@ -232,80 +231,5 @@ import Testing
             #expect(receive(on: fd, until: "STOPPING=1").last?.contains("STOPPING=1") == true)
             #expect(h.scratch.markedProcesses().isEmpty)
         }
-    }
-
-    // MARK: bash completion
-
-    /// What the completion offers for `words` (the last one being completed).
-    func complete(_ words: [String], environment extra: [String: String] = [:], _ h: Harness) throws -> [String] {
-        let script = """
-            source "$1"; shift
-            COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
-            COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
-            _swiftd
-            printf '%s\\n' "${COMPREPLY[@]}"
-            """
-        let result = try run("/bin/bash", ["--norc", "--noprofile", "-c", script, "bash", Self.sample("bash_completion.d/swiftd")] + words,
-                             environment: environment(h, extra))
-        #expect(result.code == 0, "\(result)")
-        #expect(result.stderr.isEmpty, "\(result)")
-        return result.stdout.split(separator: "\n").map(String.init)
-    }
-
-    @Test func completionOffersCommandsOptionsAndValues() throws {
-        try withHarness("etc-complete") { h throws in
-            #expect(try complete(["swiftd", "st"], h) == ["start", "stop", "status"])
-            #expect(try complete(["swiftd", ""], h).sorted() == ["check", "help", "list", "logs", "reload", "restart", "run", "signal", "start", "status", "stop"])
-            #expect(try complete(["swiftd", "--run-dir", "/tmp", "re"], h) == ["restart", "reload"], "global options before the command")
-            #expect(try complete(["swiftd", "help", "lo"], h) == ["logs"])
-            #expect(try complete(["swiftd", "start", "web", "--restart", ""], h) == ["no", "on-failure", "always"])
-            #expect(try complete(["swiftd", "start", "web", "--restart", "=", "al"], h) == ["always"], "--restart=al")
-            #expect(try complete(["swiftd", "start", "web", "--watch-action", "re"], h) == ["restart", "reload"])
-            #expect(try complete(["swiftd", "stop", "web", "--signal", "US"], h) == ["USR1", "USR2"])
-            #expect(try complete(["swiftd", "signal", "web", "HU"], h) == ["HUP"])
-            #expect(try complete(["swiftd", "logs", "web", "-"], h).sorted() == ["--config-dir", "--follow", "--help", "--lines", "--log-dir", "--run-dir", "-f", "-n"])
-            #expect(try complete(["swiftd", "start", "web", "--", "bas"], h).contains("bash"), "a command after --")
-            #expect(try complete(["swiftd", "start", "web", "--stop-timeout", ""], h).isEmpty, "no guess at a duration")
-        }
-    }
-
-    @Test func completionStartOptionsAreExactlyTheKeys() throws {
-        try withHarness("etc-complete-keys") { h throws in
-            let expected = ServiceConfiguration.keys.filter { $0.name != "command" }.map { "--\($0.name)" } + ["--run-dir", "--log-dir", "--config-dir", "--help"]
-            for command in ["start", "run", "restart", "check"] {
-                #expect(try complete(["swiftd", command, "web", "--"], h).sorted() == expected.sorted(), "\(command)")
-            }
-            // Each option completes its value or nothing: a flag is never followed by a value.
-            let flags = try complete(["swiftd", "start", "web", "--shell", ""], h)
-            #expect(flags.contains("--"), "after a flag, the next option or --: \(flags)")
-        }
-    }
-
-    @Test func completionFindsServicesInTheConfigAndRunDirs() throws {
-        try withHarness("etc-complete-names") { h throws in
-            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
-            try writeConfig(h, "web", "command = /bin/true\n")
-            try writeConfig(h, "db", "command = /bin/true\n")
-            try FileSystem.writeAtomically(Path.join(h.configDirectory, "notes.txt"), [])
-            try FileSystem.writeAtomically(h.pidFile("cache"), [])
-            try FileSystem.writeAtomically(Path.join(h.runDirectory, "queue.state"), [])
-            try FileSystem.writeAtomically(h.pidFile("web"), [])
-            #expect(try complete(["swiftd", "stop", ""], h) == ["cache", "db", "queue", "web"])
-            #expect(try complete(["swiftd", "status", "c"], h) == ["cache"])
-            #expect(try complete(["swiftd", "signal", ""], h) == ["cache", "db", "queue", "web"])
-            // --config-dir and --run-dir on the line win over the environment.
-            let other = h.scratch.file("other")
-            try FileSystem.makeDirectories(other, mode: 0o755)
-            try FileSystem.writeAtomically(Path.join(other, "mail.conf"), [])
-            #expect(try complete(["swiftd", "--config-dir", other, "start", ""], h) == ["cache", "mail", "queue", "web"])
-            #expect(try complete(["swiftd", "start", "--run-dir", other, "--config-dir", other, ""], h) == ["mail"])
-            // The service is named once: then options.
-            #expect(try complete(["swiftd", "stop", "web", ""], h).isEmpty)
-        }
-    }
-
-    @Test func completionIsRegisteredForSwiftd() throws {
-        let result = try run("/bin/bash", ["--norc", "--noprofile", "-c", "source \"$1\" && complete -p swiftd", "bash", Self.sample("bash_completion.d/swiftd")])
-        #expect(result.stdout == "complete -F _swiftd swiftd\n", "\(result)")
     }
 }

@@ -45,7 +45,7 @@ import Testing
         let status = try h.swiftd(["status", d.name])
         #expect(status.code == 0 && status.stdout.hasPrefix("\(d.name): running (pid \(first))"), "\(status)")
         let reload = try h.swiftd(["reload", d.name])
-        #expect(reload.code == 0 && reload.stdout.contains("sent to pid \(first)"), "\(reload)")
+        #expect(reload.code == 0 && reload.stdout.hasPrefix("sent HUP to \(d.name) (pid \(first))"), "\(reload)")
 
         let signal = try h.swiftd(["signal", d.name, "TERM"])
         #expect(signal.stdout == "sent TERM to \(d.name) (pid \(first))\n", "\(signal)")

@@ -47,6 +47,12 @@ package final class Harness: @unchecked Sendable {
         try swiftd(["start", name] + options + ["--", fixturePath, "service"] + service)
     }
 
+    /// Writes `NAME.conf` in the config dir.
+    package func writeConfig(_ name: String, _ text: String) throws {
+        try FileSystem.makeDirectories(configDirectory, mode: 0o755)
+        try FileSystem.writeAtomically(Path.join(configDirectory, "\(name).conf"), Array(text.utf8))
+    }
+
     package func pidFile(_ name: String) -> String { Path.join(runDirectory, "\(name).pid") }
     package func logFile(_ name: String) -> String { Path.join(logDirectory, "\(name).log") }
 

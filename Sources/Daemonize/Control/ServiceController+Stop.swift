@@ -178,13 +178,13 @@ extension ServiceController {
     /// Sends the service its reload signal (HUP unless configured otherwise).
     package func reload(_ name: ServiceName) -> Outcome {
         let recorded = try? ServiceState.read(paths.stateFile(name), name: name)
-        return signal(name, recorded?.configuration.reloadSignal ?? .hangup, verb: "reloaded")
+        return signal(name, recorded?.configuration.reloadSignal ?? .hangup, purpose: "its reload signal")
     }
 
     /// Sends `signal` to the service's main process, proven to be the
     /// service's (see `ServiceSnapshot.mainProcess`). Exit 3 when it is not
     /// running, 4 when it is another user's.
-    package func signal(_ name: ServiceName, _ signal: ProcessSignal, verb: String? = nil) -> Outcome {
+    package func signal(_ name: ServiceName, _ signal: ProcessSignal, purpose: String? = nil) -> Outcome {
         if let refused = checkRunDirectory() { return refused }
         do {
             let snapshot = try ServiceSnapshot.read(name, paths: paths)
@@ -196,8 +196,7 @@ extension ServiceController {
             }
             defer { handle.close() }
             try handle.send(signal)
-            let what = verb.map { "\(name) \($0) (\(signal.name) sent to pid \(handle.pid))" } ?? "sent \(signal.name) to \(name) (pid \(handle.pid))"
-            return Outcome(code: ExitCode.success, output: what)
+            return Outcome(code: ExitCode.success, output: Wording.signalSent(name, signal, pid: handle.pid, purpose: purpose))
         } catch let error as SystemError where error.errno == .noSuchProcess {
             return Outcome(code: ExitCode.notRunning, error: Wording.notRunning(name))
         } catch {

@@ -235,9 +235,3 @@ package struct ServiceController: Sendable {
     }
 }
 
-extension ServiceConfiguration.Source {
-    var isConfigFile: Bool {
-        if case .configFile = self { return true }
-        return false
-    }
-}

@@ -17,8 +17,11 @@ package enum ConfigurationFile {
     ///   line that is not `key = value`, an unknown key (with a suggestion), a
     ///   bad value, a key given twice that takes one value; `InvalidFile` for
     ///   a file that cannot be trusted or read, or is not text.
-    package static func apply(_ path: String, to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
-        let bytes: [UInt8]
+    /// With `instance`, the file is a template (`NAME@.conf` for `NAME@INSTANCE`):
+    /// `%i` in it stands for the instance, `%%` for `%`.
+    package static func apply(_ path: String, instance: String? = nil, to configuration: inout ServiceConfiguration,
+                              origins: inout [String: String]) throws {
+        var bytes: [UInt8]
         do {
             // swiftd runs what a config file says: only its owner (or root) may write it.
             bytes = try FileSystem.read(path, limit: maximumSize + 1, trusted: .config)
@@ -28,7 +31,24 @@ package enum ConfigurationFile {
         } catch let error as SystemError {
             throw InvalidFile(.config, path, .unreadable(error.errno), message: "\(error)")
         }
+        if let instance { bytes = expand(bytes, instance: Array(instance.utf8)) }
         try apply(contents: bytes, path: path, to: &configuration, origins: &origins)
+    }
+
+    /// A template's text with `%i` replaced by `instance` and `%%` by `%`.
+    static func expand(_ bytes: [UInt8], instance: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "i") || bytes[i + 1] == UInt8(ascii: "%") {
+                result += bytes[i + 1] == UInt8(ascii: "i") ? instance : [UInt8(ascii: "%")]
+                i += 2
+            } else {
+                result.append(bytes[i])
+                i += 1
+            }
+        }
+        return result
     }
 
     /// Applies the text of a config file (`bytes`, as read from `path`, which

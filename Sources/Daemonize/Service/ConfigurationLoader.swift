@@ -24,18 +24,18 @@ package enum ConfigurationLoader {
         var origins: [String: String] = [:]
         if let command, !command.isEmpty {
             configuration.command = command
-            // A relative path typed on the command line means the caller's directory.
-            if command[0].contains(scalar: "/") && !command[0].isAbsolutePath { configuration.command[0] = Path.absolute(command[0]) }
             configuration.source = .arguments
             origins["command"] = "command line"
         } else {
             let file = paths.configFile(name)
+            let template = paths.template(for: name)
             if FileSystem.exists(file) {
-                try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
-                configuration.source = .configFile(file)
-                if configuration.command.isEmpty {
-                    throw ConfigurationError(key: "command", message: "\(file): no command (add 'command = ...')", origin: .file(file))
-                }
+                try applyFile(file, instance: nil, to: &configuration, origins: &origins)
+            } else if let template, FileSystem.exists(template.file) {
+                try applyFile(template.file, instance: template.instance, to: &configuration, origins: &origins)
+            } else if let recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
+                // Stopped, and configured nowhere: the command it last ran with, as restart does.
+                return try reload(recorded, paths: paths, options: options)
             } else if (try? ExecutableLookup.resolve(name.rawValue, searchPath: Environment.value("PATH"))) != nil {
                 configuration.command = [name.rawValue]
                 configuration.source = .searchPath
@@ -46,7 +46,23 @@ package enum ConfigurationLoader {
             }
         }
         try applyOptions(options, to: &configuration, origins: &origins)
+        // A relative path typed on the command line means the caller's directory
+        // (not under --shell: then it is a script, which /bin/sh runs).
+        if command?.isEmpty == false, !configuration.shell, let first = configuration.command.first, first.contains(scalar: "/"), !first.isAbsolutePath {
+            configuration.command[0] = Path.absolute(first)
+        }
         return Loaded(configuration: configuration, origins: origins)
+    }
+
+    /// Applies a config file (a template, with `%i` replaced by `instance`)
+    /// and records it as the command's source.
+    private static func applyFile(_ file: String, instance: String?, to configuration: inout ServiceConfiguration,
+                                  origins: inout [String: String]) throws {
+        try ConfigurationFile.apply(file, instance: instance, to: &configuration, origins: &origins)
+        configuration.source = .configFile(file)
+        if configuration.command.isEmpty {
+            throw ConfigurationError(key: "command", message: "\(file): no command (add 'command = ...')", origin: .file(file))
+        }
     }
 
     /// For `restart`: the recorded configuration (re-reading its config file
@@ -56,11 +72,7 @@ package enum ConfigurationLoader {
         if case .configFile(let file) = recorded.configuration.source {
             var configuration = ServiceConfiguration(name: recorded.name)
             var origins: [String: String] = [:]
-            try ConfigurationFile.apply(file, to: &configuration, origins: &origins)
-            configuration.source = .configFile(file)
-            if configuration.command.isEmpty {
-                throw ConfigurationError(key: "command", message: "\(file): no command (add 'command = ...')", origin: .file(file))
-            }
+            try applyFile(file, instance: paths.instance(of: recorded.name, in: file), to: &configuration, origins: &origins)
             loaded = Loaded(configuration: configuration, origins: origins)
             // The options given at the last start still apply, before the new ones.
             let earlier = recorded.configuration.commandLineOptions.compactMap { option -> (String, String)? in
@@ -98,7 +110,8 @@ package enum ConfigurationLoader {
         // Watch paths, and a relative command path from a config file, are
         // taken against the service's working directory.
         configuration.watch = configuration.watch.map { $0.isAbsolutePath ? $0 : Path.join(configuration.chdir, $0) }
-        if let first = configuration.command.first, first.contains(scalar: "/"), !first.isAbsolutePath, !configuration.shell {
+        if configuration.source.isConfigFile, let first = configuration.command.first, first.contains(scalar: "/"), !first.isAbsolutePath,
+           !configuration.shell {
             configuration.command[0] = Path.join(configuration.chdir, first)
         }
     }

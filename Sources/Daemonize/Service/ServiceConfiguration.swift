@@ -127,6 +127,12 @@ public struct ServiceConfiguration: Hashable, Sendable {
             }
         }
 
+        /// The command came from a config file (or a template).
+        package var isConfigFile: Bool {
+            if case .configFile = self { return true }
+            return false
+        }
+
         init?(record: String) {
             switch record {
             case "arguments": self = .arguments

@@ -29,6 +29,19 @@ package struct ServicePaths: Hashable, Sendable {
     package func defaultLogFile(_ name: ServiceName) -> String { Path.join(logDirectory, "\(name).log") }
     package func configFile(_ name: ServiceName) -> String { Path.join(configDirectory, "\(name).conf") }
 
+    /// For `NAME@INSTANCE`: the template `NAME@.conf` and the instance
+    /// (systemd's convention); nil for a name without one.
+    package func template(for name: ServiceName) -> (file: String, instance: String)? {
+        guard let (prefix, instance) = name.rawValue.splitAtFirst("@"), !prefix.isEmpty, !instance.isEmpty else { return nil }
+        return (Path.join(configDirectory, "\(prefix)@.conf"), instance)
+    }
+
+    /// The instance a template file serves for `name`, when `file` is the template.
+    package func instance(of name: ServiceName, in file: String) -> String? {
+        guard let template = template(for: name), template.file == file else { return nil }
+        return template.instance
+    }
+
     /// Creates the run dir when missing (0755 for root, 0700 for other users)
     /// and checks that it is safe to keep pidfiles in: a real directory (not
     /// a symlink), owned by this user or root, not writable by others unless

@@ -13,6 +13,23 @@ enum Wording {
         return "\(name) is already running (restarting; supervisor pid \(supervisor.map(String.init) ?? "unknown"))"
     }
 
+    /// "sent HUP to web (pid 12), its reload signal": what is known, that the
+    /// signal was delivered, not what the service made of it.
+    static func signalSent(_ name: ServiceName, _ signal: ProcessSignal, pid: pid_t, purpose: String?) -> String {
+        "sent \(signal.name) to \(name) (pid \(pid))" + (purpose.map { ", \($0)" } ?? "")
+    }
+
+    /// "web forgotten": its record and pidfile removed.
+    static func forgotten(_ name: ServiceName) -> String { "\(name) forgotten" }
+
+    /// "nothing recorded for web".
+    static func nothingToForget(_ name: ServiceName) -> String { "nothing recorded for \(name)" }
+
+    /// "web is running (pid N): stop it first".
+    static func stillRunning(_ name: ServiceName, pid: pid_t?) -> String {
+        "\(name) is running\(pid.map { " (pid \($0))" } ?? ""): stop it first"
+    }
+
     /// "web is not running".
     static func notRunning(_ name: ServiceName) -> String { "\(name) is not running" }
 

@@ -4,12 +4,14 @@ internal import CDaemonize
 /// The descriptors an event loop waits on, each with a tag of the caller's:
 /// `wait` returns the tags whose descriptor is ready, in the order they were
 /// added. Built anew for every turn of a loop (descriptors come and go).
-struct PollSet<Tag> {
+package struct PollSet<Tag> {
     private var fds: [pollfd] = []
     private var tags: [Tag] = []
 
     /// Waits on `fd` for input, or for room to write with `writable`.
-    mutating func add(_ fd: FileDescriptor, _ tag: Tag, writable: Bool = false) {
+    package init() {}
+
+    package mutating func add(_ fd: FileDescriptor, _ tag: Tag, writable: Bool = false) {
         fds.append(pollfd(fd: fd.rawValue, events: Int16(writable ? POLLOUT : POLLIN), revents: 0))
         tags.append(tag)
     }
@@ -21,7 +23,7 @@ struct PollSet<Tag> {
     /// Returns the ready tags; none on a timeout or an interruption.
     ///
     /// The corresponding C functions are `poll` and `madvise`.
-    mutating func wait(timeoutMilliseconds: Int32, releasing ranges: [UInt]? = nil) -> [Tag] {
+    package mutating func wait(timeoutMilliseconds: Int32, releasing ranges: [UInt]? = nil) -> [Tag] {
         let count: Int32
         if let ranges {
             _ = dz_malloc_trim()

@@ -1,0 +1,112 @@
+import Glibc
+import Daemonize
+import TestSupport
+import Testing
+
+/// The operator's commands: several names, -q, forget, templates, start
+/// after stop, and the small lies fixed on the way.
+@Suite(.timeLimit(.minutes(5)))
+struct OperatorTests {
+    @Test func severalNamesAreEachHandledAsIfAloneAndTheWorstCodeWins() throws {
+        try withHarness("several") { h throws in
+            let service = "\(h.fixturePath) service"
+            try h.writeConfig("a", "command = \(service)\n")
+            try h.writeConfig("b", "command = \(service)\n")
+            try h.writeConfig("missing", "command = /nonexistent/program\n")
+            let start = try h.swiftd(["start", "a", "missing", "b"])
+            #expect(start.code == 5, "the highest code: 5, command not found: \(start)")
+            let a = try #require(h.pid("a")), b = try #require(h.pid("b"))
+            #expect(start.stdout == "a started (pid \(a))\nb started (pid \(b))\n", "\(start)")
+            #expect(start.stderr.contains("missing") && start.stderr.contains("/nonexistent/program"), "\(start)")
+            let status = try h.swiftd(["status", "b", "a", "missing"])
+            #expect(status.code == 3, "\(status)")
+            #expect(status.stdout.hasPrefix("b: running (pid \(b))") && status.stdout.contains("\na: running (pid \(a))"), "\(status)")
+            let json = try h.swiftd(["status", "a", "b", "--json"])
+            #expect(json.stdout.hasPrefix("[{") && json.code == 0, "\(json)")
+            let stop = try h.swiftd(["stop", "b", "a"])
+            #expect(stop.code == 0 && stop.stdout == "b stopped\na stopped\n", "\(stop)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test func quietPrintsNothingOnSuccessAndEverythingOnFailure() throws {
+        try withHarness("quiet") { h throws in
+            let start = try h.swiftd(["-q", "start", "job", "--", h.fixturePath, "service"])
+            #expect(start.code == 0 && start.stdout.isEmpty && start.stderr.isEmpty, "\(start)")
+            let status = try h.swiftd(["status", "job", "--quiet"])
+            #expect(status.code == 0 && status.stdout.isEmpty, "\(status)")
+            let again = try h.swiftd(["start", "-q", "other", "--", "/nonexistent/program"])
+            #expect(again.code == 5 && again.stderr.contains("/nonexistent/program"), "\(again)")
+            let stop = try h.swiftd(["stop", "job", "-q"])
+            #expect(stop.code == 0 && stop.stdout.isEmpty, "\(stop)")
+            let stopped = try h.swiftd(["status", "job", "-q"])
+            #expect(stopped.code == 3 && stopped.stdout == "job: stopped\n", "a failure still says why: \(stopped)")
+        }
+    }
+
+    @Test func forgetRemovesAStoppedServiceAndRefusesARunningOne() throws {
+        try withHarness("forget") { h throws in
+            #expect(try h.startService("old").code == 0)
+            let running = try h.swiftd(["forget", "old"])
+            #expect(running.code == 1 && running.stderr.contains("old is running (pid \(h.pid("old") ?? 0)): stop it first"), "\(running)")
+            #expect(try h.swiftd(["stop", "old"]).code == 0)
+            #expect(try h.swiftd(["list"]).stdout.contains("\nold "))
+            let forget = try h.swiftd(["forget", "old"])
+            #expect(forget.code == 0 && forget.stdout == "old forgotten\n", "\(forget)")
+            #expect(!FileSystem.exists(Path.join(h.runDirectory, "old.state")) && !FileSystem.exists(h.pidFile("old")))
+            #expect(!(try h.swiftd(["list"]).stdout.contains("old")))
+            let unknown = try h.swiftd(["forget", "old"])
+            #expect(unknown.code == 0 && unknown.stdout == "nothing recorded for old\n", "\(unknown)")
+        }
+    }
+
+    @Test func aTemplateServesEveryInstance() throws {
+        try withHarness("template") { h throws in
+            try h.writeConfig("web@", "command = \(h.fixturePath) service --describe \(h.scratch.file("%i.txt"))\nenv = INSTANCE=%i-100%%\n")
+            try h.writeConfig("web@3", "command = \(h.fixturePath) service --describe \(h.scratch.file("own.txt"))\n")
+            let start = try h.swiftd(["start", "web@1", "web@2", "web@3"])
+            #expect(start.code == 0, "\(start)")
+            #expect(eventually { FileSystem.exists(h.scratch.file("1.txt")) && FileSystem.exists(h.scratch.file("2.txt")) })
+            #expect(h.text("2.txt").contains("INSTANCE=2-100%"), "%i and %% replaced: \(h.text("2.txt"))")
+            #expect(eventually { FileSystem.exists(h.scratch.file("own.txt")) }, "web@3.conf wins over the template")
+            #expect(try h.swiftd(["restart", "web@2"]).code == 0, "restart reads the template again")
+            #expect(try h.swiftd(["stop", "web@1", "web@2", "web@3"]).code == 0)
+        }
+    }
+
+    @Test func startAfterStopUsesTheRecordedCommand() throws {
+        try withHarness("start-again") { h throws in
+            let stamp = h.scratch.file("stamp")
+            #expect(try h.startService("again", service: ["--stamp", stamp]).code == 0)
+            #expect(try h.swiftd(["stop", "again"]).code == 0)
+            let start = try h.swiftd(["start", "again"])
+            #expect(start.code == 0, "not 'not configured': \(start)")
+            #expect(eventually { h.text("stamp").split(separator: "\n").filter { $0.hasPrefix("start ") }.count == 2 })
+            #expect(try h.swiftd(["stop", "again"]).code == 0)
+        }
+    }
+
+    @Test func aShellScriptWithASlashIsNotTakenForAPath() throws {
+        try withHarness("shell-slash") { h throws in
+            let out = h.scratch.file("out")
+            let start = try h.swiftd(["start", "script", "--shell", "--", "echo hello/world > \(out); exec sleep 100"])
+            #expect(start.code == 0, "\(start)")
+            #expect(eventually { h.text("out") == "hello/world\n" })
+            #expect(try h.swiftd(["stop", "script"]).code == 0)
+        }
+    }
+
+    @Test func reloadSaysItSentTheSignalNotThatItReloaded() throws {
+        try withHarness("reload-words") { h throws in
+            #expect(try h.startService("web").code == 0)
+            let reload = try h.swiftd(["reload", "web"])
+            #expect(reload.code == 0 && reload.stdout == "sent HUP to web (pid \(h.pid("web") ?? 0)), its reload signal\n", "\(reload)")
+        }
+    }
+
+    @Test func runHelpDoesNotOfferExecMode() throws {
+        let help = try run(product("swiftd"), ["help", "run"])
+        #expect(help.code == 0 && !help.stdout.contains("--no-supervise"), "\(help)")
+        #expect(try run(product("swiftd"), ["help", "start"]).stdout.contains("--no-supervise"))
+    }
+}
