@@ -210,7 +210,9 @@ import Testing
             #expect(FileSystem.exists(h.scratch.file("from-path")))
             #expect(try h.swiftd(["status", "myservice"], environment: env).code == 0)
             let check = try h.swiftd(["check", "myservice"], environment: env)
-            #expect(check.stdout.contains("command = myservice  # PATH\n"), "\(check)")
+            // Once it has run, the recorded command comes before PATH (main's e44a69d: a service configured
+            // nowhere starts again with the command it last ran with).
+            #expect(check.stdout.contains("command = myservice  # recorded state\n"), "\(check)")
             #expect(try h.swiftd(["stop", "myservice"], environment: env).code == 0)
             #expect(try h.swiftd(["status", "myservice"], environment: env).code == 3)
         }

@@ -61,9 +61,12 @@ import Testing
                 #expect(viaHelp.stdout == help.stdout)
             }
             let startHelp = try h.swiftd(["help", "start"])
-            for key in ServiceConfiguration.keys where key.name != "command" {
+            for key in ServiceConfiguration.keys where key.name != "command" && key.name != "busy-exit-code" {
                 #expect(startHelp.stdout.contains("--\(key.name)"), "start help lists --\(key.name)")
             }
+            // Each command's help lists the options it takes, and no other.
+            #expect(!startHelp.stdout.contains("--busy-exit-code"))
+            #expect(try h.swiftd(["help", "run"]).stdout.contains("--busy-exit-code N"))
         }
     }
 
