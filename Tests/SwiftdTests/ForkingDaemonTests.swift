@@ -32,7 +32,8 @@ import Testing
 
             // Killed: the whole sequence again, and the new daemon is the main process.
             kill(daemon, SIGKILL)
-            #expect(eventually { h.pid("x").map { $0 != daemon && $0 == written(h, "daemon.pid") } ?? false }, "the new daemon, adopted")
+            #expect(eventually { h.pid("x").map { $0 != daemon && $0 == written(h, "daemon.pid") } ?? false },
+                    "the new daemon, adopted: \(h.log("x")) \(String(describing: h.state("x")?.failure))")
             let second = try #require(h.pid("x"))
             #expect(h.state("x")?.restarts == 1)
             #expect(try h.swiftd(["status", "x"]).stdout.contains("(pid \(second))"))

@@ -17,6 +17,8 @@ struct DaemonStart {
     /// The last read's refusal: a refusal read twice in a row fails the
     /// start (once could be a file caught while being written).
     var refusal: String?
+    /// The last read found no process of the service left.
+    var nothingLeft = false
 
     var dueAt: Int64 { min(deadline, nextCheck ?? deadline) }
 }
@@ -70,9 +72,11 @@ extension Supervisor {
             start.problem = refusal
         }
         start.refusal = refusal
-        if ProcessTree.descendants(of: selfPID).isEmpty {
-            return daemonStartFailed(Wording.daemonLeftNothing(start.problem))
-        }
+        // Nothing left, twice in a row: a walk of /proc can miss a daemon
+        // while its parent exits and it is handed over to this supervisor.
+        let nothingLeft = ProcessTree.settledDescendants(of: selfPID).isEmpty
+        if nothingLeft && start.nothingLeft { return daemonStartFailed(Wording.daemonLeftNothing(start.problem)) }
+        start.nothingLeft = nothingLeft
         if now >= start.deadline {
             return daemonStartFailed(Wording.daemonPIDFileLate(start.problem, within: configuration.readyTimeout))
         }

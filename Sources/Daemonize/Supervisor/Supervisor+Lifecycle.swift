@@ -131,7 +131,7 @@ extension Supervisor {
         output.relay()
         switch lifecycle.phase {
         case .starting:
-            let left = status.isSuccess ? ProcessTree.descendants(of: selfPID).count : 0
+            let left = status.isSuccess ? ProcessTree.settledDescendants(of: selfPID).count : 0
             if left > 0 {
                 startFailed(Wording.daemonized("\(status)", left: left, supervised: true), code: ExitCode.failure)
             } else if status.isSuccess && reporter.isForeground && configuration.ready == .exec {

@@ -21,6 +21,19 @@ enum ProcessTree {
         return result
     }
 
+    /// `descendants(of:)`, walked again until two walks agree: one walk can
+    /// miss a process handed over to `root` (a subreaper) while its parent
+    /// exits (the parent's children are read once it has none left).
+    static func settledDescendants(of root: pid_t) -> [pid_t] {
+        var last = descendants(of: root)
+        for _ in 0..<8 {
+            let again = descendants(of: root)
+            if again == last { return again }
+            last = again
+        }
+        return last
+    }
+
     /// True when `pid` is `root` or one of its descendants (by the parent chain).
     static func isDescendant(_ pid: pid_t, of root: pid_t) -> Bool {
         var current = pid
