@@ -94,6 +94,24 @@ import Testing
         }
     }
 
+    /// A respawn is the whole sequence again, FILE checked again: one that
+    /// names another process ends the supervision, recorded as failed.
+    @Test func aRespawnWhosePidfileNamesAnotherProcessIsNotRetried() throws {
+        try withHarness("forking-respawn-refused") { h throws in
+            let file = h.scratch.file("daemon.pid")
+            let once = h.scratch.file("once")
+            let script = "if [ -e \(once) ]; then sleep 60 & echo 1 > \(file); else touch \(once); sleep 60 & echo $! > \(file); fi"
+            let start = try h.swiftd(["start", "x", "--pidfile", file, "--", "/bin/sh", "-c", script])
+            #expect(start.code == 0, "\(start)")
+            let first = try #require(h.pid("x"))
+            kill(first, SIGKILL)
+            #expect(eventually { h.state("x")?.phase == .failed }, "\(h.log("x"))")
+            #expect(h.state("x")?.failure == "failed to start: \(file) names pid 1, which is not a process of x (refused)")
+            #expect(h.scratch.markedProcesses().isEmpty, "the second sleep was stopped")
+            #expect(try h.swiftd(["status", "x"]).code == 1)
+        }
+    }
+
     @Test func aPidfileThatIsASymlinkIsRefused() throws {
         try withHarness("forking-symlink") { h throws in
             let file = h.scratch.file("daemon.pid")
