@@ -2,10 +2,10 @@ internal import Glibc
 
 /// The processes of a service that no supervisor watches over any more (its
 /// supervisor died, or it runs in exec mode): the members of the session its
-/// main process led (or, for a daemon adopted from its pidfile, is in), and, in exec mode, the processes that held its lock
-/// when the pidfile named it (the read-only descriptor only the service was
-/// given: a daemon that put itself in the background keeps it) with the
-/// sessions they lead. Those are taken once, by the caller: a process that
+/// main process led (or, for a daemon adopted from its pidfile, is in), and,
+/// in exec mode, the processes that held its lock when the pidfile named it
+/// (the read-only descriptor only the service was given: a daemon that put
+/// itself in the background keeps it) with the sessions they lead. Those are taken once, by the caller: a process that
 /// locks the file later (another command) is never one of them.
 ///
 /// A session id stays allocated while any member lives, so while members are

@@ -73,7 +73,7 @@ extension Supervisor {
 
     /// A start that went wrong: the first one fails; a respawn counts as an
     /// exit 127 (its launch failed) or stops the service (its pidfile).
-    func failStart(initial: Bool, _ reason: String, code: Int32) {
+    private func failStart(initial: Bool, _ reason: String, code: Int32) {
         if initial {
             startFailed(reason, code: code)
         } else if main != nil {
