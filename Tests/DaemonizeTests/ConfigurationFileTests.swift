@@ -181,6 +181,23 @@ import Testing
         }
     }
 
+    /// `env = NAME="VALUE"`: the quotes around the value go, as around a whole value.
+    @Test func envValueAfterTheNameMayBeQuoted() throws {
+        try withScratch("conf-env-quotes") { scratch throws in
+            let (c, _, _) = try parse(#"""
+                command = /bin/true
+                env = GREETING="hello world"
+                env = MOTD=' # welcome ' # a comment
+                env = JSON={"a": 1}
+                env = EMPTY=""
+                env = PLAIN=a "b" c
+                """#, in: scratch)
+            #expect(c.environment == ["GREETING=hello world", "MOTD= # welcome ", #"JSON={"a": 1}"#, "EMPTY=", #"PLAIN=a "b" c"#])
+            let error = failure { _ = try parse("command = /bin/true\nenv = A=\"open\n", in: scratch) }
+            #expect(error?.message.hasSuffix(":2: bad value for env: unterminated \" quote") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func shellKeepsTheLineAsWritten() throws {
         try withScratch("conf-shell") { scratch throws in
             let (c, _, _) = try parse("shell = yes\ncommand = exec /bin/echo \"$HOME\" | tr a b  # not for sh\n", in: scratch)

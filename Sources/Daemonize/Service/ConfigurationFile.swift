@@ -3,9 +3,9 @@ internal import Glibc
 /// `NAME.conf`: `key = value` lines, every start option as a key of the same
 /// name. `#` starts a comment at the start of a line, or after a blank (for
 /// `command`: a `#` that begins a word outside quotes, as in sh). A value may
-/// be wrapped in one pair of single or double quotes, taken literally;
-/// `command` is split into words with shell quoting, no expansion. Lines end
-/// with LF or CRLF.
+/// be wrapped in one pair of single or double quotes, taken literally (for
+/// `env`, the VALUE of NAME=VALUE may be instead); `command` is split into
+/// words with shell quoting, no expansion. Lines end with LF or CRLF.
 package enum ConfigurationFile {
     /// The largest file read, so that a wrong path cannot make swiftd read a disk.
     static let maximumSize = 1 << 20
@@ -59,7 +59,7 @@ package enum ConfigurationFile {
                 value = CommandWords.uncommented(rest)
             } else {
                 do {
-                    value = try plainValue(rest)
+                    value = key == "env" ? try environmentValue(rest) : try plainValue(rest)
                 } catch let error as ConfigurationError {
                     throw fail("bad value for \(key): \(error.message)")
                 }
@@ -106,6 +106,15 @@ package enum ConfigurationFile {
             result.append((index + 1, line))
         }
         return result
+    }
+
+    /// An `env` value: the whole quoted (`"NAME=VALUE"`), or NAME= followed by
+    /// a value read as any other (`GREETING="hello world"` sets
+    /// `hello world`: quoted, a `#` or leading blanks stay in it).
+    static func environmentValue(_ text: String) throws -> String {
+        if text.begins(with: "\"") || text.begins(with: "'") { return try plainValue(text) }
+        guard let (name, value) = text.splitAtFirst("=") else { return try plainValue(text) }
+        return name + "=" + (try plainValue(value))
     }
 
     /// A value other than `command`: the text up to a `#` that follows a
