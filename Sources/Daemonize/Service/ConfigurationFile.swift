@@ -114,14 +114,15 @@ package enum ConfigurationFile {
     static func environmentValue(_ text: String) throws -> String {
         if text.begins(with: "\"") || text.begins(with: "'") { return try plainValue(text) }
         guard let (name, value) = text.splitAtFirst("=") else { return try plainValue(text) }
-        return name + "=" + (try plainValue(value))
+        // A "#" right after the "=" begins the value (COLOUR=#fff), not a comment.
+        return name + "=" + (try plainValue(value, after: "="))
     }
 
     /// A value other than `command`: the text up to a `#` that follows a
-    /// blank, or one pair of quotes (nothing but a comment after them) whose
+    /// blank (`before` is what precedes the text), or one pair of quotes (nothing but a comment after them) whose
     /// content is taken literally. Read scalar by scalar, as `command` is: a
     /// combining mark after a `#` or a quote does not hide it.
-    static func plainValue(_ text: String) throws -> String {
+    static func plainValue(_ text: String, after before: Unicode.Scalar = " ") throws -> String {
         let scalars = text.unicodeScalars
         if let quote = scalars.first, quote == "\"" || quote == "'" {
             let body = scalars.dropFirst()
@@ -134,7 +135,7 @@ package enum ConfigurationFile {
             }
             return String(String.UnicodeScalarView(body[..<close]))
         }
-        var previous: Unicode.Scalar = " "
+        var previous = before
         for index in scalars.indices {
             if scalars[index] == "#" && (previous == " " || previous == "\t") {
                 return String(String.UnicodeScalarView(scalars[..<index])).trimmingSpaces
