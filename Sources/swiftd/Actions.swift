@@ -124,9 +124,11 @@ enum Actions {
     }
 
     static func check(_ loaded: ConfigurationLoader.Loaded, paths: ServicePaths) -> Int32 {
-        let c = loaded.configuration
+        var c = loaded.configuration
         do {
             try c.validate()
+            try c.readEnvironmentFiles()
+            try c.checkProcessEnvironment()
             _ = try c.credentials()
             _ = try c.resolvedExecutable()
         } catch let error as LaunchError {

@@ -46,6 +46,14 @@ import Testing
         KeyCase(key: "watch", good: "/etc/hosts", holds: { $0.watch == ["/etc/hosts"] }, bad: "\"\"", reason: "empty path"),
         KeyCase(key: "watch-action", good: "reload", holds: { $0.watchAction == .reload }, bad: "explode", reason: "expected restart or reload"),
         KeyCase(key: "nice", good: "-5", holds: { $0.nice == -5 }, bad: "20", reason: "from -20 to 19"),
+        KeyCase(key: "env-file", good: "-/etc/default/x", holds: { $0.environmentFiles == ["-/etc/default/x"] }, bad: "default/x", reason: "expected an absolute path"),
+        KeyCase(key: "limit", good: "nofile=1024:4096", holds: { $0.limits == [ResourceLimit(.nofile, soft: 1024, hard: 4096)] }, bad: "files=10",
+                reason: "unknown resource 'files'"),
+        KeyCase(key: "chroot", good: "/srv/jail", holds: { $0.rootDirectory == "/srv/jail" }, bad: "jail", reason: "expected an absolute path"),
+        KeyCase(key: "iosched", good: "real-time:2", holds: { $0.ioScheduling == IOScheduling(.realTime, level: 2) }, bad: "best-effort:8",
+                reason: "the level must be 0 to 7"),
+        KeyCase(key: "cpusched", good: "rr:10", holds: { $0.cpuScheduling == CPUScheduling(.rr, priority: 10) }, bad: "fifo:100", reason: "1 to 99"),
+        KeyCase(key: "oom-score-adjust", good: "-500", holds: { $0.oomScoreAdjustment == -500 }, bad: "1001", reason: "from -1000 to 1000"),
     ]
 
     /// Writes `text` as a config file and parses it.

@@ -32,8 +32,9 @@ package struct ServiceController: Sendable {
     /// Starts the service and returns only once it runs (survived its start
     /// window or said it is ready), or with the reason it does not.
     package func start(_ configuration: ServiceConfiguration) -> Outcome {
+        var configuration = configuration
         do {
-            let credentials = try prepare(configuration)
+            let credentials = try prepare(&configuration)
             let name = configuration.name
             if let running = try runningInstance(name) {
                 return Outcome(code: ExitCode.success, output: running)
@@ -42,8 +43,7 @@ package struct ServiceController: Sendable {
             clearLeftovers(name)
             return configuration.supervise ? try startSupervised(configuration) : try startExec(configuration, credentials: credentials)
         } catch let error as ConfigurationError {
-            let code = configuration.source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
-            return Outcome(code: code, error: error.message)
+            return Outcome(code: configuration.exitCode(for: error), error: error.message)
         } catch let error as ServiceError {
             return .failure(error)
         } catch {
@@ -118,9 +118,12 @@ package struct ServiceController: Sendable {
     }
 
     /// Everything that can be checked before forking: the configuration, the
-    /// run dir, the user, the executable, the log file.
-    func prepare(_ configuration: ServiceConfiguration) throws -> Credentials? {
+    /// environment files (read now, for every run of this start), the run
+    /// dir, the user, the chroot and limits, the executable, the log file.
+    func prepare(_ configuration: inout ServiceConfiguration) throws -> Credentials? {
         try configuration.validate()
+        try configuration.readEnvironmentFiles()
+        try configuration.checkProcessEnvironment()
         try paths.prepareRunDirectory()
         let stateFile = paths.stateFile(configuration.name)
         if let st = try? FileSystem.linkStatus(stateFile), st.st_mode & S_IFMT != S_IFREG {
@@ -199,9 +202,10 @@ package struct ServiceController: Sendable {
     /// `swiftd run`: supervises in the foreground and exits with the
     /// service's status; exits 1 when NAME is already running.
     package func run(_ configuration: ServiceConfiguration) -> Int32 {
+        var configuration = configuration
         let name = configuration.name
         do {
-            _ = try prepare(configuration)
+            _ = try prepare(&configuration)
             let pidFile: PIDFile
             do {
                 pidFile = try PIDFile.acquire(at: paths.pidFile(name), pid: nil)
@@ -221,7 +225,7 @@ package struct ServiceController: Sendable {
             return error.code
         } catch let error as ConfigurationError {
             Standard.error("swiftd: \(error.message)")
-            return configuration.source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
+            return configuration.exitCode(for: error)
         } catch {
             Standard.error("swiftd: \(name): \(error)")
             return ExitCode.of(error)
@@ -233,5 +237,18 @@ extension ServiceConfiguration.Source {
     var isConfigFile: Bool {
         if case .configFile = self { return true }
         return false
+    }
+}
+
+extension ServiceConfiguration {
+    /// A bad setting found when the service is prepared: 2 for one from the
+    /// command line, 6 for one from a config file (where it says, else by
+    /// where the command came from).
+    func exitCode(for error: ConfigurationError) -> Int32 {
+        switch error.origin {
+        case .commandLine?: return ExitCode.usage
+        case .file?: return ExitCode.notConfigured
+        case nil: return source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
+        }
     }
 }

@@ -48,6 +48,13 @@ extension ServiceConfiguration {
                          },
                          write: { $0.environment }),
         flag("clear-env", "start from an empty environment", { $0.clearEnvironment }, { $0.clearEnvironment = $1 }),
+        ConfigurationKey("env-file", .list, "[-]FILE", "read NAME=VALUE lines at each start, before env (repeatable; -FILE may be missing)",
+                         read: { c, v in
+                             let path = v.begins(with: "-") ? String(v.unicodeScalars.dropFirst()) : v
+                             guard path.isAbsolutePath else { throw ConfigurationKey.bad("env-file", v, "expected an absolute path, after - when it may be missing") }
+                             c.environmentFiles.append(v)
+                         },
+                         write: { $0.environmentFiles }),
         ConfigurationKey("log", .value, "FILE|none", "where stdout and stderr go", unset: "<log dir>/NAME.log",
                          read: { c, v in
                              if v == "none" { c.log = .none } else if v.isEmpty { throw ConfigurationKey.bad("log", v, "expected a file or none") } else { c.log = .file(v) }
@@ -126,6 +133,32 @@ extension ServiceConfiguration {
                              c.nice = n
                          },
                          write: { c in c.nice.map { ["\($0)"] } ?? [] }),
+        ConfigurationKey("limit", .list, "RES=SOFT[:HARD]", "resource limit, setrlimit (repeatable; nofile, nproc, core, memlock, as, ...)",
+                         read: { c, v in
+                             let limit = try parseLimit(v)
+                             c.limits.removeAll { $0.resource == limit.resource }
+                             c.limits.append(limit)
+                         },
+                         write: { $0.limits.map(limitText) }),
+        ConfigurationKey("chroot", .value, "DIR|none", "change root to DIR before exec (the command is looked up inside it)", unset: "none",
+                         read: { c, v in
+                             if v == "none" { c.rootDirectory = nil; return }
+                             guard v.isAbsolutePath else { throw ConfigurationKey.bad("chroot", v, "expected an absolute path, or none") }
+                             c.rootDirectory = v
+                         },
+                         write: { c in c.rootDirectory.map { [$0] } ?? [] }),
+        ConfigurationKey("iosched", .value, "CLASS[:LEVEL]", "I/O scheduling: idle, best-effort or real-time, level 0-7", unset: "unchanged",
+                         read: { c, v in c.ioScheduling = try parseIOScheduling(v) },
+                         write: { c in c.ioScheduling.map { [$0.class == .idle ? "idle" : "\($0.class.rawValue):\($0.level)"] } ?? [] }),
+        ConfigurationKey("cpusched", .value, "POLICY[:PRIO]", "CPU scheduling: other, batch, idle, fifo or rr (1-99)", unset: "unchanged",
+                         read: { c, v in c.cpuScheduling = try parseCPUScheduling(v) },
+                         write: { c in c.cpuScheduling.map { [$0.policy.isRealTime ? "\($0.policy.rawValue):\($0.priority)" : $0.policy.rawValue] } ?? [] }),
+        ConfigurationKey("oom-score-adjust", .value, "N", "the OOM killer's adjustment, -1000 (never) to 1000", unset: "unchanged",
+                         read: { c, v in
+                             guard let n = Int32(v), (-1000...1000).contains(n) else { throw ConfigurationKey.bad("oom-score-adjust", v, "expected a number from -1000 to 1000") }
+                             c.oomScoreAdjustment = n
+                         },
+                         write: { c in c.oomScoreAdjustment.map { ["\($0)"] } ?? [] }),
     ]
 
     /// The key named `name`.

@@ -152,6 +152,12 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var environment: [String] = []
     /// Start from an empty environment, not the caller's (`clear-env`).
     public var clearEnvironment = false
+    /// Files of "NAME=VALUE" lines read at each start, before the `env`
+    /// settings (`env-file`); a path after "-" may be missing.
+    public var environmentFiles: [String] = []
+    /// What `environmentFiles` held at this start (`readEnvironmentFiles`):
+    /// never recorded, read again by the next start.
+    package var fileEnvironment: [String] = []
     /// Where the service's output goes (`log`).
     public var log: LogTarget = .automatic
     /// The log is rotated when it reaches this size (`log-max-size`).
@@ -197,6 +203,17 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var watchAction: WatchAction = .restart
     /// The scheduling priority (`nice`; the C function `setpriority`); nil: the caller's.
     public var nice: Int32?
+    /// Resource limits, one per resource (`limit`; the C function `setrlimit`); empty: the caller's.
+    public var limits: [ResourceLimit] = []
+    /// The directory the service is changed root to (`chroot`), its command
+    /// looked up inside it before anything starts; nil: none.
+    public var rootDirectory: String?
+    /// The I/O scheduling class and level (`iosched`; the C function `ioprio_set`); nil: the caller's.
+    public var ioScheduling: IOScheduling?
+    /// The CPU scheduling policy and priority (`cpusched`; the C function `sched_setscheduler`); nil: the caller's.
+    public var cpuScheduling: CPUScheduling?
+    /// The service's `/proc/self/oom_score_adj`, -1000 to 1000 (`oom-score-adjust`); nil: the caller's.
+    public var oomScoreAdjustment: Int32?
     /// The options given on the command line ("key=value"), in order: kept so
     /// that `restart` of a service from a config file applies them again
     /// on top of the file it re-reads.
