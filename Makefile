@@ -43,7 +43,8 @@ build:
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	$(INSTALL) -m 0755 -s "$$($(SWIFT_RELEASE) --show-bin-path)/swiftd" $(DESTDIR)$(BINDIR)/swiftd
 	$(INSTALL) -m 0644 man/swiftd.1 $(DESTDIR)$(MANDIR)/man1/swiftd.1
 	$(INSTALL) -m 0644 man/swiftd.conf.5 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5
@@ -59,11 +60,14 @@ install: build
 	$(SUBSTITUTE) 'etc/systemd/swiftd@.service' > '$(DESTDIR)$(UNITDIR)/swiftd@.service'
 	chmod 0644 '$(DESTDIR)$(UNITDIR)/swiftd@.service'
 	$(INSTALL) -m 0644 etc/bash_completion.d/swiftd $(DESTDIR)$(BASHCOMPDIR)/swiftd
+	$(SUBSTITUTE) etc/logrotate.d/swiftd > $(DESTDIR)$(SYSCONFDIR)/logrotate.d/swiftd
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/swiftd
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/swiftd $(DESTDIR)$(MANDIR)/man1/swiftd.1 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5 \
 		$(DESTDIR)$(MANDIR)/man3/Daemonize.3 $(DESTDIR)$(SYSCONFDIR)/init.d/swiftd-example \
-		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd
+		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/swiftd
 	@# example.conf goes only when it is still the one installed.
 	if cmp -s etc/swiftd/example.conf $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; \

@@ -84,6 +84,10 @@ enum Actions {
         Commands.report(controller.reload(try Commands.name(parsed.positionals[0], for: "reload")))
     }
 
+    static func reopen(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        Commands.report(controller.reopen(try Commands.name(parsed.positionals[0], for: "reopen")))
+    }
+
     static func signal(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         let name = try Commands.name(parsed.positionals[0], for: "signal")
         guard let signal = ProcessSignal(parsing: parsed.positionals[1]) else {
@@ -156,7 +160,11 @@ enum Actions {
             count = n
         }
         guard let path = controller.logFile(name) else {
-            Standard.error("swiftd: \(name) logs nowhere (log = none)")
+            if case .syslog(let facility) = controller.logTarget(name) {
+                Standard.error("swiftd: \(name) logs to syslog (facility \(facility.rawValue), tag \(name)): read it there")
+            } else {
+                Standard.error("swiftd: \(name) logs nowhere (log = none)")
+            }
             return ExitCode.failure
         }
         do {

@@ -26,7 +26,7 @@ import Testing
         KeyCase(key: "group", good: "daemon", holds: { $0.group == "daemon" && $0.user == nil }, bad: "''", reason: "empty group"),
         KeyCase(key: "env", good: "GREETING=hello world", holds: { $0.environment == ["GREETING=hello world"] }, bad: "GREETING", reason: "expected NAME=VALUE"),
         KeyCase(key: "clear-env", good: "true", holds: { $0.clearEnvironment }, bad: "2", reason: "expected yes or no"),
-        KeyCase(key: "log", good: "/var/tmp/web.log", holds: { $0.log == .file("/var/tmp/web.log") }, bad: "web.log", reason: "expected an absolute path or none"),
+        KeyCase(key: "log", good: "/var/tmp/web.log", holds: { $0.log == .file("/var/tmp/web.log") }, bad: "web.log", reason: "expected an absolute path, none or syslog[:FACILITY]"),
         KeyCase(key: "log-max-size", good: "512K", holds: { $0.logMaxSize == ByteSize(bytes: 512 << 10) }, bad: "1K", reason: "at least 4K"),
         KeyCase(key: "log-keep", good: "2", holds: { $0.logKeep == 2 }, bad: "1001", reason: "from 0 to 1000"),
         KeyCase(key: "log-timestamps", good: "on", holds: { $0.logTimestamps }, bad: "often", reason: "expected yes or no"),

@@ -143,6 +143,15 @@ package struct ServiceController: Sendable {
                 throw ServiceError("log \(error.message)", code: ExitCode.of(error))
             }
         }
+        if case .syslog = configuration.log {
+            // Every line would be lost: say so now rather than start.
+            let socket = SyslogSink.socketPath()
+            do {
+                try SyslogSink.connect(socket).close()
+            } catch let error as SystemError {
+                throw ServiceError("log syslog: nothing takes messages at \(socket) (\(error.errno)): is a syslog daemon running?", code: ExitCode.failure)
+            }
+        }
         return credentials
     }
 

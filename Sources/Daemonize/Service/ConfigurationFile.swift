@@ -70,8 +70,8 @@ package enum ConfigurationFile {
                 if let first = firstLine[key] { throw fail("\(key) is already set at line \(first)") }
                 firstLine[key] = number
             }
-            if key == "log", value != "none", !value.isAbsolutePath {
-                throw fail("bad value for log: '\(value)' (expected an absolute path or none)")
+            if key == "log", value != "none", value != "syslog", !value.hasPrefix("syslog:"), !value.isAbsolutePath {
+                throw fail("bad value for log: '\(value)' (expected an absolute path, none or syslog[:FACILITY])")
             }
             do {
                 try configuration.apply(key, value)

@@ -55,15 +55,14 @@ extension ServiceConfiguration {
                              c.environmentFiles.append(v)
                          },
                          write: { $0.environmentFiles }),
-        ConfigurationKey("log", .value, "FILE|none", "where stdout and stderr go", unset: "<log dir>/NAME.log",
-                         read: { c, v in
-                             if v == "none" { c.log = .none } else if v.isEmpty { throw ConfigurationKey.bad("log", v, "expected a file or none") } else { c.log = .file(v) }
-                         },
+        ConfigurationKey("log", .value, "FILE|none|syslog[:FACILITY]", "where stdout and stderr go", unset: "<log dir>/NAME.log",
+                         read: { c, v in c.log = try parseLogTarget(v) },
                          write: { c in
                              switch c.log {
                              case .automatic: return []
                              case .file(let path): return [path]
                              case .none: return ["none"]
+                             case .syslog(let facility): return [facility == .daemon ? "syslog" : "syslog:\(facility.rawValue)"]
                              }
                          }),
         ConfigurationKey("log-max-size", .value, "SIZE", "rotate the log at this size",
@@ -161,6 +160,21 @@ extension ServiceConfiguration {
                          write: { c in c.oomScoreAdjustment.map { ["\($0)"] } ?? [] }),
     ]
 
+    /// "none", "syslog", "syslog:FACILITY", or a file.
+    private static func parseLogTarget(_ v: String) throws -> LogTarget {
+        if v == "none" { return .none }
+        if v == "syslog" { return .syslog(.daemon) }
+        if v.hasPrefix("syslog:") {
+            let name = String(v.dropFirst(7))
+            guard let facility = SyslogFacility(rawValue: name) else {
+                throw ConfigurationKey.bad("log", v, "unknown facility '\(name)'; expected one of \(SyslogFacility.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return .syslog(facility)
+        }
+        if v.isEmpty { throw ConfigurationKey.bad("log", v, "expected a file, none or syslog") }
+        return .file(v)
+    }
+
     /// The key named `name`.
     package static func key(_ name: String) -> ConfigurationKey? { keys.first { $0.name == name } }
 
@@ -252,6 +266,7 @@ extension ServiceConfiguration {
         if !supervise {
             if !watch.isEmpty { throw ConfigurationError(key: "watch", message: "watch needs the supervisor (it cannot be used with no-supervise)") }
             if logTimestamps { throw ConfigurationError(key: "log-timestamps", message: "log-timestamps needs the supervisor (it cannot be used with no-supervise)") }
+            if case .syslog = log { throw ConfigurationError(key: "log", message: "log = syslog needs the supervisor (it cannot be used with no-supervise)") }
             if watchdog != nil { throw ConfigurationError(key: "watchdog", message: "watchdog needs the supervisor (it cannot be used with no-supervise)") }
         }
         if watchdog != nil && ready != .notify { throw ConfigurationError(key: "watchdog", message: "watchdog needs ready = notify (WATCHDOG=1 comes over the notify socket)") }

@@ -59,14 +59,32 @@ public struct ServiceConfiguration: Hashable, Sendable {
         case file(String)
         /// Nowhere (`/dev/null`).
         case none
+        /// To syslog, a datagram a line (standard output at `info`, standard
+        /// error at `err`), with this facility.
+        case syslog(SyslogFacility)
 
-        /// "default", the path, or "none".
+        /// "default", the path, "none", or "syslog:FACILITY".
         public var description: String {
             switch self {
             case .automatic: return "default"
             case .file(let path): return path
             case .none: return "none"
+            case .syslog(let facility): return "syslog:\(facility.rawValue)"
             }
+        }
+    }
+
+    /// A syslog facility, as `logger(1)` names it.
+    public enum SyslogFacility: String, Hashable, Sendable, CaseIterable {
+        /// Facilities 1 to 11, in the order of syslog(3).
+        case user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp
+        /// Facilities 16 to 23, for local use.
+        case local0, local1, local2, local3, local4, local5, local6, local7
+
+        /// The facility's number (the `LOG_` constant divided by 8).
+        public var code: Int32 {
+            let index = Int32(SyslogFacility.allCases.firstIndex(of: self)!)
+            return index < 11 ? index + 1 : index + 5
         }
     }
 
@@ -245,7 +263,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
         switch log {
         case .automatic: return paths.defaultLogFile(name)
         case .file(let path): return Path.absolute(path)
-        case .none: return nil
+        case .none, .syslog: return nil
         }
     }
 }
