@@ -47,7 +47,7 @@ build:
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/swiftd $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	$(INSTALL) -m 0755 -s "$$($(SWIFT_RELEASE) --show-bin-path)/swiftd" $(DESTDIR)$(BINDIR)/swiftd
 	$(INSTALL) -m 0644 man/swiftd.1 $(DESTDIR)$(MANDIR)/man1/swiftd.1
 	$(INSTALL) -m 0644 man/swiftd.conf.5 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5
@@ -65,12 +65,14 @@ install: build
 	$(INSTALL) -m 0644 etc/bash_completion.d/swiftd $(DESTDIR)$(BASHCOMPDIR)/swiftd
 	$(INSTALL) -m 0644 etc/zsh/_swiftd $(DESTDIR)$(ZSHCOMPDIR)/_swiftd
 	$(INSTALL) -m 0644 etc/fish/swiftd.fish $(DESTDIR)$(FISHCOMPDIR)/swiftd.fish
+	$(SUBSTITUTE) etc/logrotate.d/swiftd > $(DESTDIR)$(SYSCONFDIR)/logrotate.d/swiftd
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/swiftd
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/swiftd $(DESTDIR)$(MANDIR)/man1/swiftd.1 $(DESTDIR)$(MANDIR)/man5/swiftd.conf.5 \
 		$(DESTDIR)$(MANDIR)/man3/Daemonize.3 $(DESTDIR)$(SYSCONFDIR)/init.d/swiftd-example \
 		'$(DESTDIR)$(UNITDIR)/swiftd@.service' $(DESTDIR)$(BASHCOMPDIR)/swiftd $(DESTDIR)$(ZSHCOMPDIR)/_swiftd \
-		$(DESTDIR)$(FISHCOMPDIR)/swiftd.fish
+		$(DESTDIR)$(FISHCOMPDIR)/swiftd.fish $(DESTDIR)$(SYSCONFDIR)/logrotate.d/swiftd
 	@# example.conf goes only when it is still the one installed.
 	if cmp -s etc/swiftd/example.conf $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/swiftd/example.conf; \

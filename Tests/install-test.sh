@@ -48,12 +48,19 @@ make install DESTDIR="$root" PREFIX="$prefix"
 for file in "$prefix/bin/swiftd" "$prefix/share/man/man1/swiftd.1" "$prefix/share/man/man5/swiftd.conf.5" \
     "$prefix/share/man/man3/Daemonize.3" /etc/swiftd/example.conf /etc/init.d/swiftd-example \
     "$prefix/lib/systemd/system/swiftd@.service" "$prefix/share/bash-completion/completions/swiftd" \
-    "$prefix/share/zsh/site-functions/_swiftd" "$prefix/share/fish/vendor_completions.d/swiftd.fish"; do
+    "$prefix/share/zsh/site-functions/_swiftd" "$prefix/share/fish/vendor_completions.d/swiftd.fish" /etc/logrotate.d/swiftd; do
     [ -f "$root$file" ] || fail "not installed: $file"
 done
 [ -x "$root/etc/init.d/swiftd-example" ] || fail "the init script is not executable"
 grep -q "SWIFTD:-$prefix/bin/swiftd}" "$root/etc/init.d/swiftd-example" || fail "the init script does not name $prefix/bin/swiftd"
 grep -qx "ExecStart=$prefix/bin/swiftd run %i" "$root$prefix/lib/systemd/system/swiftd@.service" || fail "the unit does not run $prefix/bin/swiftd"
+grep -q "        $prefix/bin/swiftd reopen " "$root/etc/logrotate.d/swiftd" || fail "the logrotate file does not name $prefix/bin/swiftd"
+# logrotate reads the installed file without a complaint.
+if [ -x /usr/sbin/logrotate ]; then
+    /usr/sbin/logrotate --debug --state "$root/logrotate.state" "$root/etc/logrotate.d/swiftd" >"$root/out" 2>&1 \
+        || fail "logrotate --debug refuses the installed file: $(cat "$root/out")"
+    grep -qi "error" "$root/out" && fail "logrotate --debug: $(cat "$root/out")"
+fi
 
 # No Swift runtime, no shared library at all: the binary is fully static.
 linked=$(ldd "$bin" 2>&1 || true)

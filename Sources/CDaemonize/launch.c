@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -94,12 +95,59 @@ int dz_close_all_except(int first, const int *keep, int nkeep) {
     return 0;
 }
 
+// Writes `text` to /proc/self/oom_score_adj (open, write, close: all
+// async-signal-safe).
+static int write_oom_score_adj(const char *text) {
+    size_t len = 0;
+    while (text[len] != '\0') len++;
+    int fd;
+    do { fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return -1;
+    ssize_t n;
+    do { n = write(fd, text, len); } while (n < 0 && errno == EINTR);
+    int saved = errno;
+    (void)close(fd);
+    if (n == (ssize_t)len) return 0;
+    errno = n < 0 ? saved : EIO;
+    return -1;
+}
+
+// Resource limits, then the nice value, I/O and CPU scheduling: all before the
+// privilege drop, which would forbid raising a limit or a priority.
+static int apply_limits_and_scheduling(const struct dz_launch_attr *a, int *step) {
+    for (int i = 0; i < a->nlimits; i++) {
+        struct rlimit rl = { (rlim_t)a->limits[i].soft, (rlim_t)a->limits[i].hard };
+        if (setrlimit(a->limits[i].resource, &rl) < 0) { *step = DZ_STEP_RLIMIT; return -1; }
+    }
+    if (a->set_nice && setpriority(PRIO_PROCESS, 0, a->nice) < 0) { *step = DZ_STEP_NICE; return -1; }
+    if (a->set_ioprio) {
+#ifdef SYS_ioprio_set
+        if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (a->ioprio_class << 13) | a->ioprio_level) < 0) {
+            *step = DZ_STEP_IOPRIO;
+            return -1;
+        }
+#else
+        errno = ENOSYS;
+        *step = DZ_STEP_IOPRIO;
+        return -1;
+#endif
+    }
+    if (a->set_sched) {
+        struct sched_param param;
+        memset(&param, 0, sizeof param);
+        param.sched_priority = a->sched_priority;
+        if (sched_setscheduler(0, a->sched_policy, &param) < 0) { *step = DZ_STEP_SCHED; return -1; }
+    }
+    return 0;
+}
+
 // The common preparation of a launched program. Reports through report_fd
 // (fork mode) or returns the errno with *step set (in-place mode, report_fd
 // is then only kept open).
 static int prepare(const struct dz_launch_attr *a, int report_fd, int forked, pid_t parent, int *step, int *report_fd_out) {
 #define FAIL(s) do { int e__ = errno; if (forked) report_and_exit(report_fd, (s), e__); *step = (s); *report_fd_out = report_fd; return e__; } while (0)
     if (a->nfds < 0 || a->nfds > DZ_MAX_FDS) { errno = EINVAL; FAIL(DZ_STEP_DESCRIPTORS); }
+    if (a->nlimits < 0 || a->nlimits > 64) { errno = EINVAL; FAIL(DZ_STEP_RLIMIT); }
 
     reset_signal_dispositions();
 
@@ -108,6 +156,12 @@ static int prepare(const struct dz_launch_attr *a, int report_fd, int forked, pi
     } else if (a->new_process_group) {
         if (setpgid(0, 0) < 0) FAIL(DZ_STEP_SESSION);
     }
+
+    // Through /proc, so before the chroot; lowering it needs privilege.
+    if (a->oom_score_adj != NULL && write_oom_score_adj(a->oom_score_adj) < 0) FAIL(DZ_STEP_OOM);
+    // Before the descriptors are placed, which could reuse the directory's
+    // number; the working directory below is then taken inside the new root.
+    if (a->set_root && (fchdir(a->root_fd) < 0 || chroot(".") < 0)) FAIL(DZ_STEP_CHROOT);
 
     // Move every source and the report descriptor above all targets first,
     // so that no dup2 below can clobber a source still to be placed.
@@ -134,7 +188,8 @@ static int prepare(const struct dz_launch_attr *a, int report_fd, int forked, pi
 
     if (a->cwd != NULL && chdir(a->cwd) < 0) FAIL(DZ_STEP_CHDIR);
     if (a->set_umask) (void)umask(a->umask);
-    if (a->set_nice && setpriority(PRIO_PROCESS, 0, a->nice) < 0) FAIL(DZ_STEP_NICE);
+    int limit_step = DZ_STEP_NONE;
+    if (apply_limits_and_scheduling(a, &limit_step) < 0) FAIL(limit_step);
 
     if (a->set_groups && setgroups((size_t)a->ngroups, a->groups) < 0) FAIL(DZ_STEP_SETGROUPS);
     if (a->set_gid && setgid(a->gid) < 0) FAIL(DZ_STEP_SETGID);

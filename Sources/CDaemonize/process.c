@@ -33,6 +33,25 @@ int dz_rename_noreplace(const char *from, const char *to) {
 #endif
 }
 
+int dz_open_path(const char *path, int flags) { return open(path, O_PATH | O_CLOEXEC | flags); }
+
+int dz_open_path_in_root(int rootfd, const char *path) {
+#ifdef SYS_openat2
+    // struct open_how of <linux/openat2.h>, spelt out: the header is not on every system.
+    struct { unsigned long long flags, mode, resolve; } how = {
+        (unsigned long long)(O_PATH | O_CLOEXEC), 0,
+        0x10 /* RESOLVE_IN_ROOT */ | 0x02 /* RESOLVE_NO_MAGICLINKS */,
+    };
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+#else
+    (void)rootfd; (void)path;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int dz_access_fd(int fd, int mode) { return faccessat(fd, "", mode, AT_EMPTY_PATH); }
+
 int dz_pidfd_open(pid_t pid) {
 #ifdef SYS_pidfd_open
     return (int)syscall(SYS_pidfd_open, pid, 0);

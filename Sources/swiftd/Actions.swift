@@ -111,6 +111,10 @@ enum Actions {
         Commands.report(controller.reload(try Commands.name(parsed.positionals[0], for: "reload")), parsed)
     }
 
+    static func reopen(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
+        Commands.report(controller.reopen(try Commands.name(parsed.positionals[0], for: "reopen")), parsed)
+    }
+
     static func signal(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         let name = try Commands.name(parsed.positionals[0], for: "signal")
         guard let signal = ProcessSignal(parsing: parsed.positionals[1]) else {
@@ -151,9 +155,11 @@ enum Actions {
     }
 
     static func check(_ loaded: ConfigurationLoader.Loaded, paths: ServicePaths) -> Int32 {
-        let c = loaded.configuration
+        var c = loaded.configuration
         do {
             try c.validate()
+            try c.readEnvironmentFiles()
+            try c.checkProcessEnvironment()
             _ = try c.credentials()
             _ = try c.resolvedExecutable()
         } catch let error as LaunchError {
@@ -181,7 +187,11 @@ enum Actions {
             count = n
         }
         guard let path = controller.logFile(name) else {
-            Standard.error("swiftd: \(name) logs nowhere (log = none)")
+            if case .syslog(let facility) = controller.logTarget(name) {
+                Standard.error("swiftd: \(name) logs to syslog (facility \(facility.rawValue), tag \(name)): read it there")
+            } else {
+                Standard.error("swiftd: \(name) logs nowhere (log = none)")
+            }
             return ExitCode.failure
         }
         do {

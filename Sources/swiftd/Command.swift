@@ -105,6 +105,17 @@ struct Command {
                 Sends SIGNAL (TERM, SIGTERM or 15) to NAME's main process. Exit 3 when not running.
                 """ },
                 run: { try Actions.signal($0, $1) }),
+        Command("reopen", ["NAME"], minimum: 1,
+                line: "reopen  NAME                                    reopen the log (after logrotate moved it)",
+                help: { """
+                usage: swiftd reopen NAME
+
+                Asks NAME's supervisor to close and reopen its log file (with log = syslog, to connect to syslog
+                again), and returns once it has: use it in logrotate's postrotate. Works under start and run.
+                Exit 0 reopened, 1 NAME runs without a supervisor (--no-supervise: use copytruncate) or did not
+                answer, 3 not running, 4 no permission.
+                """ },
+                run: { try Actions.reopen($0, $1) }),
         Command("list", [], minimum: 0, options: [OptionSpec(long: "json", takesValue: false)],
                 line: "list    [--json]                                every service in the run dir",
                 help: { """

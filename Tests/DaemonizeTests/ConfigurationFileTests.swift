@@ -26,7 +26,7 @@ import Testing
         KeyCase(key: "group", good: "daemon", holds: { $0.group == "daemon" && $0.user == nil }, bad: "''", reason: "empty group"),
         KeyCase(key: "env", good: "GREETING=hello world", holds: { $0.environment == ["GREETING=hello world"] }, bad: "GREETING", reason: "expected NAME=VALUE"),
         KeyCase(key: "clear-env", good: "true", holds: { $0.clearEnvironment }, bad: "2", reason: "expected yes or no"),
-        KeyCase(key: "log", good: "/var/tmp/web.log", holds: { $0.log == .file("/var/tmp/web.log") }, bad: "web.log", reason: "expected an absolute path or none"),
+        KeyCase(key: "log", good: "/var/tmp/web.log", holds: { $0.log == .file("/var/tmp/web.log") }, bad: "web.log", reason: "expected an absolute path, none or syslog[:FACILITY]"),
         KeyCase(key: "log-max-size", good: "512K", holds: { $0.logMaxSize == ByteSize(bytes: 512 << 10) }, bad: "1K", reason: "at least 4K"),
         KeyCase(key: "log-keep", good: "2", holds: { $0.logKeep == 2 }, bad: "1001", reason: "from 0 to 1000"),
         KeyCase(key: "log-timestamps", good: "on", holds: { $0.logTimestamps }, bad: "often", reason: "expected yes or no"),
@@ -52,6 +52,14 @@ import Testing
         KeyCase(key: "watch-action", good: "reload", holds: { $0.watchAction == .reload }, bad: "explode", reason: "expected restart or reload"),
         KeyCase(key: "busy-exit-code", good: "75", holds: { $0.busyExitCode == 75 }, bad: "-1", reason: "from 0 to 255"),
         KeyCase(key: "nice", good: "-5", holds: { $0.nice == -5 }, bad: "20", reason: "from -20 to 19"),
+        KeyCase(key: "env-file", good: "-/etc/default/x", holds: { $0.environmentFiles == ["-/etc/default/x"] }, bad: "default/x", reason: "expected an absolute path"),
+        KeyCase(key: "limit", good: "nofile=1024:4096", holds: { $0.limits == [ResourceLimit(.nofile, soft: 1024, hard: 4096)] }, bad: "files=10",
+                reason: "unknown resource 'files'"),
+        KeyCase(key: "chroot", good: "/srv/jail", holds: { $0.rootDirectory == "/srv/jail" }, bad: "jail", reason: "expected an absolute path"),
+        KeyCase(key: "iosched", good: "real-time:2", holds: { $0.ioScheduling == IOScheduling(.realTime, level: 2) }, bad: "best-effort:8",
+                reason: "the level must be 0 to 7"),
+        KeyCase(key: "cpusched", good: "rr:10", holds: { $0.cpuScheduling == CPUScheduling(.rr, priority: 10) }, bad: "fifo:100", reason: "1 to 99"),
+        KeyCase(key: "oom-score-adjust", good: "-500", holds: { $0.oomScoreAdjustment == -500 }, bad: "1001", reason: "from -1000 to 1000"),
     ]
 
     /// Writes `text` as a config file and parses it.
@@ -184,6 +192,23 @@ import Testing
                 let error = failure { _ = try parse("command = /bin/true\n\(text)\n", in: scratch) }
                 #expect(error?.message.hasSuffix(":2: bad value for env: \(reason)") == true, "\(String(describing: error))")
             }
+        }
+    }
+
+    /// `env = NAME="VALUE"`: the quotes around the value go, as around a whole value.
+    @Test func envValueAfterTheNameMayBeQuoted() throws {
+        try withScratch("conf-env-quotes") { scratch throws in
+            let (c, _, _) = try parse(#"""
+                command = /bin/true
+                env = GREETING="hello world"
+                env = MOTD=' # welcome ' # a comment
+                env = JSON={"a": 1}
+                env = EMPTY=""
+                env = PLAIN=a "b" c
+                """#, in: scratch)
+            #expect(c.environment == ["GREETING=hello world", "MOTD= # welcome ", #"JSON={"a": 1}"#, "EMPTY=", #"PLAIN=a "b" c"#])
+            let error = failure { _ = try parse("command = /bin/true\nenv = A=\"open\n", in: scratch) }
+            #expect(error?.message.hasSuffix(":2: bad value for env: unterminated \" quote") == true, "\(String(describing: error))")
         }
     }
 

@@ -12,10 +12,13 @@ import Testing
         var configuration = ServiceConfiguration(name: ServiceName("web")!)
         configuration.command = ["/usr/bin/python3", "-m", "http.server", "a b", "it's"]
         for (key, value) in [("restart", "always"), ("restart-delay", "250ms"), ("stop-signal", "INT"), ("env", "A=b c"),
-                             ("log-max-size", "512K"), ("start-limit", "3/10s"), ("ready", "fd:4"), ("nice", "-5")] {
+                             ("log-max-size", "512K"), ("start-limit", "3/10s"), ("ready", "fd:4"), ("nice", "-5"),
+                             ("limit", "nofile=1024:4096"), ("limit", "core=unlimited"), ("chroot", "/srv/jail"), ("iosched", "idle"),
+                             ("cpusched", "rr:5"), ("oom-score-adjust", "-10"), ("env-file", "-/etc/default/web"), ("log", "syslog:local1")] {
             try configuration.apply(key, value)
         }
         var state = ServiceState(configuration: configuration)
+        state.logReopens = 3
         state.pid = 1235
         state.serviceSince = 1_700_000_000.125
         state.statusText = "line one\nline two \\ end"

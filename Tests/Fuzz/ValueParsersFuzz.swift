@@ -44,6 +44,27 @@ public func fuzzValueParsers(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 "ServiceName '\(text)' could leave its directory")
     }
     _ = NotifyListener.parse(bytes[...])
+    if let limit = try? ServiceConfiguration.parseLimit(text) {
+        let printed = ServiceConfiguration.limitText(limit)
+        require((try? ServiceConfiguration.parseLimit(printed)) == limit, "ResourceLimit prints as '\(printed)'")
+        require(limit.hard.map { hard in limit.soft.map { $0 <= hard } ?? false } ?? true, "limit '\(text)' has its soft limit above its hard one")
+    }
+    for key in ["iosched", "cpusched"] {
+        var configuration = ServiceConfiguration(name: ServiceName("x")!)
+        guard (try? configuration.apply(key, text)) != nil else { continue }
+        var again = ServiceConfiguration(name: ServiceName("x")!)
+        require((try? again.apply(key, configuration.value(of: key))) != nil && again == configuration, "\(key) '\(text)' prints as '\(configuration.value(of: key))'")
+    }
+    // Environment files: any bytes give entries that are NAME=VALUE with a variable name, or a line number in the file.
+    do {
+        for entry in try EnvironmentFile.parse(bytes) {
+            // By byte: a value that begins with a combining mark fuses with the "=" as a Character.
+            let name = entry.utf8.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false).first
+            require(name.map { EnvironmentFile.isName(String(decoding: $0, as: UTF8.self)) } == true, "env file entry '\(entry)'")
+        }
+    } catch {
+        require(error.line >= 1 && error.line <= bytes.filter { $0 == 10 }.count + 1, "env file error at line \(error.line)")
+    }
 
     // Command lines: whatever splits must quote back to the same words.
     if let words = try? CommandWords.split(text) {

@@ -41,6 +41,23 @@ import Testing
         }
     }
 
+    /// The quotes around an env value are not part of it, as in a shell or a systemd unit.
+    @Test func quotedEnvValueReachesTheServiceWithoutItsQuotes() throws {
+        try withHarness("conf-env-quotes") { h throws in
+            let describe = h.scratch.file("describe")
+            try writeConfig(h, "web", """
+                command = \(h.fixturePath) service --describe '\(describe)'
+                env = GREETING="hello world"
+                env = MOTD=' # welcome '
+                """)
+            #expect(try h.swiftd(["start", "web"]).code == 0)
+            let env = (keyValues(h.text("describe"))["env"] ?? "").split(separator: "\u{1}")
+            #expect(env.contains("GREETING=hello world"), "\(env)")
+            #expect(env.contains("MOTD= # welcome "), "\(env)")
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+        }
+    }
+
     @Test func commandLineOptionsOverrideTheFile() throws {
         try withHarness("conf-override") { h throws in
             let describe = h.scratch.file("describe")

@@ -35,7 +35,7 @@ import Testing
 
     @Test func swiftdPageHasEveryCommandOptionAndDefault() throws {
         let source = try page("swiftd.1")
-        for command in ["start", "stop", "restart", "status", "reload", "signal", "list", "logs", "run", "check", "help"] {
+        for command in ["start", "stop", "restart", "status", "reload", "signal", "reopen", "list", "logs", "run", "check", "help"] {
             #expect(source.contains("\n.It Cm \(command) "), "COMMANDS describes \(command)")
             #expect(source.contains("\n.Cm \(command)\n"), "SYNOPSIS shows \(command)")
         }
@@ -50,7 +50,7 @@ import Testing
             #expect(source.contains("Fl \\-\(option)"), "--\(option)")
         }
         for variable in ["SWIFTD_RUN_DIR", "SWIFTD_LOG_DIR", "SWIFTD_CONFIG_DIR", "XDG_RUNTIME_DIR", "XDG_STATE_HOME", "XDG_CONFIG_HOME",
-                         "PATH", "NOTIFY_SOCKET"] {
+                         "PATH", "NOTIFY_SOCKET", "SWIFTD_SYSLOG_SOCKET"] {
             #expect(section(source, "ENVIRONMENT").contains(" \(variable)"), "ENVIRONMENT: \(variable)")
         }
         for file in ["/run/swiftd/", "/var/log/swiftd/", "/etc/swiftd/"] {

@@ -3,9 +3,9 @@
 # as the bash completion does. Installed as swiftd.fish in a directory of
 # $fish_complete_path (vendor_completions.d).
 
-set -l commands start stop restart status reload signal list logs run check forget help
+set -l commands start stop restart status reload signal reopen list logs run check forget help
 # Keep in step with `swiftd help start` (a test compares them).
-set -l start_value_options chdir umask user group env log log-max-size log-keep restart restart-delay restart-max-delay start-limit restart-exit-code ready min-uptime ready-timeout pidfile watchdog stop-signal stop-timeout kill-mode reload-signal watch watch-action busy-exit-code nice
+set -l start_value_options chdir umask user group env log log-max-size log-keep restart restart-delay restart-max-delay start-limit restart-exit-code ready min-uptime ready-timeout pidfile watchdog stop-signal stop-timeout kill-mode reload-signal watch watch-action busy-exit-code nice env-file limit chroot iosched cpusched oom-score-adjust
 set -l start_flags shell clear-env log-timestamps no-supervise
 set -l signals TERM HUP INT QUIT KILL USR1 USR2 ALRM CONT STOP TSTP WINCH PWR
 
@@ -86,7 +86,7 @@ function __swiftd_wants_name
     switch $command
         case start stop restart status
             return 0
-        case run check reload logs forget signal
+        case run check reload reopen logs forget signal
             test $given -eq 0
         case '*'
             return 1
@@ -121,9 +121,14 @@ for flag in $start_flags
     complete -c swiftd -n $starting -l $flag
 end
 complete -c swiftd -n $starting -l chdir -x -a "(__fish_complete_directories)"
-complete -c swiftd -n $starting -l log -x -a "none (__fish_complete_path)"
+complete -c swiftd -n $starting -l log -x -a "none syslog (__fish_complete_path)"
 complete -c swiftd -n $starting -l pidfile -x -a "none (__fish_complete_path)"
 complete -c swiftd -n $starting -l watch -x -a "(__fish_complete_path)"
+complete -c swiftd -n $starting -l env-file -x -a "(__fish_complete_path)"
+complete -c swiftd -n $starting -l chroot -x -a "none (__fish_complete_directories)"
+complete -c swiftd -n $starting -l limit -x -a "nofile nproc core memlock as fsize cpu stack data rss msgqueue nice rtprio sigpending locks"
+complete -c swiftd -n $starting -l iosched -x -a "idle best-effort real-time"
+complete -c swiftd -n $starting -l cpusched -x -a "other batch idle fifo rr"
 complete -c swiftd -n $starting -l user -x -a "(__fish_complete_users)"
 complete -c swiftd -n $starting -l group -x -a "(__fish_complete_groups)"
 complete -c swiftd -n $starting -l restart -x -a "no on-failure always"

@@ -35,6 +35,13 @@ struct dz_fd_map {
     int source;
 };
 
+/// One resource limit of a launched program (`setrlimit`); ~0ULL is unlimited.
+struct dz_rlimit {
+    int resource;                // RLIMIT_*
+    unsigned long long soft;
+    unsigned long long hard;
+};
+
 /// A launch, prepared entirely before the fork: every string and array is
 /// already allocated, every path resolved.
 struct dz_launch_attr {
@@ -59,6 +66,17 @@ struct dz_launch_attr {
     const struct dz_fd_map *fds; // descriptors the program receives
     int nfds;
     int report_fd;               // in-place exec: a close-on-exec descriptor to keep open (-1: none)
+    const char *oom_score_adj;   // NULL: unchanged; else the text written to /proc/self/oom_score_adj
+    int set_root;                // 1: fchdir(root_fd), chroot("."), before the descriptors are placed
+    int root_fd;                 // an open directory (O_PATH is enough)
+    const struct dz_rlimit *limits; // setrlimit each, before the privilege drop
+    int nlimits;
+    int set_ioprio;              // 1: ioprio_set(IOPRIO_WHO_PROCESS, 0, ioprio_class << 13 | ioprio_level)
+    int ioprio_class;            // 1 real-time, 2 best-effort, 3 idle
+    int ioprio_level;            // 0 to 7
+    int set_sched;               // 1: sched_setscheduler(0, sched_policy, {sched_priority})
+    int sched_policy;
+    int sched_priority;
 };
 
 /// The step of a launch that failed; the Swift side names it.
@@ -77,6 +95,11 @@ enum dz_step {
     DZ_STEP_PDEATHSIG = 11,
     DZ_STEP_CLOSE = 12,
     DZ_STEP_EXEC = 13,
+    DZ_STEP_OOM = 14,
+    DZ_STEP_CHROOT = 15,
+    DZ_STEP_RLIMIT = 16,
+    DZ_STEP_IOPRIO = 17,
+    DZ_STEP_SCHED = 18,
 };
 
 /// Fork and exec. On success returns 0 with the child's pid (and a pidfd, or
@@ -96,6 +119,14 @@ pid_t dz_fork(void);
 /// renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE): fails with
 /// EEXIST rather than replace `to`.
 int dz_rename_noreplace(const char *from, const char *to);
+/// openat2(rootfd, path, O_PATH, RESOLVE_IN_ROOT): `path` resolved inside
+/// `rootfd` as if it were "/" (absolute symbolic links and ".." included),
+/// as a process chrooted there would see it; close-on-exec.
+int dz_open_path_in_root(int rootfd, const char *path);
+/// open(path, O_PATH | O_CLOEXEC | flags): a descriptor that only names a file.
+int dz_open_path(const char *path, int flags);
+/// faccessat(fd, "", mode, AT_EMPTY_PATH): access(2) on an open descriptor.
+int dz_access_fd(int fd, int mode);
 /// The calling thread's id (gettid).
 pid_t dz_gettid(void);
 int dz_pidfd_open(pid_t pid);

@@ -24,16 +24,26 @@ extension ServiceController {
 
     /// The log file of `name`: as recorded at its last start, else the default.
     package func logFile(_ name: ServiceName) -> String? {
+        logConfiguration(name).logFile(in: paths)
+    }
+
+    /// Where `name` logs: as recorded at its last start, else as its config
+    /// file says, else the default.
+    package func logTarget(_ name: ServiceName) -> ServiceConfiguration.LogTarget {
+        logConfiguration(name).log
+    }
+
+    private func logConfiguration(_ name: ServiceName) -> ServiceConfiguration {
         if let recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
-            return recorded.configuration.logFile(in: paths)
+            return recorded.configuration
         }
+        var configuration = ServiceConfiguration(name: name)
         if FileSystem.exists(paths.configFile(name)) {
-            var configuration = ServiceConfiguration(name: name)
             var origins: [String: String] = [:]
-            if (try? ConfigurationFile.apply(paths.configFile(name), to: &configuration, origins: &origins)) != nil {
-                return configuration.logFile(in: paths)
+            if (try? ConfigurationFile.apply(paths.configFile(name), to: &configuration, origins: &origins)) == nil {
+                configuration = ServiceConfiguration(name: name)
             }
         }
-        return paths.defaultLogFile(name)
+        return configuration
     }
 }

@@ -32,8 +32,9 @@ package struct ServiceController: Sendable {
     /// Starts the service and returns only once it runs (survived its start
     /// window or said it is ready), or with the reason it does not.
     package func start(_ configuration: ServiceConfiguration) -> Outcome {
+        var configuration = configuration
         do {
-            let credentials = try prepare(configuration)
+            let credentials = try prepare(&configuration)
             let name = configuration.name
             if let running = try runningInstance(name) {
                 return Outcome(code: ExitCode.success, output: running)
@@ -42,8 +43,7 @@ package struct ServiceController: Sendable {
             clearLeftovers(name)
             return configuration.supervise ? try startSupervised(configuration) : try startExec(configuration, credentials: credentials)
         } catch let error as ConfigurationError {
-            let code = configuration.source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
-            return Outcome(code: code, error: error.message)
+            return Outcome(code: configuration.exitCode(for: error), error: error.message)
         } catch let error as ServiceError {
             return .failure(error)
         } catch {
@@ -118,12 +118,15 @@ package struct ServiceController: Sendable {
     }
 
     /// Everything that can be checked before forking: the configuration, the
-    /// run dir, the user, the executable, the log file.
-    func prepare(_ configuration: ServiceConfiguration) throws -> Credentials? {
+    /// environment files (read now, for every run of this start), the run
+    /// dir, the user, the chroot and limits, the executable, the log file.
+    func prepare(_ configuration: inout ServiceConfiguration) throws -> Credentials? {
         try configuration.validate()
         if let file = configuration.daemonPIDFile, Path.absolute(file) == Path.absolute(paths.pidFile(configuration.name)) {
             throw ConfigurationError(key: "pidfile", message: "pidfile \(file) is swiftd's own pidfile of \(configuration.name): give the daemon a file of its own")
         }
+        try configuration.readEnvironmentFiles()
+        try configuration.checkProcessEnvironment()
         try paths.prepareRunDirectory()
         let stateFile = paths.stateFile(configuration.name)
         if let st = try? FileSystem.linkStatus(stateFile), st.st_mode & S_IFMT != S_IFREG {
@@ -141,6 +144,15 @@ package struct ServiceController: Sendable {
                                    code: ExitCode.forStart(error.errno))
             } catch let error as InvalidFile {
                 throw ServiceError("log \(error.message)", code: ExitCode.of(error))
+            }
+        }
+        if case .syslog = configuration.log {
+            // Every line would be lost: say so now rather than start.
+            let socket = SyslogSink.socketPath()
+            do {
+                try SyslogSink.connect(socket).close()
+            } catch let error as SystemError {
+                throw ServiceError("log syslog: nothing takes messages at \(socket) (\(error.errno)): is a syslog daemon running?", code: ExitCode.failure)
             }
         }
         return credentials
@@ -203,13 +215,14 @@ package struct ServiceController: Sendable {
     /// service's status; exits with `busy-exit-code` (1) when NAME is
     /// already running, saying so unless that code is 0.
     package func run(_ configuration: ServiceConfiguration) -> Int32 {
+        var configuration = configuration
         let name = configuration.name
         func busy(_ pid: pid_t?, supervisor: pid_t?) -> Int32 {
             if configuration.busyExitCode != 0 { Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: pid, supervisor: supervisor)) }
             return configuration.busyExitCode
         }
         do {
-            _ = try prepare(configuration)
+            _ = try prepare(&configuration)
             let pidFile: PIDFile
             do {
                 pidFile = try PIDFile.acquire(at: paths.pidFile(name), pid: nil)
@@ -227,7 +240,7 @@ package struct ServiceController: Sendable {
             return error.code
         } catch let error as ConfigurationError {
             Standard.error("swiftd: \(error.message)")
-            return configuration.source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
+            return configuration.exitCode(for: error)
         } catch {
             Standard.error("swiftd: \(name): \(error)")
             return ExitCode.of(error)
@@ -235,3 +248,15 @@ package struct ServiceController: Sendable {
     }
 }
 
+extension ServiceConfiguration {
+    /// A bad setting found when the service is prepared: 2 for one from the
+    /// command line, 6 for one from a config file (where it says, else by
+    /// where the command came from).
+    func exitCode(for error: ConfigurationError) -> Int32 {
+        switch error.origin {
+        case .commandLine?: return ExitCode.usage
+        case .file?: return ExitCode.notConfigured
+        case nil: return source.isConfigFile ? ExitCode.notConfigured : ExitCode.usage
+        }
+    }
+}

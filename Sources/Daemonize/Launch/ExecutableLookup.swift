@@ -8,21 +8,28 @@ package enum ExecutableLookup {
 
     /// Resolves `name`: a name with a slash is taken as a path (made absolute
     /// against the current directory); a bare name is searched in `searchPath`.
+    /// With `root`, every path is looked up inside that directory as a
+    /// process chrooted there would (relative ones against `workingDirectory`),
+    /// and the path returned is the one inside it.
     ///
     /// - Throws: `LaunchError` at step `.lookup`: ENOENT when nothing is found,
     ///   EACCES when only non-executable files or directories are.
-    package static func resolve(_ name: String, searchPath: String?) throws -> String {
+    package static func resolve(_ name: String, searchPath: String?, root: FileDescriptor? = nil, workingDirectory: String? = nil) throws -> String {
         guard !name.isEmpty else { throw LaunchError(step: .lookup, errno: .noSuchFile, path: name) }
+        func absolute(_ path: String) -> String {
+            guard root != nil else { return Path.absolute(path) }
+            return path.isAbsolutePath ? path : Path.join(workingDirectory ?? "/", path)
+        }
         if name.contains(scalar: "/") {
-            let path = Path.absolute(name)
-            if let problem = check(path) { throw LaunchError(step: .lookup, errno: problem, path: name) }
+            let path = absolute(name)
+            if let problem = check(path, root: root) { throw LaunchError(step: .lookup, errno: problem, path: name) }
             return path
         }
         var sawDenied = false
         for directory in (searchPath ?? defaultSearchPath).split(scalar: ":", omittingEmpty: false) {
             let dir = directory.isEmpty ? "." : String(directory)
-            let candidate = Path.absolute(Path.join(dir, name))
-            switch check(candidate) {
+            let candidate = absolute(Path.join(dir, name))
+            switch check(candidate, root: root) {
             case nil: return candidate
             case .some(.accessDenied): sawDenied = true
             default: continue
@@ -31,8 +38,9 @@ package enum ExecutableLookup {
         throw LaunchError(step: .lookup, errno: sawDenied ? .accessDenied : .noSuchFile, path: name)
     }
 
-    /// Nil when `path` is an executable regular file; the errno otherwise.
-    static func check(_ path: String) -> Errno? {
-        FileSystem.executableProblem(path)
+    /// Nil when `path` is an executable regular file (inside `root`); the errno otherwise.
+    static func check(_ path: String, root: FileDescriptor?) -> Errno? {
+        if let root { return FileSystem.executableProblem(path, inRoot: root) }
+        return FileSystem.executableProblem(path)
     }
 }

@@ -55,6 +55,20 @@ public struct LaunchConfiguration: Sendable {
     /// The signal the program gets when the caller dies (`prctl(PR_SET_PDEATHSIG)`,
     /// set after the privilege drop); nil: none.
     public var parentDeathSignal: ProcessSignal?
+    /// Resource limits (`setrlimit`, before the privilege drop, so that a
+    /// hard limit can be raised); empty: the caller's.
+    public var resourceLimits: [ResourceLimit] = []
+    /// A directory to change root to before the exec (`chroot`): the
+    /// executable and its `PATH` are looked up inside it before the fork,
+    /// and `workingDirectory` is taken inside it ("/" when nil); nil: none.
+    public var rootDirectory: String?
+    /// The I/O scheduling class and level (`ioprio_set`); nil: the caller's.
+    public var ioScheduling: IOScheduling?
+    /// The CPU scheduling policy and priority (`sched_setscheduler`); nil: the caller's.
+    public var cpuScheduling: CPUScheduling?
+    /// The OOM killer's adjustment, -1000 (never) to 1000, written to
+    /// `/proc/self/oom_score_adj` before the chroot and the privilege drop; nil: the caller's.
+    public var oomScoreAdjustment: Int32?
 
     /// A launch of `executable` with `arguments`; every other setting as named.
     public init(executable: String, arguments: [String] = [], argv0: String? = nil, environment: [String]? = nil,

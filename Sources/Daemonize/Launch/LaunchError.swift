@@ -38,6 +38,16 @@ public struct LaunchError: Error, Hashable, Sendable, CustomStringConvertible {
         case close
         /// `execve`.
         case exec
+        /// Writing `/proc/self/oom_score_adj`.
+        case oomScoreAdjust = "oom_score_adj"
+        /// `chroot` (or opening the directory, before the fork).
+        case chroot
+        /// `setrlimit`.
+        case setrlimit
+        /// `ioprio_set`.
+        case ioprio = "ioprio_set"
+        /// `sched_setscheduler`.
+        case sched = "sched_setscheduler"
     }
 
     /// The step that failed.

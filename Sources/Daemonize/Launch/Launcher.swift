@@ -80,8 +80,18 @@ public enum Launcher {
 
         init(_ c: LaunchConfiguration) throws {
             configuration = c
-            let path = try ExecutableLookup.resolve(c.executable, searchPath: c.environmentValue("PATH"))
+            let root = try c.rootDirectory.map { try Prepared.openRoot($0) }
+            let path: String
+            do {
+                path = try ExecutableLookup.resolve(c.executable, searchPath: c.environmentValue("PATH"), root: root,
+                                                    workingDirectory: c.workingDirectory)
+            } catch {
+                root?.close()
+                throw error
+            }
             spawn = Spawn(path: path, argv: [c.argv0 ?? c.executable] + c.arguments, environment: c.environment ?? Environment.current())
+            if let root { opened.append(root) }
+            spawn.rootDirectory = root
             spawn.workingDirectory = c.workingDirectory
             spawn.umask = c.umask
             spawn.nice = c.nice
@@ -91,6 +101,10 @@ public enum Launcher {
             spawn.gid = c.credentials?.gid
             spawn.uid = c.credentials?.uid
             spawn.parentDeathSignal = c.parentDeathSignal
+            spawn.limits = c.resourceLimits.map { ($0.resource.code, $0.soft ?? .max, $0.hard ?? .max) }
+            spawn.ioPriority = c.ioScheduling.map { ($0.class.code, $0.level) }
+            spawn.scheduling = c.cpuScheduling.map { ($0.policy.code, $0.priority) }
+            spawn.oomScoreAdjustment = c.oomScoreAdjustment
             do {
                 try addStream(c.standardInput, target: 0, readable: true)
                 try addStream(c.standardOutput, target: 1, readable: false)
@@ -105,6 +119,16 @@ public enum Launcher {
             } catch {
                 release()
                 throw error
+            }
+        }
+
+        /// The directory to change root to, opened now: the executable is
+        /// looked up in it and the child changes root to this very directory.
+        static func openRoot(_ path: String) throws -> FileDescriptor {
+            do {
+                return try FileDescriptor.openPath(path, directory: true)
+            } catch let error as SystemError {
+                throw LaunchError(step: .chroot, errno: error.errno, path: path)
             }
         }
 
@@ -141,6 +165,11 @@ public enum Launcher {
             switch failure.step {
             case .exec: path = spawn.path
             case .chdir: path = c.workingDirectory
+            case .chroot: path = c.rootDirectory
+            case .oomScoreAdjust: path = c.oomScoreAdjustment.map { "\($0)" }
+            case .setrlimit: path = c.resourceLimits.map(\.resource.rawValue).joined(separator: ",")
+            case .ioprio: path = c.ioScheduling.map { "\($0.class.rawValue):\($0.level)" }
+            case .sched: path = c.cpuScheduling.map { "\($0.policy.rawValue):\($0.priority)" }
             case .setuid: path = c.credentials.map { $0.userName ?? "uid \($0.uid.map(String.init) ?? "?")" }
             case .setgid, .setgroups: path = c.credentials?.gid.map { "gid \($0)" }
             default: path = nil

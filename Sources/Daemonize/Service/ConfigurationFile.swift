@@ -3,9 +3,9 @@ internal import Glibc
 /// `NAME.conf`: `key = value` lines, every start option as a key of the same
 /// name. `#` starts a comment at the start of a line, or after a blank (for
 /// `command`: a `#` that begins a word outside quotes, as in sh). A value may
-/// be wrapped in one pair of single or double quotes, taken literally;
-/// `command` is split into words with shell quoting, no expansion. Lines end
-/// with LF or CRLF.
+/// be wrapped in one pair of single or double quotes, taken literally (for
+/// `env`, the VALUE of NAME=VALUE may be instead); `command` is split into
+/// words with shell quoting, no expansion. Lines end with LF or CRLF.
 package enum ConfigurationFile {
     /// The largest file read, so that a wrong path cannot make swiftd read a disk.
     static let maximumSize = 1 << 20
@@ -79,7 +79,7 @@ package enum ConfigurationFile {
                 value = CommandWords.uncommented(rest)
             } else {
                 do {
-                    value = try plainValue(rest)
+                    value = key == "env" ? try environmentValue(rest) : try plainValue(rest)
                 } catch let error as ConfigurationError {
                     throw fail("bad value for \(key): \(error.message)")
                 }
@@ -90,8 +90,8 @@ package enum ConfigurationFile {
                 if let first = firstLine[key] { throw fail("\(key) is already set at line \(first)") }
                 firstLine[key] = number
             }
-            if key == "log", value != "none", !value.isAbsolutePath {
-                throw fail("bad value for log: '\(value)' (expected an absolute path or none)")
+            if key == "log", value != "none", value != "syslog", !value.hasPrefix("syslog:"), !value.isAbsolutePath {
+                throw fail("bad value for log: '\(value)' (expected an absolute path, none or syslog[:FACILITY])")
             }
             if key == "pidfile", value != "none", !value.isAbsolutePath {
                 throw fail("bad value for pidfile: '\(value)' (expected an absolute path or none)")
@@ -131,11 +131,21 @@ package enum ConfigurationFile {
         return result
     }
 
+    /// An `env` value: the whole quoted (`"NAME=VALUE"`), or NAME= followed by
+    /// a value read as any other (`GREETING="hello world"` sets
+    /// `hello world`: quoted, a `#` or leading blanks stay in it).
+    static func environmentValue(_ text: String) throws -> String {
+        if text.begins(with: "\"") || text.begins(with: "'") { return try plainValue(text) }
+        guard let (name, value) = text.splitAtFirst("=") else { return try plainValue(text) }
+        // A "#" right after the "=" begins the value (COLOUR=#fff), not a comment.
+        return name + "=" + (try plainValue(value, after: "="))
+    }
+
     /// A value other than `command`: the text up to a `#` that follows a
-    /// blank, or one pair of quotes (nothing but a comment after them) whose
+    /// blank (`before` is what precedes the text), or one pair of quotes (nothing but a comment after them) whose
     /// content is taken literally. Read scalar by scalar, as `command` is: a
     /// combining mark after a `#` or a quote does not hide it.
-    static func plainValue(_ text: String) throws -> String {
+    static func plainValue(_ text: String, after before: Unicode.Scalar = " ") throws -> String {
         let scalars = text.unicodeScalars
         if let quote = scalars.first, quote == "\"" || quote == "'" {
             let body = scalars.dropFirst()
@@ -148,7 +158,7 @@ package enum ConfigurationFile {
             }
             return String(String.UnicodeScalarView(body[..<close]))
         }
-        var previous: Unicode.Scalar = " "
+        var previous = before
         for index in scalars.indices {
             if scalars[index] == "#" && (previous == " " || previous == "\t") {
                 return String(String.UnicodeScalarView(scalars[..<index])).trimmingSpaces

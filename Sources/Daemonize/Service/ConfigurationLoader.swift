@@ -88,7 +88,14 @@ package enum ConfigurationLoader {
     }
 
     static func applyOptions(_ options: [(String, String)], to configuration: inout ServiceConfiguration, origins: inout [String: String]) throws {
-        for (key, value) in options {
+        for (key, given) in options {
+            var value = given
+            // An env file named on the command line is taken against the current directory.
+            if key == "env-file" {
+                let optional = value.begins(with: "-")
+                let path = optional ? String(value.unicodeScalars.dropFirst()) : value
+                if !path.isEmpty { value = (optional ? "-" : "") + Path.absolute(path) }
+            }
             do {
                 try configuration.apply(key, value)
             } catch let error as ConfigurationError {

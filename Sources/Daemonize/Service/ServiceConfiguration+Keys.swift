@@ -48,15 +48,21 @@ extension ServiceConfiguration {
                          },
                          write: { $0.environment }),
         flag("clear-env", "start from an empty environment", { $0.clearEnvironment }, { $0.clearEnvironment = $1 }),
-        ConfigurationKey("log", .value, "FILE|none", "where stdout and stderr go", unset: "<log dir>/NAME.log",
+        ConfigurationKey("env-file", .list, "[-]FILE", "read NAME=VALUE lines at each start, before env (repeatable; -FILE may be missing)",
                          read: { c, v in
-                             if v == "none" { c.log = .none } else if v.isEmpty { throw ConfigurationKey.bad("log", v, "expected a file or none") } else { c.log = .file(v) }
+                             let path = v.begins(with: "-") ? String(v.unicodeScalars.dropFirst()) : v
+                             guard path.isAbsolutePath else { throw ConfigurationKey.bad("env-file", v, "expected an absolute path, after - when it may be missing") }
+                             c.environmentFiles.append(v)
                          },
+                         write: { $0.environmentFiles }),
+        ConfigurationKey("log", .value, "FILE|none|syslog[:FACILITY]", "where stdout and stderr go", unset: "<log dir>/NAME.log",
+                         read: { c, v in c.log = try parseLogTarget(v) },
                          write: { c in
                              switch c.log {
                              case .automatic: return []
                              case .file(let path): return [path]
                              case .none: return ["none"]
+                             case .syslog(let facility): return [facility == .daemon ? "syslog" : "syslog:\(facility.rawValue)"]
                              }
                          }),
         ConfigurationKey("log-max-size", .value, "SIZE", "rotate the log at this size",
@@ -148,7 +154,48 @@ extension ServiceConfiguration {
                              c.nice = n
                          },
                          write: { c in c.nice.map { ["\($0)"] } ?? [] }),
+        ConfigurationKey("limit", .list, "RES=SOFT[:HARD]", "resource limit, setrlimit (repeatable; nofile, nproc, core, memlock, as, ...)",
+                         read: { c, v in
+                             let limit = try parseLimit(v)
+                             c.limits.removeAll { $0.resource == limit.resource }
+                             c.limits.append(limit)
+                         },
+                         write: { $0.limits.map(limitText) }),
+        ConfigurationKey("chroot", .value, "DIR|none", "change root to DIR before exec (the command is looked up inside it)", unset: "none",
+                         read: { c, v in
+                             if v == "none" { c.rootDirectory = nil; return }
+                             guard v.isAbsolutePath else { throw ConfigurationKey.bad("chroot", v, "expected an absolute path, or none") }
+                             c.rootDirectory = v
+                         },
+                         write: { c in c.rootDirectory.map { [$0] } ?? [] }),
+        ConfigurationKey("iosched", .value, "CLASS[:LEVEL]", "I/O scheduling: idle, best-effort or real-time, level 0-7", unset: "unchanged",
+                         read: { c, v in c.ioScheduling = try parseIOScheduling(v) },
+                         write: { c in c.ioScheduling.map { [$0.class == .idle ? "idle" : "\($0.class.rawValue):\($0.level)"] } ?? [] }),
+        ConfigurationKey("cpusched", .value, "POLICY[:PRIO]", "CPU scheduling: other, batch, idle, fifo or rr (1-99)", unset: "unchanged",
+                         read: { c, v in c.cpuScheduling = try parseCPUScheduling(v) },
+                         write: { c in c.cpuScheduling.map { [$0.policy.isRealTime ? "\($0.policy.rawValue):\($0.priority)" : $0.policy.rawValue] } ?? [] }),
+        ConfigurationKey("oom-score-adjust", .value, "N", "the OOM killer's adjustment, -1000 (never) to 1000", unset: "unchanged",
+                         read: { c, v in
+                             guard let n = Int32(v), (-1000...1000).contains(n) else { throw ConfigurationKey.bad("oom-score-adjust", v, "expected a number from -1000 to 1000") }
+                             c.oomScoreAdjustment = n
+                         },
+                         write: { c in c.oomScoreAdjustment.map { ["\($0)"] } ?? [] }),
     ]
+
+    /// "none", "syslog", "syslog:FACILITY", or a file.
+    private static func parseLogTarget(_ v: String) throws -> LogTarget {
+        if v == "none" { return .none }
+        if v == "syslog" { return .syslog(.daemon) }
+        if v.hasPrefix("syslog:") {
+            let name = String(v.dropFirst(7))
+            guard let facility = SyslogFacility(rawValue: name) else {
+                throw ConfigurationKey.bad("log", v, "unknown facility '\(name)'; expected one of \(SyslogFacility.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return .syslog(facility)
+        }
+        if v.isEmpty { throw ConfigurationKey.bad("log", v, "expected a file, none or syslog") }
+        return .file(v)
+    }
 
     /// The key named `name`.
     package static func key(_ name: String) -> ConfigurationKey? { keys.first { $0.name == name } }
@@ -243,6 +290,7 @@ extension ServiceConfiguration {
         if !supervise {
             if !watch.isEmpty { throw ConfigurationError(key: "watch", message: "watch needs the supervisor (it cannot be used with no-supervise)") }
             if logTimestamps { throw ConfigurationError(key: "log-timestamps", message: "log-timestamps needs the supervisor (it cannot be used with no-supervise)") }
+            if case .syslog = log { throw ConfigurationError(key: "log", message: "log = syslog needs the supervisor (it cannot be used with no-supervise)") }
             if watchdog != nil { throw ConfigurationError(key: "watchdog", message: "watchdog needs the supervisor (it cannot be used with no-supervise)") }
             if daemonPIDFile != nil {
                 throw ConfigurationError(key: "pidfile", message: "pidfile needs the supervisor (it cannot be used with no-supervise: "

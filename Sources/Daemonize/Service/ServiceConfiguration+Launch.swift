@@ -16,7 +16,8 @@ extension ServiceConfiguration {
 
     /// The environment the service starts with: swiftd's own (unless
     /// clear-env) without `NOTIFY_SOCKET`, with USER, LOGNAME and HOME for a
-    /// `user`, then every `env` setting, then `NOTIFY_SOCKET` for notify readiness
+    /// `user`, then what the `env-file`s held (as read at this start), then
+    /// every `env` setting, then `NOTIFY_SOCKET` for notify readiness
     /// and `WATCHDOG_USEC` for a watchdog (swiftd's own are never passed on).
     package func serviceEnvironment(credentials: Credentials?, notifySocket: String?) -> [String] {
         var env = clearEnvironment ? [] : Environment.current()
@@ -26,7 +27,7 @@ extension ServiceConfiguration {
             env = Environment.setting("LOGNAME", to: userName, in: env)
             if let home = credentials.home { env = Environment.setting("HOME", to: home, in: env) }
         }
-        for entry in environment {
+        for entry in fileEnvironment + environment {
             guard let (name, value) = entry.splitAtFirst("=") else { continue }
             env = Environment.setting(name, to: value, in: env)
         }
@@ -36,13 +37,16 @@ extension ServiceConfiguration {
         return env
     }
 
-    /// The executable the command names, resolved now against the service's PATH.
+    /// The executable the command names, resolved now against the service's
+    /// PATH (inside the `chroot` directory when there is one).
     /// - Throws: `LaunchError` at step `lookup` (not found, not executable),
-    ///   or `ConfigurationError` when there is no command.
+    ///   or `ConfigurationError` when there is no command, or a chroot
+    ///   directory that cannot be used or lacks the command.
     package func resolvedExecutable() throws -> String {
         guard let first = argv.first else { throw ConfigurationError(key: "command", message: "no command given for \(name)") }
         let env = serviceEnvironment(credentials: nil, notifySocket: nil)
         let searchPath = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
+        if let rootDirectory { return try resolvedInRoot(rootDirectory, command: first, searchPath: searchPath) }
         return try ExecutableLookup.resolve(first, searchPath: searchPath)
     }
 
@@ -50,11 +54,17 @@ extension ServiceConfiguration {
     /// descriptors as given, everything else from this configuration.
     func launchConfiguration(credentials: Credentials?, output: LaunchConfiguration.Stream, error: LaunchConfiguration.Stream, notifySocket: String?,
                              descriptors: [Int32: FileDescriptor], parentDeathSignal: ProcessSignal?) -> LaunchConfiguration {
-        LaunchConfiguration(
+        var launch = LaunchConfiguration(
             executable: argv[0], arguments: Array(argv.dropFirst()), argv0: argv[0],
             environment: serviceEnvironment(credentials: credentials, notifySocket: notifySocket),
             workingDirectory: chdir, umask: umask, credentials: credentials, session: .newSession,
             standardInput: .null, standardOutput: output, standardError: error, descriptors: descriptors.mapValues(\.rawValue),
             nice: nice, parentDeathSignal: parentDeathSignal)
+        launch.resourceLimits = limits
+        launch.rootDirectory = rootDirectory
+        launch.ioScheduling = ioScheduling
+        launch.cpuScheduling = cpuScheduling
+        launch.oomScoreAdjustment = oomScoreAdjustment
+        return launch
     }
 }

@@ -68,14 +68,32 @@ public struct ServiceConfiguration: Hashable, Sendable {
         case file(String)
         /// Nowhere (`/dev/null`).
         case none
+        /// To syslog, a datagram a line (standard output at `info`, standard
+        /// error at `err`), with this facility.
+        case syslog(SyslogFacility)
 
-        /// "default", the path, or "none".
+        /// "default", the path, "none", or "syslog:FACILITY".
         public var description: String {
             switch self {
             case .automatic: return "default"
             case .file(let path): return path
             case .none: return "none"
+            case .syslog(let facility): return "syslog:\(facility.rawValue)"
             }
+        }
+    }
+
+    /// A syslog facility, as `logger(1)` names it.
+    public enum SyslogFacility: String, Hashable, Sendable, CaseIterable {
+        /// Facilities 1 to 11, in the order of syslog(3).
+        case user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp
+        /// Facilities 16 to 23, for local use.
+        case local0, local1, local2, local3, local4, local5, local6, local7
+
+        /// The facility's number (the `LOG_` constant divided by 8).
+        public var code: Int32 {
+            let index = Int32(SyslogFacility.allCases.firstIndex(of: self)!)
+            return index < 11 ? index + 1 : index + 5
         }
     }
 
@@ -167,6 +185,12 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var environment: [String] = []
     /// Start from an empty environment, not the caller's (`clear-env`).
     public var clearEnvironment = false
+    /// Files of "NAME=VALUE" lines read at each start, before the `env`
+    /// settings (`env-file`); a path after "-" may be missing.
+    public var environmentFiles: [String] = []
+    /// What `environmentFiles` held at this start (`readEnvironmentFiles`):
+    /// never recorded, read again by the next start.
+    package var fileEnvironment: [String] = []
     /// Where the service's output goes (`log`).
     public var log: LogTarget = .automatic
     /// The log is rotated when it reaches this size (`log-max-size`).
@@ -229,6 +253,17 @@ public struct ServiceConfiguration: Hashable, Sendable {
     package var busyExitCode: Int32 = 1
     /// The scheduling priority (`nice`; the C function `setpriority`); nil: the caller's.
     public var nice: Int32?
+    /// Resource limits, one per resource (`limit`; the C function `setrlimit`); empty: the caller's.
+    public var limits: [ResourceLimit] = []
+    /// The directory the service is changed root to (`chroot`), its command
+    /// looked up inside it before anything starts; nil: none.
+    public var rootDirectory: String?
+    /// The I/O scheduling class and level (`iosched`; the C function `ioprio_set`); nil: the caller's.
+    public var ioScheduling: IOScheduling?
+    /// The CPU scheduling policy and priority (`cpusched`; the C function `sched_setscheduler`); nil: the caller's.
+    public var cpuScheduling: CPUScheduling?
+    /// The service's `/proc/self/oom_score_adj`, -1000 to 1000 (`oom-score-adjust`); nil: the caller's.
+    public var oomScoreAdjustment: Int32?
     /// The options given on the command line ("key=value"), in order: kept so
     /// that `restart` of a service from a config file applies them again
     /// on top of the file it re-reads.
@@ -260,7 +295,7 @@ public struct ServiceConfiguration: Hashable, Sendable {
         switch log {
         case .automatic: return paths.defaultLogFile(name)
         case .file(let path): return Path.absolute(path)
-        case .none: return nil
+        case .none, .syslog: return nil
         }
     }
 }

@@ -41,6 +41,8 @@ package struct ServiceState: Hashable, Sendable {
     package var failure: String?
     /// Log lines dropped because the log could not be written.
     package var droppedLines = 0
+    /// How many times the supervisor reopened its log when asked (`swiftd reopen` waits for this to grow).
+    package var logReopens = 0
     /// How the service was started.
     package var configuration: ServiceConfiguration
 
@@ -115,6 +117,7 @@ package struct ServiceState: Hashable, Sendable {
         if let statusText { lines.append(("status-text", statusText)) }
         if let failure { lines.append(("failure", failure)) }
         if droppedLines > 0 { lines.append(("dropped-lines", "\(droppedLines)")) }
+        if logReopens > 0 { lines.append(("log-reopens", "\(logReopens)")) }
         lines.append(("source", configuration.source.description))
         for arg in configuration.argvForRecord { lines.append(("argv", arg)) }
         for (key, value) in configuration.settings where key != "command" { lines.append(("config.\(key)", value)) }
@@ -157,6 +160,7 @@ package struct ServiceState: Hashable, Sendable {
             case "status-text": state.statusText = value
             case "failure": state.failure = value
             case "dropped-lines": guard let n = Int(value), n >= 0 else { throw bad() }; state.droppedLines = n
+            case "log-reopens": guard let n = Int(value), n >= 0 else { throw bad() }; state.logReopens = n
             case "source": guard let s = ServiceConfiguration.Source(record: value) else { throw bad() }; state.configuration.source = s
             case "argv": argv.append(value)
             case "option": state.configuration.commandLineOptions.append(value)

@@ -47,6 +47,7 @@ extension ServiceLog {
 
     /// Writes what the backlog holds, as far as the descriptor takes it.
     func flushBacklog() {
+        if case .syslog(let sink, _) = target { return sink.flush() }
         guard let output, !backlog.isEmpty else { return }
         var offset = 0
         while offset < backlog.count {

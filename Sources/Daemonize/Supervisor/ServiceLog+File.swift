@@ -148,8 +148,10 @@ extension ServiceLog {
         }
     }
 
-    /// Closes and reopens the log file (SIGUSR2, after an external logrotate).
+    /// Closes and reopens the log file (`swiftd reopen`, after an external
+    /// logrotate), or connects to syslog again (after its daemon restarted).
     func reopen() {
+        if case .syslog(let sink, _) = target { return sink.reconnect() }
         guard path != nil else { return }
         fd?.close()
         fd = nil

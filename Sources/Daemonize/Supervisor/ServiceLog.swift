@@ -15,8 +15,16 @@ final class ServiceLog {
         case file(String)
         /// An inherited descriptor (swiftd run's own output): no rotation.
         case descriptor(FileDescriptor)
+        /// Syslog, a datagram a line at this severity (`info` 6, `err` 3).
+        case syslog(SyslogSink, severity: Int32)
         /// Nowhere.
         case discard
+    }
+
+    /// The end of what was written, for failure reports: one for the
+    /// service's two streams when they are logged apart (syslog).
+    final class Tail {
+        var bytes: [UInt8] = []
     }
 
     /// A line longer than this is written out in pieces.
@@ -40,7 +48,7 @@ final class ServiceLog {
     /// Output a full descriptor did not take yet.
     var backlog: [UInt8] = []
     /// The end of what was written, for failure reports.
-    var tail: [UInt8] = []
+    let recent: Tail
     /// Lines dropped since the last successful write, and why.
     var droppedSinceWarning = 0
     /// Lines dropped in all.
@@ -50,8 +58,9 @@ final class ServiceLog {
 
     /// Opens the log. Throws when a log file cannot be opened at the start:
     /// that is reported by `start`, not discovered later.
-    init(target: Target, maxSize: ByteSize, keep: Int, timestamps: Bool) throws {
+    init(target: Target, maxSize: ByteSize, keep: Int, timestamps: Bool, tail: Tail = Tail()) throws {
         self.target = target
+        recent = tail
         self.maxSize = maxSize.bytes
         self.keep = keep
         self.timestamps = timestamps
@@ -65,7 +74,7 @@ final class ServiceLog {
             let channel = NonBlockingOutput(d)
             output = channel
             fd = channel.descriptor
-        case .discard:
+        case .syslog, .discard:
             break
         }
     }
@@ -88,7 +97,10 @@ final class ServiceLog {
 
     /// The descriptor to wait on for room while output is held back, else nil:
     /// the relay is not read meanwhile.
-    var blockedOn: FileDescriptor? { backlog.isEmpty ? nil : output?.descriptor }
+    var blockedOn: FileDescriptor? {
+        if case .syslog(let sink, _) = target { return sink.isBlocked ? sink.descriptor : nil }
+        return backlog.isEmpty ? nil : output?.descriptor
+    }
 
     // MARK: Relaying
 
@@ -96,7 +108,7 @@ final class ServiceLog {
     /// every complete line. Returns false at end of file.
     func relay(from pipe: FileDescriptor, limit: Int = 4 << 20) -> Bool {
         var total = 0
-        while total < limit && backlog.isEmpty {
+        while total < limit && blockedOn == nil {
             let room = UnsafeMutableRawBufferPointer(rebasing: buffer[pending...])
             let n: Int
             do {
@@ -151,6 +163,7 @@ final class ServiceLog {
 
     /// The last `count` lines written (or dropped), for failure reports.
     func recentLines(_ count: Int) -> [String] {
+        let tail = recent.bytes
         var lines = tail.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         if lines.last == "" { lines.removeLast() }
         if tail.count >= 4096, !lines.isEmpty { lines.removeFirst() }
@@ -162,7 +175,15 @@ final class ServiceLog {
     private func emit(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         remember(bytes)
-        if case .discard = target { return }
+        switch target {
+        case .discard: return
+        case .syslog(let sink, let severity):
+            // Syslog stamps each message itself.
+            sink.send(lines: bytes, severity: severity)
+            midLine = bytes[bytes.count - 1] != 10
+            return
+        case .file, .descriptor: break
+        }
         if timestamps {
             var stamped: [UInt8] = []
             stamped.reserveCapacity(bytes.count + 32 * 64)
@@ -182,10 +203,10 @@ final class ServiceLog {
     private func remember(_ bytes: UnsafeRawBufferPointer) {
         let keep = 4096
         if bytes.count >= keep {
-            tail = Array(bytes[(bytes.count - keep)...])
+            recent.bytes = Array(bytes[(bytes.count - keep)...])
         } else {
-            tail += bytes
-            if tail.count > keep { tail.removeFirst(tail.count - keep) }
+            recent.bytes += bytes
+            if recent.bytes.count > keep { recent.bytes.removeFirst(recent.bytes.count - keep) }
         }
     }
 

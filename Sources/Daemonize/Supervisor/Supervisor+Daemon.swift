@@ -110,6 +110,7 @@ extension Supervisor {
     private func adoptDaemon(_ handle: ProcessHandle, now: Int64) {
         daemonStart = nil
         main = handle
+        output.serviceStarted(pid: handle.pid)
         mainStart = now
         heir = nil
         state.pid = handle.pid

@@ -5,8 +5,8 @@ internal import Glibc
 extension Supervisor {
     /// Log lines dropped since the last record are recorded.
     func recordDroppedLines() {
-        guard log.droppedTotal != state.droppedLines else { return }
-        state.droppedLines = log.droppedTotal
+        guard output.droppedTotal != state.droppedLines else { return }
+        state.droppedLines = output.droppedTotal
         save()
     }
 
@@ -55,12 +55,22 @@ extension Supervisor {
                 forward(reporter.isForeground ? .hangup : configuration.reloadSignal)
             case .user2 where delivery.value == Supervisor.restorePidfileRequest:
                 break
+            case .user2 where delivery.value == Supervisor.reopenLogRequest:
+                reopenLog()
             case .user2:
-                if reporter.isForeground { forward(.user2) } else { log.reopen() }
+                if reporter.isForeground { forward(.user2) } else { output.reopen() }
             default:
                 forward(delivery.signal)
             }
         }
+    }
+
+    /// Reopens the log (or reconnects to syslog) and records that it did,
+    /// which `swiftd reopen` waits for.
+    func reopenLog() {
+        output.reopen()
+        state.logReopens += 1
+        save()
     }
 
     /// Puts the pidfile back if it was removed or renamed away (an

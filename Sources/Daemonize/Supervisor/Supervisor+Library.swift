@@ -23,13 +23,16 @@ extension Supervisor {
     ///   - daemon: A daemon (from `Daemon.detach`) whose original process
     ///     waits: told ready once the first start is ready, or why it failed.
     /// - Throws: before anything starts: `ConfigurationError` for a
-    ///   configuration that cannot run, `LaunchError` for a command not
+    ///   configuration that cannot run (an environment file that cannot be
+    ///   read, a chroot without the command), `LaunchError` for a command not
     ///   found, `CredentialsError`, `PIDFile.Locked`, `DaemonError` for a
     ///   process with threads, or a `SystemError` (the log, the notify socket).
     public static func run(_ configuration: ServiceConfiguration, pidFile: String? = nil, reportingTo daemon: Daemon? = nil) throws -> Never {
         var configuration = configuration
         configuration.supervise = true
         try configuration.validate()
+        try configuration.readEnvironmentFiles()
+        try configuration.checkProcessEnvironment()
         _ = try configuration.resolvedExecutable()
         let threads = ProcessTable.threadCount()
         if threads > 1 { throw DaemonError.multithreaded(threads: threads) }

@@ -46,6 +46,7 @@ extension Supervisor {
                                                            parentDeathSignal: configuration.stopSchedule.first)
             let process = try Launcher.launch(launch)
             main = try process.handle.duplicate()
+            output.serviceStarted(pid: process.pid)
             mainStart = now
             heir = nil
             state.pid = process.pid
@@ -102,7 +103,7 @@ extension Supervisor {
     /// and stop whatever is left.
     func startFailed(_ reason: String, code: Int32) {
         output.relay()
-        log.flushPartialLine()
+        output.flushPartialLine()
         let lines = log.recentLines(10).filter { !$0.hasPrefix("swiftd: ") }.suffix(5)
         reporter.failed(Wording.startFailure(configuration.name, reason: reason, lines: Array(lines)),
                         status: "\(configuration.name) " + Wording.failedToStart(reason), code: code)
@@ -157,6 +158,7 @@ extension Supervisor {
         guard ProcessTable.stat(of: pid)?.parent == selfPID, let handle = try? ProcessHandle.open(pid: pid) else { return false }
         main = handle
         heir = nil
+        output.serviceStarted(pid: pid)
         try? pidFile?.write(pid: pid)
         state.pid = pid
         state.pidStartTime = ProcessTable.stat(of: pid)?.startTime
@@ -202,15 +204,15 @@ extension Supervisor {
     /// status in the foreground, 1 for a failure in the background.
     func finish(_ final: ServiceState.Phase) -> Never {
         output.relay()
-        log.flushPartialLine()
+        output.flushPartialLine()
         lifecycle.phase = .finished(final)
         state.pid = nil
-        state.droppedLines = log.droppedTotal
+        state.droppedLines = output.droppedTotal
         save()
         reporter.failed("\(configuration.name) stopped during startup", status: "stopped", code: ExitCode.failure)
         pidFile?.release()
         // Output still held back for a full descriptor gets a second, no more.
-        log.drainBacklog(timeoutMilliseconds: 1000)
+        output.log.drainBacklog(timeoutMilliseconds: 1000)
         if reporter.isForeground {
             if final == .failed && lastStatus == nil { CurrentProcess.exit(failureCode) }
             CurrentProcess.exit(lastStatus?.shellStatus ?? 0)

@@ -21,12 +21,17 @@ public final class Supervisor {
 
     /// What the loop waits on.
     enum Source {
-        case signals, output(writable: Bool), readiness(FileDescriptor), watcher
+        case signals, output(FileDescriptor, writable: Bool), readiness(FileDescriptor), watcher
     }
 
     /// The payload of a queued SIGUSR2 that asks the supervisor to put its
-    /// pidfile back (a command found it removed); a plain SIGUSR2 reopens the log.
+    /// pidfile back (a command found it removed); a plain SIGUSR2 reopens the
+    /// log in the background, and is passed on to the service by `swiftd run`.
     package static let restorePidfileRequest: Int64 = 1
+    /// The payload of a queued SIGUSR2 that asks the supervisor to reopen its
+    /// log (`swiftd reopen`), in the background or the foreground; it says it
+    /// did by recording one more `logReopens`.
+    package static let reopenLogRequest: Int64 = 2
 
     /// A STATUS= text is recorded at most this often, however often the service sends one.
     static let statusSaveInterval: Int64 = 100_000_000
@@ -135,7 +140,7 @@ public final class Supervisor {
     private func turn() {
         var set = PollSet<Source>()
         set.add(signals.descriptor, .signals)
-        if let waiting = output.waitingOn { set.add(waiting.descriptor, .output(writable: waiting.writable), writable: waiting.writable) }
+        for waiting in output.waitingOn { set.add(waiting.descriptor, .output(waiting.descriptor, writable: waiting.writable), writable: waiting.writable) }
         for fd in readiness.descriptors { set.add(fd, .readiness(fd)) }
         if let watcher { set.add(watcher.descriptor, .watcher) }
         let due = nextDeadline().map { Monotonic.millisecondsUntil($0) } ?? -1
@@ -145,7 +150,7 @@ public final class Supervisor {
         // Output first: a failure report then includes the last lines; signals last.
         for source in ready {
             switch source {
-            case .output(let writable): output.handle(writable: writable); recordDroppedLines()
+            case .output(let fd, let writable): output.handle(fd, writable: writable); recordDroppedLines()
             case .readiness(let fd): handleReadiness(readiness.read(fd, isService: isService))
             case .watcher: watcher?.readEvents()
             case .signals: break

@@ -19,6 +19,31 @@ package enum CurrentProcess {
     /// Ends the process, flushing C streams. The corresponding C function is `exit`.
     package static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
 
+    /// `CAP_SYS_RESOURCE`: raise hard limits, lower `oom_score_adj`.
+    package static let capabilitySysResource = 24
+
+    /// True when capability number `bit` is in this process's effective set
+    /// (`CapEff` in /proc/self/status): root may lack some in a container.
+    package static func hasCapability(_ bit: Int) -> Bool {
+        guard let bytes = try? FileSystem.read("/proc/self/status", limit: 1 << 16) else { return effectiveUserID == 0 }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("CapEff:") {
+            guard let mask = UInt64(String(line.dropFirst(7)).trimmingSpaces, radix: 16) else { break }
+            return mask & (1 << UInt64(bit)) != 0
+        }
+        return effectiveUserID == 0
+    }
+
+    /// This process's soft and hard limit of resource `code` (an `RLIMIT_`
+    /// number), nil for unlimited; nil when the kernel does not say.
+    ///
+    /// The corresponding C function is `getrlimit`.
+    package static func resourceLimit(_ code: Int32) -> (soft: UInt64?, hard: UInt64?)? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(code), &limit) == 0 else { return nil }
+        func value(_ v: rlim_t) -> UInt64? { v == rlim_t.max ? nil : UInt64(v) }
+        return (value(limit.rlim_cur), value(limit.rlim_max))
+    }
+
     /// Ends the process at once, as a forked child must. The corresponding C function is `_exit`.
     package static func exitNow(_ code: Int32) -> Never { _exit(code) }
 

@@ -61,6 +61,23 @@ struct DatagramSocket {
         return DatagramSocket(descriptor: descriptor)
     }
 
+    /// A non-blocking socket connected to the unix datagram socket at `path`
+    /// (a syslog daemon's /dev/log): each `send` is one datagram, and `poll`
+    /// says writable once the reader's queue has room again.
+    ///
+    /// The corresponding C functions are `socket` and `connect`.
+    static func connected(to address: NotifyAddress, path: String) throws -> FileDescriptor {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        if fd < 0 { throw SystemError("socket") }
+        let descriptor = FileDescriptor(rawValue: fd)
+        if address.withSocketAddress({ addr, length in retryingOnInterrupt { connect(fd, addr, length) } }) != 0 {
+            let error = SystemError("connect", path: path)
+            descriptor.close()
+            throw error
+        }
+        return descriptor
+    }
+
     /// The next datagram and its sender's pid (0 when it carried no
     /// credentials), nil when none is waiting. Descriptors sent along are closed.
     ///

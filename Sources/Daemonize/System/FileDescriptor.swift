@@ -32,6 +32,16 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
         return FileDescriptor(rawValue: fd)
     }
 
+    /// Opens `path` only to name it (`O_PATH`): a directory to change into or
+    /// root to, a file to look at with `status()`. `O_CLOEXEC` is always added.
+    ///
+    /// The corresponding C function is `open` (`O_PATH`).
+    package static func openPath(_ path: String, directory: Bool) throws -> FileDescriptor {
+        let fd = retryingOnInterrupt { dz_open_path(path, directory ? O_DIRECTORY : 0) }
+        if fd < 0 { throw SystemError("open", path: path) }
+        return FileDescriptor(rawValue: fd)
+    }
+
     /// Creates a pipe; both ends close on exec.
     ///
     /// The corresponding C function is `pipe2`.

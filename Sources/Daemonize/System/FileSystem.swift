@@ -77,6 +77,23 @@ package enum FileSystem {
         return nil
     }
 
+    /// Nil when `path`, taken inside the directory `root` as a process
+    /// chrooted there would see it (absolute symbolic links and ".." stay
+    /// inside), is a regular file this process may execute; the errno otherwise.
+    ///
+    /// The corresponding C functions are `openat2` (`RESOLVE_IN_ROOT`), `fstat` and `faccessat`.
+    package static func executableProblem(_ path: String, inRoot root: FileDescriptor) -> Errno? {
+        let fd = dz_open_path_in_root(root.rawValue, path)
+        if fd < 0 { return Errno.current }
+        defer { FileDescriptor(rawValue: fd).close() }
+        var st = stat()
+        if fstat(fd, &st) != 0 { return Errno.current }
+        if st.st_mode & S_IFMT == S_IFDIR { return .accessDenied }
+        if dz_access_fd(fd, X_OK) != 0 { return Errno.current }
+        if st.st_mode & 0o111 == 0 { return .accessDenied }
+        return nil
+    }
+
     /// Renames `from` to `to` unless `to` exists (then `Errno.exists`).
     /// An open descriptor of `from` then names `to` in /proc.
     ///
@@ -117,6 +134,13 @@ package enum FileSystem {
         } catch let error as SystemError {
             throw error.at(path)
         }
+    }
+
+    /// The decimal number a small file holds (a setting under /proc or
+    /// /sys), nil when it cannot be read or holds something else.
+    package static func readNumber(_ path: String) -> UInt64? {
+        guard let bytes = try? read(path, limit: 64) else { return nil }
+        return UInt64(String(decoding: bytes, as: UTF8.self).trimmingSpaces)
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same

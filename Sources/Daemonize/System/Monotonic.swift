@@ -47,6 +47,19 @@ package enum WallClock {
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
     }
 
+    /// "Nov  2 09:04:05": now, in local time, as syslog(3) stamps a message.
+    ///
+    /// The corresponding C function is `localtime_r`.
+    package static func syslogTimestamp() -> String {
+        var seconds = time_t(now().seconds)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let day = parts.tm_mday < 10 ? " \(parts.tm_mday)" : "\(parts.tm_mday)"
+        return "\(months[Int(parts.tm_mon) % 12]) \(day) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+
     /// Seconds and nanoseconds since the epoch on `CLOCK_REALTIME`.
     package static func now() -> (seconds: Int64, nanoseconds: Int64) {
         var ts = timespec()

@@ -8,6 +8,7 @@ struct Spawn {
     /// A step of the C child that can fail.
     enum Step: String, Sendable {
         case pipe, fork, signals, setsid, descriptors, chdir, nice, setgroups, setgid, setuid, pdeathsig, close, exec
+        case oomScoreAdjust = "oom_score_adj", chroot, setrlimit, ioprio = "ioprio_set", sched = "sched_setscheduler"
 
         init(_ code: Int32) {
             switch UInt32(bitPattern: code) {
@@ -23,6 +24,11 @@ struct Spawn {
             case DZ_STEP_SETUID.rawValue: self = .setuid
             case DZ_STEP_PDEATHSIG.rawValue: self = .pdeathsig
             case DZ_STEP_CLOSE.rawValue: self = .close
+            case DZ_STEP_OOM.rawValue: self = .oomScoreAdjust
+            case DZ_STEP_CHROOT.rawValue: self = .chroot
+            case DZ_STEP_RLIMIT.rawValue: self = .setrlimit
+            case DZ_STEP_IOPRIO.rawValue: self = .ioprio
+            case DZ_STEP_SCHED.rawValue: self = .sched
             default: self = .exec
             }
         }
@@ -50,6 +56,17 @@ struct Spawn {
     var parentDeathSignal: ProcessSignal?
     /// The program's descriptor number, and the caller's descriptor it duplicates.
     var descriptors: [(target: Int32, source: FileDescriptor)] = []
+    /// Written to `/proc/self/oom_score_adj` first (before the chroot).
+    var oomScoreAdjustment: Int32?
+    /// An open directory to change root to (`fchdir`, `chroot(".")`); the
+    /// working directory and the executable's path are then taken inside it.
+    var rootDirectory: FileDescriptor?
+    /// `setrlimit` for each: the `RLIMIT_` number, the soft and hard values (`UInt64.max`: unlimited).
+    var limits: [(resource: Int32, soft: UInt64, hard: UInt64)] = []
+    /// `ioprio_set`: the class (1 real-time, 2 best-effort, 3 idle) and level (0 to 7).
+    var ioPriority: (class: Int32, level: Int32)?
+    /// `sched_setscheduler`: the policy (`SCHED_` number) and priority.
+    var scheduling: (policy: Int32, priority: Int32)?
 
     /// Forks and execs; returns once the exec has happened, with the pid and
     /// a pidfd (nil where the kernel has none).
@@ -82,42 +99,60 @@ struct Spawn {
         let envpC = CStrings(environment)
         let pathC = strdup(path)
         let cwdC = workingDirectory.map { strdup($0) }
+        let oomC = oomScoreAdjustment.map { strdup("\($0)") }
         defer {
             argvC.free()
             envpC.free()
             free(pathC)
             free(cwdC ?? nil)
+            free(oomC ?? nil)
         }
         let maps = descriptors.map { dz_fd_map(target: $0.target, source: $0.source.rawValue) }
+        let rlimits = limits.map { dz_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         let groupList = groups ?? []
         return argvC.withPointers { argvPointer in
             envpC.withPointers { envpPointer in
                 maps.withUnsafeBufferPointer { mapBuffer in
                     groupList.withUnsafeBufferPointer { groupBuffer in
-                        var attr = dz_launch_attr()
-                        attr.path = UnsafePointer(pathC)
-                        attr.argv = argvPointer
-                        attr.envp = envpPointer
-                        attr.cwd = UnsafePointer(cwdC ?? nil)
-                        if let umask { attr.set_umask = 1; attr.umask = umask }
-                        if let nice { attr.set_nice = 1; attr.nice = nice }
-                        attr.new_session = newSession ? 1 : 0
-                        attr.new_process_group = newProcessGroup ? 1 : 0
-                        if groups != nil {
-                            attr.set_groups = 1
-                            attr.groups = groupBuffer.baseAddress
-                            attr.ngroups = Int32(groupBuffer.count)
+                        rlimits.withUnsafeBufferPointer { limitBuffer in
+                            var attr = scalarAttributes()
+                            attr.path = UnsafePointer(pathC)
+                            attr.argv = argvPointer
+                            attr.envp = envpPointer
+                            attr.cwd = UnsafePointer(cwdC ?? nil)
+                            attr.oom_score_adj = UnsafePointer(oomC ?? nil)
+                            if groups != nil {
+                                attr.set_groups = 1
+                                attr.groups = groupBuffer.baseAddress
+                                attr.ngroups = Int32(groupBuffer.count)
+                            }
+                            attr.fds = mapBuffer.baseAddress
+                            attr.nfds = Int32(mapBuffer.count)
+                            attr.limits = limitBuffer.baseAddress
+                            attr.nlimits = Int32(limitBuffer.count)
+                            attr.report_fd = reportFD
+                            return withUnsafePointer(to: &attr) { body($0) }
                         }
-                        if let gid { attr.set_gid = 1; attr.gid = gid }
-                        if let uid { attr.set_uid = 1; attr.uid = uid }
-                        attr.pdeathsig = parentDeathSignal?.rawValue ?? 0
-                        attr.fds = mapBuffer.baseAddress
-                        attr.nfds = Int32(mapBuffer.count)
-                        attr.report_fd = reportFD
-                        return withUnsafePointer(to: &attr) { body($0) }
                     }
                 }
             }
         }
+    }
+
+    /// The attribute struct's fields that need no memory of their own.
+    private func scalarAttributes() -> dz_launch_attr {
+        var attr = dz_launch_attr()
+        if let umask { attr.set_umask = 1; attr.umask = umask }
+        if let nice { attr.set_nice = 1; attr.nice = nice }
+        attr.new_session = newSession ? 1 : 0
+        attr.new_process_group = newProcessGroup ? 1 : 0
+        if let gid { attr.set_gid = 1; attr.gid = gid }
+        if let uid { attr.set_uid = 1; attr.uid = uid }
+        attr.pdeathsig = parentDeathSignal?.rawValue ?? 0
+        attr.root_fd = -1
+        if let rootDirectory { attr.set_root = 1; attr.root_fd = rootDirectory.rawValue }
+        if let ioPriority { attr.set_ioprio = 1; attr.ioprio_class = ioPriority.class; attr.ioprio_level = ioPriority.level }
+        if let scheduling { attr.set_sched = 1; attr.sched_policy = scheduling.policy; attr.sched_priority = scheduling.priority }
+        return attr
     }
 }
