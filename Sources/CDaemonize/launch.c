@@ -112,6 +112,22 @@ static int write_oom_score_adj(const char *text) {
     return -1;
 }
 
+// Writes this process's pid after the "=" of `entry` ("LISTEN_PID=" and room
+// for 20 digits): socket activation names the pid that may take the sockets,
+// which only the child knows.
+static void write_listen_pid(char *entry) {
+    char *p = entry;
+    while (*p != '\0' && *p != '=') p++;
+    if (*p != '=') return;
+    p++;
+    char digits[24];
+    int n = 0;
+    unsigned long v = (unsigned long)getpid();
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v > 0 && n < 20);
+    while (n > 0) *p++ = digits[--n];
+    *p = '\0';
+}
+
 // Resource limits, then the nice value, I/O and CPU scheduling: all before the
 // privilege drop, which would forbid raising a limit or a priority.
 static int apply_limits_and_scheduling(const struct dz_launch_attr *a, int *step) {
@@ -150,6 +166,7 @@ static int prepare(const struct dz_launch_attr *a, int report_fd, int forked, pi
     if (a->nlimits < 0 || a->nlimits > 64) { errno = EINVAL; FAIL(DZ_STEP_RLIMIT); }
 
     reset_signal_dispositions();
+    if (a->listen_pid_entry != NULL) write_listen_pid(a->listen_pid_entry);
 
     if (a->new_session) {
         if (setsid() < 0) FAIL(DZ_STEP_SESSION);

@@ -77,6 +77,8 @@ struct dz_launch_attr {
     int set_sched;               // 1: sched_setscheduler(0, sched_policy, {sched_priority})
     int sched_policy;
     int sched_priority;
+    char *listen_pid_entry;      // NULL, or an envp entry "LISTEN_PID=" followed by room for 20 digits:
+                                 // the child writes its own pid there (socket activation)
 };
 
 /// The step of a launch that failed; the Swift side names it.

@@ -69,6 +69,13 @@ public struct LaunchConfiguration: Sendable {
     /// The OOM killer's adjustment, -1000 (never) to 1000, written to
     /// `/proc/self/oom_score_adj` before the chroot and the privilege drop; nil: the caller's.
     public var oomScoreAdjustment: Int32?
+    /// Sockets passed by the socket-activation protocol (`Listeners`): the
+    /// first becomes the program's descriptor 3, the next 4, and so on, and
+    /// `LISTEN_FDS`, `LISTEN_FDNAMES` and `LISTEN_PID` are set in its
+    /// environment, `LISTEN_PID` to its own pid by the child between `fork`
+    /// and `execve`; `descriptors` must then start above them. Empty: none
+    /// (and those variables are not passed on).
+    public var listeners: [Listeners.Socket] = []
 
     /// A launch of `executable` with `arguments`; every other setting as named.
     public init(executable: String, arguments: [String] = [], argv0: String? = nil, environment: [String]? = nil,

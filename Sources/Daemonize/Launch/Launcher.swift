@@ -90,6 +90,7 @@ public enum Launcher {
                 throw error
             }
             spawn = Spawn(path: path, argv: [c.argv0 ?? c.executable] + c.arguments, environment: c.environment ?? Environment.current())
+            spawn.passListeners(c.listeners)
             if let root { opened.append(root) }
             spawn.rootDirectory = root
             spawn.workingDirectory = c.workingDirectory

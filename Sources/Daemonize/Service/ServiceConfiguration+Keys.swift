@@ -142,6 +142,11 @@ extension ServiceConfiguration {
                          },
                          write: { $0.watch }),
         choice("watch-action", "restart|reload", "what a watched change does", { $0.watchAction }, { $0.watchAction = $1 }, expected: "restart or reload"),
+        ConfigurationKey("listen", .list, "ADDRESS", "a socket the supervisor holds and passes as LISTEN_FDS: tcp:HOST:PORT, tcp6:[ADDR]:PORT, udp:HOST:PORT, unix:PATH (repeatable)",
+                         read: { c, v in c.listen.append(try ListenAddress(parsing: v)) },
+                         write: { $0.listen.map(\.text) }),
+        choice("restart-mode", "stop-first|overlap", "overlap: a restart starts the new instance and stops the old one once the new one is ready",
+               { $0.restartMode }, { $0.restartMode = $1 }, expected: "stop-first or overlap"),
         ConfigurationKey("busy-exit-code", .value, "N", "run only: exit with N when NAME is already running (as flock -E)",
                          read: { c, v in
                              guard let n = Int32(v), (0...255).contains(n) else { throw ConfigurationKey.bad("busy-exit-code", v, "expected an exit code from 0 to 255") }
@@ -292,6 +297,9 @@ extension ServiceConfiguration {
             if logTimestamps { throw ConfigurationError(key: "log-timestamps", message: "log-timestamps needs the supervisor (it cannot be used with no-supervise)") }
             if case .syslog = log { throw ConfigurationError(key: "log", message: "log = syslog needs the supervisor (it cannot be used with no-supervise)") }
             if watchdog != nil { throw ConfigurationError(key: "watchdog", message: "watchdog needs the supervisor (it cannot be used with no-supervise)") }
+            if !listen.isEmpty {
+                throw ConfigurationError(key: "listen", message: "listen needs the supervisor (it cannot be used with no-supervise: no process stays to hold the sockets between instances)")
+            }
             if daemonPIDFile != nil {
                 throw ConfigurationError(key: "pidfile", message: "pidfile needs the supervisor (it cannot be used with no-supervise: "
                                          + "there the command swiftd runs is the service, and a command that puts itself in the background has exited)")
@@ -301,6 +309,9 @@ extension ServiceConfiguration {
             throw ConfigurationError(key: "pidfile", message: "pidfile needs ready = exec (the start is ready once FILE names the process the command left running)")
         }
         if watchdog != nil && ready != .notify { throw ConfigurationError(key: "watchdog", message: "watchdog needs ready = notify (WATCHDOG=1 comes over the notify socket)") }
+        if case .descriptor(let n) = ready, !listen.isEmpty, n < 3 + Int32(listen.count) {
+            throw ConfigurationError(key: "ready", message: "ready = fd:\(n) is taken by listen (sockets are descriptors 3 to \(2 + listen.count)): use fd:\(3 + listen.count) or above")
+        }
         if restartMaxDelay < restartDelay { throw ConfigurationError(key: "restart-max-delay", message: "restart-max-delay (\(restartMaxDelay)) is shorter than restart-delay (\(restartDelay))") }
     }
 }

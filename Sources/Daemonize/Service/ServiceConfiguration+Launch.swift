@@ -53,7 +53,8 @@ extension ServiceConfiguration {
     /// The launch of the service's command: its own session, streams and
     /// descriptors as given, everything else from this configuration.
     func launchConfiguration(credentials: Credentials?, output: LaunchConfiguration.Stream, error: LaunchConfiguration.Stream, notifySocket: String?,
-                             descriptors: [Int32: FileDescriptor], parentDeathSignal: ProcessSignal?) -> LaunchConfiguration {
+                             descriptors: [Int32: FileDescriptor], parentDeathSignal: ProcessSignal?,
+                             listeners: [Listeners.Socket] = []) -> LaunchConfiguration {
         var launch = LaunchConfiguration(
             executable: argv[0], arguments: Array(argv.dropFirst()), argv0: argv[0],
             environment: serviceEnvironment(credentials: credentials, notifySocket: notifySocket),
@@ -65,6 +66,7 @@ extension ServiceConfiguration {
         launch.ioScheduling = ioScheduling
         launch.cpuScheduling = cpuScheduling
         launch.oomScoreAdjustment = oomScoreAdjustment
+        launch.listeners = listeners
         return launch
     }
 }

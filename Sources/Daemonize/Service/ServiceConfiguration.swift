@@ -51,6 +51,14 @@ public struct ServiceConfiguration: Hashable, Sendable {
         case reload
     }
 
+    /// How a restart replaces the running instance (`restart-mode`).
+    package enum RestartMode: String, Hashable, Sendable, CaseIterable {
+        /// Stop it, then start the new one.
+        case stopFirst = "stop-first"
+        /// Start the new one, and once it is ready stop the old one.
+        case overlap
+    }
+
     /// Who a stop's first signal goes to (`kill-mode`).
     package enum KillMode: String, Hashable, Sendable, CaseIterable {
         /// Every process of the service.
@@ -248,6 +256,10 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var watch: [String] = []
     /// What a watched change does (`watch-action`).
     public var watchAction: WatchAction = .restart
+    /// Sockets the supervisor binds and holds, passed to every instance (`listen`).
+    package var listen: [ListenAddress] = []
+    /// How a restart replaces the running instance (`restart-mode`).
+    package var restartMode: RestartMode = .stopFirst
     /// `swiftd run` only: its exit code when NAME is already running
     /// (`busy-exit-code`, as `flock -E`).
     package var busyExitCode: Int32 = 1

@@ -43,7 +43,7 @@ extension Supervisor {
             defer { handover.handOff?.close() }
             let launch = configuration.launchConfiguration(credentials: credentials, output: output.output, error: output.error,
                                                            notifySocket: handover.notifySocket, descriptors: handover.descriptors,
-                                                           parentDeathSignal: configuration.stopSchedule.first)
+                                                           parentDeathSignal: configuration.stopSchedule.first, listeners: listeners)
             let process = try Launcher.launch(launch)
             main = try process.handle.duplicate()
             output.serviceStarted(pid: process.pid)
@@ -210,6 +210,7 @@ extension Supervisor {
         state.droppedLines = output.droppedTotal
         save()
         reporter.failed("\(configuration.name) stopped during startup", status: "stopped", code: ExitCode.failure)
+        for socket in sockets { socket.close() }
         pidFile?.release()
         // Output still held back for a full descriptor gets a second, no more.
         output.log.drainBacklog(timeoutMilliseconds: 1000)

@@ -74,6 +74,8 @@ public final class Supervisor {
     /// The pidfile a forking daemon writes (`pidfile`), and its start under way.
     let daemonPIDFile: DaemonPIDFile?
     var daemonStart: DaemonStart?
+    /// The `listen` sockets, bound before the first start and held until the end.
+    let sockets: [ListeningSocket]
 
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
@@ -112,6 +114,13 @@ public final class Supervisor {
             if case .file(let path) = configuration.log { own.append(Path.absolute(path)) }
             watcher = try FileWatcher(paths: configuration.watch, ignoring: own)
         }
+        // Last: nothing after it can fail and leave a socket file behind.
+        sockets = try ListenAddress.bindAll(configuration.listen)
+    }
+
+    /// The sockets as every instance receives them: descriptors 3, 4, ...
+    var listeners: [Listeners.Socket] {
+        zip(sockets, configuration.listen).map { Listeners.Socket(descriptor: $0.descriptor.rawValue, name: $1.name ?? configuration.name.rawValue) }
     }
 
     var log: ServiceLog { output.log }
@@ -128,6 +137,7 @@ public final class Supervisor {
             // reported on: the start fails before anything runs.
             let reason = "cannot write its state: \(error)"
             reporter.failed(Wording.startFailure(configuration.name, reason: reason, lines: []), status: reason, code: ExitCode.failure)
+            for socket in sockets { socket.close() }
             pidFile?.release()
             CurrentProcess.exit(1)
         }

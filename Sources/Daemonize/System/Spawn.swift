@@ -67,6 +67,22 @@ struct Spawn {
     var ioPriority: (class: Int32, level: Int32)?
     /// `sched_setscheduler`: the policy (`SCHED_` number) and priority.
     var scheduling: (policy: Int32, priority: Int32)?
+    /// The index in `environment` of the `LISTEN_PID=` entry the child
+    /// fills in with its own pid.
+    var listenPIDEntry: Int?
+
+    /// Passes `sockets` as descriptors 3, 4, ... with the socket-activation
+    /// variables; none: the variables are removed.
+    mutating func passListeners(_ sockets: [Listeners.Socket]) {
+        for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { environment = Environment.setting(name, to: nil, in: environment) }
+        guard !sockets.isEmpty else { return }
+        for (index, socket) in sockets.enumerated() { descriptors.append((3 + Int32(index), FileDescriptor(rawValue: socket.descriptor))) }
+        environment.append("LISTEN_FDS=\(sockets.count)")
+        environment.append("LISTEN_FDNAMES=" + sockets.map(\.name).joined(separator: ":"))
+        // Room for any pid; the child writes its own over it.
+        environment.append("LISTEN_PID=" + String(repeating: "0", count: 20))
+        listenPIDEntry = environment.count - 1
+    }
 
     /// Forks and execs; returns once the exec has happened, with the pid and
     /// a pidfd (nil where the kernel has none).
@@ -131,6 +147,7 @@ struct Spawn {
                             attr.limits = limitBuffer.baseAddress
                             attr.nlimits = Int32(limitBuffer.count)
                             attr.report_fd = reportFD
+                            if let listenPIDEntry { attr.listen_pid_entry = envpPointer[listenPIDEntry] }
                             return withUnsafePointer(to: &attr) { body($0) }
                         }
                     }
