@@ -53,18 +53,18 @@ struct ReloadExampleTests {
     @Test func hotswapRunsTheNewBinaryKeepingItsPidAndItsLock() throws {
         try withSandbox("hotswap") { sandbox in
             let app = sandbox.file("app")
-            #expect(system("cp '\(Sandbox.product("hotswap"))' '\(app)'") == 0)
+            #expect(sandbox.shell("cp '\(Sandbox.product("hotswap"))' '\(app)'") == 0)
             let pidFile = sandbox.file("app.pid"), log = sandbox.file("app.log")
             let start = sandbox.run(app, ["--pidfile", pidFile, "--log", log])
             #expect(start.code == 0, "\(start)")
             let pid = try #require(readPID(pidFile, sandbox))
             #expect(start.stdout == "hotswap \(pid) ready\n")
             // The same bytes copied over it: no change.
-            #expect(system("cp '\(app)' '\(app).same' && mv '\(app).same' '\(app)'") == 0)
+            #expect(sandbox.shell("cp '\(app)' '\(app).same' && mv '\(app).same' '\(app)'") == 0)
             usleep(600_000)
             #expect(!sandbox.read(log).contains("generation 2"), "\(sandbox.read(log))")
             // A new version (other bytes) installed by rename, as a package manager does.
-            #expect(system("cp '\(app)' '\(app).new' && printf 'v2' >> '\(app).new' && mv '\(app).new' '\(app)'") == 0)
+            #expect(sandbox.shell("cp '\(app)' '\(app).new' && printf 'v2' >> '\(app).new' && mv '\(app).new' '\(app)'") == 0)
             #expect(eventually { sandbox.read(log).contains("generation 2 pid \(pid) exe \(app)\n") }, "\(sandbox.read(log))")
             var st = stat()
             stat(app, &st)

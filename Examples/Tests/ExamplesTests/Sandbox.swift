@@ -8,6 +8,11 @@ import Testing
 final class Sandbox: @unchecked Sendable {
     let directory: String
     private let mark: String
+    /// Every process `spawn` started: only these are reaped here. A
+    /// `waitpid(-1)` would steal the exit status of another test's child
+    /// (tests run in parallel in one process): its `run` then saw exit 0.
+    private var spawned: [pid_t] = []
+    private let lock = Mutex()
 
     init(_ label: String) {
         var template = Array("/tmp/examples-\(label).XXXXXX".utf8CString)
@@ -65,6 +70,7 @@ final class Sandbox: @unchecked Sendable {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, words[0], &actions, &attributes, argv, envp)
         precondition(rc == 0, "posix_spawn \(words[0]): \(rc)")
+        lock.locked { spawned.append(pid) }
         return pid
     }
 
@@ -84,6 +90,12 @@ final class Sandbox: @unchecked Sendable {
             usleep(5000)
         }
         return Result(status: status, stdout: read(out), stderr: read(out + ".err"))
+    }
+
+    /// Runs `script` with /bin/sh (through posix_spawn: `system` forks the
+    /// threaded runner); its exit code.
+    func shell(_ script: String) -> Int32 {
+        run("/bin/sh", ["-c", script]).code
     }
 
     /// Waits for a process started with `spawn` (killed after `timeout`).
@@ -151,8 +163,9 @@ final class Sandbox: @unchecked Sendable {
             usleep(20_000)
         }
         var status: Int32 = 0
-        while waitpid(-1, &status, WNOHANG) > 0 {}
-        _ = system("rm -rf '\(directory)'")
+        for pid in lock.locked({ spawned }) { _ = waitpid(pid, &status, WNOHANG) }
+        // rm through posix_spawn: system() would fork the threaded runner.
+        _ = wait(spawn("/bin/rm", ["-rf", directory], output: file(".rm")))
     }
 
     static func now() -> Double {
