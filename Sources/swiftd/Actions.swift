@@ -140,7 +140,9 @@ enum Actions {
     static func printTable(_ statuses: [ServiceStatus]) {
         var rows = [["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "COMMAND"]]
         for s in statuses {
-            rows.append([s.name.rawValue, s.state.rawValue, s.pid.map(String.init) ?? "-", s.uptime?.approximate ?? "-",
+            // While a restart overlaps, both instances: the one serving, then the other.
+            let other = s.isRunning ? (s.recorded?.newPID ?? s.recorded?.oldPID).map { "+\($0)" } ?? "" : ""
+            rows.append([s.name.rawValue, s.state.rawValue, (s.pid.map(String.init) ?? "-") + other, s.uptime?.approximate ?? "-",
                          "\(s.restarts)", s.recorded.map { Escaped.line(CommandWords.quote($0.configuration.argv)) } ?? "-"])
         }
         var widths = [Int](repeating: 0, count: 6)

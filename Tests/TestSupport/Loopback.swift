@@ -31,6 +31,24 @@ package enum Loopback {
     /// answer (without its line end); nil when nothing listens or nothing
     /// comes within `timeout` seconds.
     package static func ask(_ port: UInt16, _ request: String, timeout: Double = 10) -> String? {
+        exchange(port, request, timeout: timeout, whole: false).flatMap { response in
+            guard let line = response.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first else { return nil }
+            return String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self)
+        }
+    }
+
+    /// The body of the answer to `request` (after its blank line), read to
+    /// its end; nil when nothing listens or no whole answer comes.
+    package static func body(_ port: UInt16, _ request: String, timeout: Double = 10) -> String? {
+        guard let response = exchange(port, request, timeout: timeout, whole: true) else { return nil }
+        let separator: [UInt8] = [13, 10, 13, 10]
+        guard let start = response.indices.first(where: { response[$0...].starts(with: separator) }) else { return nil }
+        return String(decoding: response[(start + 4)...], as: UTF8.self)
+    }
+
+    /// Sends `request` and reads the answer: its first line, or (`whole`) to
+    /// the end; nil when nothing listens or nothing comes.
+    private static func exchange(_ port: UInt16, _ request: String, timeout: Double, whole: Bool) -> [UInt8]? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -43,14 +61,14 @@ package enum Loopback {
         let deadline = Monotonic.now() + Int64(timeout * 1e9)
         var response: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while !response.contains(UInt8(ascii: "\n")) {
+        while whole || !response.contains(UInt8(ascii: "\n")) {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, Monotonic.millisecondsUntil(deadline)) == 1 else { break }
+            guard poll(&pfd, 1, Monotonic.millisecondsUntil(deadline)) == 1 else { return whole ? nil : response.isEmpty ? nil : response }
             let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { break }
+            if n < 0 { return nil }
+            if n == 0 { break }
             response += chunk[0..<n]
         }
-        guard let line = response.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first, !response.isEmpty else { return nil }
-        return String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self)
+        return response.isEmpty ? nil : response
     }
 }

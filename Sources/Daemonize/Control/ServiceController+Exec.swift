@@ -137,7 +137,7 @@ struct ReadinessWait {
             for fd in readiness.descriptors { set.add(fd, fd) }
             for source in set.wait(timeoutMilliseconds: Monotonic.millisecondsUntil(deadline)) {
                 guard let fd = source else { return exited() }
-                for event in readiness.read(fd, isService: { ProcessTree.isDescendant($0, of: process.pid) }) {
+                for (event, _) in readiness.read(fd, isService: { ProcessTree.isDescendant($0, of: process.pid) }) {
                     switch event {
                     case .ready: return .ready
                     case .failed(let reason): return .failed(reason)

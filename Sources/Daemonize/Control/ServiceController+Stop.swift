@@ -203,17 +203,4 @@ extension ServiceController {
             return Outcome(code: ExitCode.of(error), error: error is ServiceError ? "\(error)" : "\(name): \(error)")
         }
     }
-
-    // MARK: restart
-
-    /// Stops the service (if running) and starts it with `configuration`.
-    package func restart(_ configuration: ServiceConfiguration) -> Outcome {
-        let stopped = stop(configuration.name)
-        guard stopped.code == ExitCode.success else { return stopped }
-        var started = start(configuration)
-        if started.code == ExitCode.success, let output = started.output, output.contains("started") {
-            started.output = output.replacingAll(" started ", with: " restarted ")
-        }
-        return started
-    }
 }

@@ -151,6 +151,7 @@ package struct ServiceStatus: Sendable {
             if let uptime { text += ", up \(uptime.approximate)" }
             text += ", \(restarts) restart\(restarts == 1 ? "" : "s")"
             if let detail { text += "; \(detail)" }
+            text += overlapText
         case .restarting:
             text += "restarting"
             if let lastExit { text += " (last \(lastExit))" }
@@ -167,6 +168,19 @@ package struct ServiceStatus: Sendable {
         if let statusText, !statusText.isEmpty { text += ": \"\(statusText)\"" }
         return Escaped.line(text)
     }
+
+    /// While a restart in place overlaps, the other instance; and why the
+    /// last one failed.
+    private var overlapText: String {
+        var text = ""
+        if let pid = recorded?.newPID { text += "; new instance (pid \(pid)) starting" }
+        if let pid = recorded?.oldPID { text += "; instance (pid \(pid)) stopping" }
+        if let failure = recorded?.restartFailure { text += "; last restart failed: \(failure)" }
+        return text
+    }
+
+    private static func json(pid: pid_t?) -> JSON { pid.map { JSON.int(Int64($0)) } ?? JSON.null }
+    private static func json(text: String?) -> JSON { text.map { JSON.string($0) } ?? JSON.null }
 
     /// The JSON object `status --json` prints.
     package var json: JSON {
@@ -189,6 +203,9 @@ package struct ServiceStatus: Sendable {
             ("dropped_log_lines", .int(Int64(recorded?.droppedLines ?? 0))),
             ("detail", detail.map { .string($0) } ?? .null),
             ("command", recorded.map { .array($0.configuration.argv.map { .string($0) }) } ?? .null),
+            ("new_pid", Self.json(pid: recorded?.newPID)),
+            ("old_pid", Self.json(pid: recorded?.oldPID)),
+            ("restart_failure", Self.json(text: recorded?.restartFailure)),
             ("exit_code", .int(Int64(exitCode))),
         ])
     }

@@ -305,6 +305,9 @@ extension ServiceConfiguration {
                                          + "there the command swiftd runs is the service, and a command that puts itself in the background has exited)")
             }
         }
+        if daemonPIDFile != nil && restartMode == .overlap {
+            throw ConfigurationError(key: "restart-mode", message: "restart-mode = overlap cannot be used with pidfile (a daemon that forks itself cannot run twice beside itself)")
+        }
         if daemonPIDFile != nil && ready != .exec {
             throw ConfigurationError(key: "pidfile", message: "pidfile needs ready = exec (the start is ready once FILE names the process the command left running)")
         }

@@ -43,6 +43,16 @@ package struct ServiceState: Hashable, Sendable {
     package var droppedLines = 0
     /// How many times the supervisor reopened its log when asked (`swiftd reopen` waits for this to grow).
     package var logReopens = 0
+    /// Restarts in place (`listen`, `restart-mode = overlap`): how many the
+    /// supervisor began and ended (`restart` waits for the one it asked
+    /// for), and why the last one failed (nil: it did not).
+    package var restartsBegun = 0
+    package var restartsEnded = 0
+    package var restartFailure: String?
+    /// While a restart overlaps: the new instance, not yet ready, and the
+    /// old one, being stopped.
+    package var newPID: pid_t?
+    package var oldPID: pid_t?
     /// How the service was started.
     package var configuration: ServiceConfiguration
 
@@ -118,6 +128,10 @@ package struct ServiceState: Hashable, Sendable {
         if let failure { lines.append(("failure", failure)) }
         if droppedLines > 0 { lines.append(("dropped-lines", "\(droppedLines)")) }
         if logReopens > 0 { lines.append(("log-reopens", "\(logReopens)")) }
+        if restartsBegun > 0 { lines.append(("restarts-begun", "\(restartsBegun)")); lines.append(("restarts-ended", "\(restartsEnded)")) }
+        if let restartFailure { lines.append(("restart-failure", restartFailure)) }
+        if let newPID { lines.append(("new-pid", "\(newPID)")) }
+        if let oldPID { lines.append(("old-pid", "\(oldPID)")) }
         lines.append(("source", configuration.source.description))
         for arg in configuration.argvForRecord { lines.append(("argv", arg)) }
         for (key, value) in configuration.settings where key != "command" { lines.append(("config.\(key)", value)) }
@@ -161,6 +175,11 @@ package struct ServiceState: Hashable, Sendable {
             case "failure": state.failure = value
             case "dropped-lines": guard let n = Int(value), n >= 0 else { throw bad() }; state.droppedLines = n
             case "log-reopens": guard let n = Int(value), n >= 0 else { throw bad() }; state.logReopens = n
+            case "restarts-begun": guard let n = Int(value), n >= 0 else { throw bad() }; state.restartsBegun = n
+            case "restarts-ended": guard let n = Int(value), n >= 0 else { throw bad() }; state.restartsEnded = n
+            case "restart-failure": state.restartFailure = value
+            case "new-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.newPID = p
+            case "old-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.oldPID = p
             case "source": guard let s = ServiceConfiguration.Source(record: value) else { throw bad() }; state.configuration.source = s
             case "argv": argv.append(value)
             case "option": state.configuration.commandLineOptions.append(value)

@@ -46,22 +46,25 @@ final class ReadinessWatcher {
     var descriptors: [FileDescriptor] { [notify?.descriptor, pipe].compactMap { $0 } }
 
     /// Reads what waits on `fd` (one of `descriptors`); `isService` says
-    /// whether a sender is one of the service's processes.
-    func read(_ fd: FileDescriptor, isService: (pid_t) -> Bool) -> [Event] {
-        if fd == pipe { return readPipe(fd) }
+    /// whether a sender is one of the service's processes. Each event comes
+    /// with its sender's pid (nil for the pipe: it is the latest launch's).
+    func read(_ fd: FileDescriptor, isService: (pid_t) -> Bool) -> [(event: Event, sender: pid_t?)] {
+        if fd == pipe { return readPipe(fd).map { ($0, nil) } }
         guard let notify, fd == notify.descriptor else { return [] }
-        var events: [Event] = []
+        var events: [(event: Event, sender: pid_t?)] = []
         for _ in 0..<ReadinessWatcher.messagesPerCall {
             guard let message = notify.receive() else { break }
             guard message.sender > 0, isService(message.sender) else { continue }
-            if let text = message.fields["STATUS"] { events.append(.status(text)) }
-            if let pid = message.fields["MAINPID"].flatMap({ PIDFile.parsePID($0.utf8) }) { events.append(.mainPID(pid)) }
-            if let watchdog = message.fields["WATCHDOG"], watchdog == "1" || watchdog == "trigger" { events.append(.watchdog(trigger: watchdog == "trigger")) }
+            var found: [Event] = []
+            if let text = message.fields["STATUS"] { found.append(.status(text)) }
+            if let pid = message.fields["MAINPID"].flatMap({ PIDFile.parsePID($0.utf8) }) { found.append(.mainPID(pid)) }
+            if let watchdog = message.fields["WATCHDOG"], watchdog == "1" || watchdog == "trigger" { found.append(.watchdog(trigger: watchdog == "trigger")) }
             if let code = message.fields["ERRNO"].flatMap({ Int32($0) }) {
-                events.append(.failed("it reported errno \(code) (\(Errno(rawValue: code)))"))
+                found.append(.failed("it reported errno \(code) (\(Errno(rawValue: code)))"))
             } else if message.fields["READY"] == "1" {
-                events.append(.ready)
+                found.append(.ready)
             }
+            events += found.map { ($0, message.sender) }
         }
         return events
     }

@@ -16,8 +16,11 @@ extension Supervisor {
         sender != selfPID && (sender == main?.pid || ProcessTree.isDescendant(sender, of: selfPID))
     }
 
-    func handleReadiness(_ events: [ReadinessWatcher.Event]) {
-        for event in events {
+    func handleReadiness(_ events: [(event: ReadinessWatcher.Event, sender: pid_t?)]) {
+        for (event, sender) in events {
+            if replacementReadiness(event, from: sender) { continue }
+            // A retiring instance is no longer the service.
+            if let sender, let session = ProcessTable.stat(of: sender)?.session, retirements.contains(where: { $0.session == session }) { continue }
             switch event {
             case .status(let text):
                 state.statusText = text
@@ -57,6 +60,8 @@ extension Supervisor {
                 break
             case .user2 where delivery.value == Supervisor.reopenLogRequest:
                 reopenLog()
+            case .user2 where delivery.value == Supervisor.restartRequest:
+                requestReplacement("restart asked for")
             case .user2:
                 if reporter.isForeground { forward(.user2) } else { output.reopen() }
             default:
@@ -97,8 +102,15 @@ extension Supervisor {
             let isMain = pid == main?.pid
             if isMain { try? pidFile?.write(pid: nil) }
             guard let status = CurrentProcess.reap(pid) else { break }
-            if isMain { mainExited(status) }
+            if isMain {
+                mainExited(status)
+            } else if pid == replacement?.successor?.pid {
+                replacementFailed("\(status) before it was ready", exited: true)
+            } else {
+                _ = retirementReaped(pid)
+            }
         }
+        checkRetirements()
         // Orphans adopted since the stop began get the same treatment.
         if lifecycle.isStopping { sendStopStep() }
         // A forking daemon whose parent just exited may now be this supervisor's child.
@@ -112,6 +124,8 @@ extension Supervisor {
         case .reload:
             log.note("watched files changed: sending \(configuration.reloadSignal.name)")
             forward(configuration.reloadSignal)
+        case .restart where restartsInPlace:
+            requestReplacement("watched files changed")
         case .restart:
             guard lifecycle.phase == .running else { return }
             log.note("watched files changed: restarting \(configuration.name)")

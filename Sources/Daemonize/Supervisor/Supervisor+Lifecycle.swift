@@ -21,6 +21,7 @@ extension Supervisor {
         guard initial else {
             lifecycle.phase = .running
             save()
+            if replacement != nil { replacementLaunched(pid, now: now) }
             return
         }
         switch configuration.ready {
@@ -39,12 +40,7 @@ extension Supervisor {
     /// pidfile; nil when that failed (and was dealt with).
     private func launch(initial: Bool, now: Int64) -> pid_t? {
         do {
-            let handover = try readiness.prepareLaunch()
-            defer { handover.handOff?.close() }
-            let launch = configuration.launchConfiguration(credentials: credentials, output: output.output, error: output.error,
-                                                           notifySocket: handover.notifySocket, descriptors: handover.descriptors,
-                                                           parentDeathSignal: configuration.stopSchedule.first, listeners: listeners)
-            let process = try Launcher.launch(launch)
+            let process = try launchInstance()
             main = try process.handle.duplicate()
             output.serviceStarted(pid: process.pid)
             mainStart = now
@@ -70,6 +66,17 @@ extension Supervisor {
             failStart(initial: initial, "\(error)", code: ExitCode.failure)
         }
         return nil
+    }
+
+    /// Launches the command once more: its own session, the service's
+    /// output, the sockets, and a readiness hand-over of its own.
+    func launchInstance() throws -> LaunchedProcess {
+        let handover = try readiness.prepareLaunch()
+        defer { handover.handOff?.close() }
+        let launch = configuration.launchConfiguration(credentials: credentials, output: output.output, error: output.error,
+                                                       notifySocket: handover.notifySocket, descriptors: handover.descriptors,
+                                                       parentDeathSignal: configuration.stopSchedule.first, listeners: listeners)
+        return try Launcher.launch(launch)
     }
 
     /// A start that went wrong: the first one fails; a respawn counts as an
@@ -129,6 +136,21 @@ extension Supervisor {
         lastStatus = status
         state.lastExit = status
         if let heir, heir != exitedPID, takeOver(heir, after: status) { return }
+        if let successor = replacement?.successor {
+            // The old instance ended while the new one starts: the new one is the service now.
+            main = successor
+            mainStart = replacement?.successorStart ?? mainStart
+            replacement?.successor = nil
+            state.pid = successor.pid
+            state.pidStartTime = ProcessTable.stat(of: successor.pid)?.startTime
+            state.newPID = nil
+            try? pidFile?.write(pid: successor.pid)
+            output.serviceStarted(pid: successor.pid)
+            log.note("\(configuration.name): the old instance \(status); the new one (pid \(successor.pid)) takes over")
+            save()
+            return
+        }
+        if replacement?.startingPID == exitedPID { replacementFailed("\(status) before it was ready", exited: true) }
         output.relay()
         switch lifecycle.phase {
         case .starting:
@@ -207,6 +229,8 @@ extension Supervisor {
         output.flushPartialLine()
         lifecycle.phase = .finished(final)
         state.pid = nil
+        state.newPID = nil
+        state.oldPID = nil
         state.droppedLines = output.droppedTotal
         save()
         reporter.failed("\(configuration.name) stopped during startup", status: "stopped", code: ExitCode.failure)

@@ -8,6 +8,14 @@ extension Supervisor {
     /// overrides it carries.
     func requestStop(signal: ProcessSignal?, timeout: Interval?) {
         if signal != nil || timeout != nil { stopOverrides = (signal, timeout) }
+        if let successor = replacement?.successor {
+            retire(successor, exited: false)
+            replacement?.successor = nil
+        }
+        if replacement != nil {
+            replacementPending = false
+            endReplacement(failure: "\(configuration.name) was stopped")
+        }
         switch lifecycle.phase {
         case .backoff:
             finish(.stopped)

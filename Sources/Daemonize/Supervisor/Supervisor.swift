@@ -32,6 +32,10 @@ public final class Supervisor {
     /// log (`swiftd reopen`), in the background or the foreground; it says it
     /// did by recording one more `logReopens`.
     package static let reopenLogRequest: Int64 = 2
+    /// The payload of a queued SIGUSR2 that asks for a restart in place
+    /// (`swiftd restart` of a service with `listen` or `restart-mode =
+    /// overlap`); it records `restartsBegun` and `restartsEnded`.
+    package static let restartRequest: Int64 = 3
 
     /// A STATUS= text is recorded at most this often, however often the service sends one.
     static let statusSaveInterval: Int64 = 100_000_000
@@ -76,6 +80,11 @@ public final class Supervisor {
     var daemonStart: DaemonStart?
     /// The `listen` sockets, bound before the first start and held until the end.
     let sockets: [ListeningSocket]
+    /// A restart in place under way, whether another was asked for
+    /// meanwhile, and the instances being stopped while the service goes on.
+    var replacement: Replacement?
+    var replacementPending = false
+    var retirements: [Retirement] = []
 
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
@@ -171,7 +180,8 @@ public final class Supervisor {
     }
 
     private func nextDeadline() -> Int64? {
-        [lifecycle.deadline, output.partialLineDeadline, watcher?.dueAt, statusSaveDue, watchdog.deadline, daemonStart?.dueAt].compactMap { $0 }.min()
+        [lifecycle.deadline, output.partialLineDeadline, watcher?.dueAt, statusSaveDue, watchdog.deadline, daemonStart?.dueAt,
+         replacement?.deadline, retirementDeadline].compactMap { $0 }.min()
     }
 
     private func handleDeadlines(now: Int64) {
@@ -194,6 +204,8 @@ public final class Supervisor {
         if let due = watchdog.deadline, now >= due { watchdogDue(now: now) }
         if let due = daemonStart?.dueAt, now >= due { checkDaemonPIDFile(now: now) }
         if let watcher, let due = watcher.dueAt, now >= due, watcher.takeChanges() { watchedChange() }
+        if let due = replacement?.deadline, now >= due { replacementDue(now: now) }
+        if let due = retirementDeadline, now >= due { retirementsDue(now: now) }
     }
 
     // MARK: The record

@@ -45,12 +45,18 @@ enum ProcessTree {
         return false
     }
 
-    /// Sends `signal` to every live descendant of `root` not in `skip`;
-    /// returns the pids signalled.
+    /// The live descendants of `root` in session `session`.
+    static func descendants(of root: pid_t, inSession session: pid_t) -> [pid_t] {
+        descendants(of: root).filter { ProcessTable.stat(of: $0)?.session == session }
+    }
+
+    /// Sends `signal` to every live descendant of `root` not in `skip` (and
+    /// in `session`, when one is given); returns the pids signalled.
     @discardableResult
-    static func signalDescendants(of root: pid_t, _ signal: ProcessSignal, skip: Set<pid_t> = []) -> [pid_t] {
+    static func signalDescendants(of root: pid_t, _ signal: ProcessSignal, skip: Set<pid_t> = [], session: pid_t? = nil) -> [pid_t] {
         var sent: [pid_t] = []
-        for pid in descendants(of: root) where !skip.contains(pid) {
+        let targets = session.map { descendants(of: root, inSession: $0) } ?? descendants(of: root)
+        for pid in targets where !skip.contains(pid) {
             guard let handle = try? ProcessHandle.open(pid: pid) else { continue }
             defer { handle.close() }
             // The pidfd is taken: if the pid is still our descendant now, the

@@ -1,0 +1,138 @@
+import Glibc
+import Daemonize
+import TestSupport
+import Testing
+
+/// `--listen` and `--restart-mode overlap` under load: a real HTTP server
+/// that takes its socket from LISTEN_FDS (Tests/fixtures/listen-server.py,
+/// graceful on SIGTERM) and a client in another process asking all the
+/// time, a 200 ms request always in flight (Tests/fixtures/load-client.py).
+/// 50 restarts of each kind: no connection may be refused (the supervisor
+/// holds the socket: a connection waits in the backlog for the next
+/// instance), and with overlap no request may fail. Serialized: each test
+/// keeps both cores busy.
+@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: FileSystem.exists("/usr/bin/python3")))
+struct ZeroDowntimeTests {
+    static let fixtures = Path.join(Path.directory(of: Path.directory(of: Path.directory(of: #filePath))), "Tests/fixtures")
+    static let rounds = 50
+
+    enum Mode: String, CaseIterable, CustomStringConvertible {
+        case stopFirst = "stop-first", overlap
+        var description: String { rawValue }
+    }
+
+    /// What the client saw.
+    struct Load {
+        var ok = 0, refused = 0, failed = 0, longestMilliseconds = 0
+        var errors: [String] = []
+    }
+
+    /// Starts the server as NAME on a free port; returns the port.
+    func startServer(_ h: Harness, _ name: String, _ mode: Mode, _ extra: [String] = []) throws -> UInt16 {
+        let port = try Loopback.freePort()
+        try FileSystem.writeAtomically(h.scratch.file("version"), Array("v0\n".utf8))
+        let start = try h.swiftd(["start", name, "--listen", "tcp:127.0.0.1:\(port)", "--ready", "notify", "--restart-mode", mode.rawValue,
+                                  "--stop-timeout", "5s"] + extra
+                                 + ["--", "/usr/bin/python3", Path.join(Self.fixtures, "listen-server.py"), "--version-file", h.scratch.file("version")])
+        #expect(start.code == 0, "\(start)")
+        return port
+    }
+
+    /// Runs the client while `body` runs; what it saw.
+    func underLoad(_ h: Harness, _ port: UInt16, _ body: () throws -> Void) throws -> Load {
+        let stop = h.scratch.file("load.stop"), result = h.scratch.file("load.result")
+        let client = try Spawned.start("/usr/bin/python3", [Path.join(Self.fixtures, "load-client.py"), "\(port)", stop, result],
+                                       environment: h.scratch.environment)
+        // Let it reach a steady pace first.
+        #expect(eventually(timeout: 10) { Loopback.ask(port, "GET / HTTP/1.0\r\n\r\n") != nil })
+        defer {
+            try? FileSystem.writeAtomically(stop, [])
+            _ = client.wait(timeout: 30)
+        }
+        try body()
+        try FileSystem.writeAtomically(stop, [])
+        let ended = client.wait(timeout: 30)
+        #expect(ended.status == .exited(0), "\(ended)")
+        var load = Load()
+        let lines = h.text("load.result").split(separator: "\n").map(String.init)
+        for field in lines.first?.split(separator: " ") ?? [] {
+            let parts = field.split(separator: "=")
+            guard parts.count == 2, let n = Int(parts[1]) else { continue }
+            switch parts[0] {
+            case "ok": load.ok = n
+            case "refused": load.refused = n
+            case "failed": load.failed = n
+            case "max_ms": load.longestMilliseconds = n
+            default: break
+            }
+        }
+        load.errors = Array(lines.dropFirst())
+        // The figures, for whoever reads the test log (never a pass condition).
+        print("\(h.scratch.path): \(load)")
+        return load
+    }
+
+    /// The body of GET / (pid=... version=...), nil when nothing answers.
+    func served(_ port: UInt16) -> String? {
+        Loopback.body(port, "GET / HTTP/1.0\r\n\r\n")
+    }
+
+    func mainPID(_ h: Harness, _ name: String) -> pid_t? { h.state(name)?.pid }
+
+    @Test(arguments: Mode.allCases)
+    func restartCommand(_ mode: Mode) throws {
+        try withHarness("zero-restart-\(mode)") { h throws in
+            let port = try startServer(h, "web", mode)
+            let load = try underLoad(h, port) {
+                for round in 1...Self.rounds {
+                    let before = mainPID(h, "web")
+                    let restart = try h.swiftd(["restart", "web"])
+                    #expect(restart.code == 0, "round \(round): \(restart)")
+                    #expect(mainPID(h, "web") != before, "round \(round): a new instance serves")
+                }
+            }
+            #expect(load.ok > Self.rounds, "\(load)")
+            #expect(load.refused == 0, "\(load)")
+            if mode == .overlap { #expect(load.failed == 0, "\(load)") }
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test(arguments: Mode.allCases)
+    func watchedChange(_ mode: Mode) throws {
+        try withHarness("zero-watch-\(mode)") { h throws in
+            let port = try startServer(h, "web", mode, ["--watch", h.scratch.file("version")])
+            let load = try underLoad(h, port) {
+                for round in 1...Self.rounds {
+                    try FileSystem.writeAtomically(h.scratch.file("version"), Array("v\(round)\n".utf8))
+                    #expect(eventually(timeout: 20) { served(port)?.contains("version=v\(round) ") == true },
+                            "round \(round): the new version serves")
+                }
+            }
+            #expect(load.refused == 0, "\(load)")
+            if mode == .overlap { #expect(load.failed == 0, "\(load)") }
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    /// A crash drops what the dead process was answering; no connection is refused meanwhile.
+    @Test(arguments: Mode.allCases)
+    func crashRespawn(_ mode: Mode) throws {
+        try withHarness("zero-crash-\(mode)") { h throws in
+            let port = try startServer(h, "web", mode, ["--restart", "always", "--restart-delay", "0s", "--start-limit", "none"])
+            let load = try underLoad(h, port) {
+                for round in 1...Self.rounds {
+                    let victim = try #require(mainPID(h, "web"))
+                    kill(victim, SIGKILL)
+                    #expect(eventually(timeout: 20) { served(port).map { !$0.hasPrefix("pid=\(victim) ") } == true && h.state("web")?.phase == .running },
+                            "round \(round): a new instance serves")
+                }
+            }
+            #expect(load.refused == 0, "\(load)")
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+}
