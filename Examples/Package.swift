@@ -27,6 +27,8 @@ let package = Package(
         .executableTarget(name: "pidfiles", dependencies: [daemonize]),
         // Notify: one message per call, and what became of it.
         .executableTarget(name: "notify", dependencies: [daemonize]),
+        // An HTTP server that takes its sockets with Listeners.inherited() (swiftd --listen).
+        .executableTarget(name: "server", dependencies: [daemonize]),
         // Runs the examples as separate processes and checks them from outside.
         // Compiles only if Daemonize's names leave swift-system's and swift-subprocess's alone
         // (the two modules are stand-ins that declare their top-level names).

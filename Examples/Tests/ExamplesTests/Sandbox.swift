@@ -45,7 +45,7 @@ final class Sandbox: @unchecked Sendable {
 
     /// Starts `program` (an example's name or a path) without waiting.
     func spawn(_ program: String, _ arguments: [String], environment: [String] = [], user: (uid_t, gid_t)? = nil,
-               output: String? = nil) -> pid_t {
+               output: String? = nil, descriptors: [CInt: CInt] = [:]) -> pid_t {
         let path = program.hasPrefix("/") ? program : Sandbox.product(program)
         var words = [path] + arguments
         if let (uid, gid) = user { words = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] + words }
@@ -56,6 +56,7 @@ final class Sandbox: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, out + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        for (target, source) in descriptors { posix_spawn_file_actions_adddup2(&actions, source, target) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
