@@ -1,0 +1,119 @@
+import Glibc
+import Daemonize
+import TestSupport
+import Testing
+
+/// `--restart-mode overlap` and restarts in place: what `restart`, `status`,
+/// `list` and `stop` say and do while two instances run, and when the new
+/// one fails.
+@Suite(.timeLimit(.minutes(3))) struct OverlapTests {
+    static let server = Path.join(Path.join(Path.directory(of: Path.directory(of: Path.directory(of: #filePath))), "Tests/fixtures"), "listen-server.py")
+
+    /// The Python server as NAME with overlap, its failure and hang switches in the scratch dir.
+    func startServer(_ h: Harness, _ name: String, _ extra: [String] = [], server: [String] = []) throws -> UInt16 {
+        let port = try Loopback.freePort()
+        let start = try h.swiftd(["start", name, "--listen", "tcp:127.0.0.1:\(port)", "--ready", "notify", "--restart-mode", "overlap"] + extra
+                                 + ["--", "/usr/bin/python3", Self.server, "--fail-if", h.scratch.file("fail"), "--hang-if", h.scratch.file("hang")] + server)
+        #expect(start.code == 0, "\(start)")
+        return port
+    }
+
+    /// The pid in GET / 's answer.
+    func servingPID(_ port: UInt16) -> pid_t? {
+        Loopback.body(port, "GET / HTTP/1.0\r\n\r\n").flatMap { $0.split(separator: " ").first }.flatMap { pid_t($0.dropFirst(4)) }
+    }
+
+    @Test(.enabled(if: FileSystem.exists("/usr/bin/python3")))
+    func aNewInstanceThatFailsLeavesTheOldOneServing() throws {
+        try withHarness("overlap-fail") { h throws in
+            let port = try startServer(h, "web", ["--ready-timeout", "1s"])
+            let old = try #require(h.state("web")?.pid)
+            let supervisor = h.state("web")?.supervisorPID
+            try FileSystem.writeAtomically(h.scratch.file("fail"), [])
+            let failed = try h.swiftd(["restart", "web"])
+            #expect(failed.code == 1, "\(failed)")
+            #expect(failed.stderr.contains("web: restart failed: the new instance exited with status 1 before it was ready; the old one (pid \(old)) still serves"),
+                    "\(failed)")
+            #expect(servingPID(port) == old)
+            #expect(h.pid("web") == old, "the pidfile still names the old one")
+            let status = try h.swiftd(["status", "web"])
+            #expect(status.code == 0 && status.stdout.contains("running (pid \(old))") && status.stdout.contains("last restart failed: the new instance exited"),
+                    "\(status)")
+            // Never ready: stopped after --ready-timeout, the old one serves on.
+            try FileSystem.remove(h.scratch.file("fail"))
+            try FileSystem.writeAtomically(h.scratch.file("hang"), [])
+            let hung = try h.swiftd(["restart", "web"])
+            #expect(hung.code == 1 && hung.stderr.contains("the new instance was not ready after 1s; the old one (pid \(old)) still serves"), "\(hung)")
+            #expect(servingPID(port) == old)
+            #expect(eventually { h.scratch.markedProcesses().count == 2 }, "the supervisor and the old instance only")
+            // And once it can start, it takes over, under the same supervisor.
+            try FileSystem.remove(h.scratch.file("hang"))
+            let restart = try h.swiftd(["restart", "web"])
+            #expect(restart.code == 0, "\(restart)")
+            let new = try #require(h.state("web")?.pid)
+            #expect(new != old && servingPID(port) == new && h.pid("web") == new)
+            #expect(restart.stdout == "web restarted (pid \(new))\n")
+            #expect(h.state("web")?.supervisorPID == supervisor, "restarted in place")
+            #expect(eventually { !h.isAlive(old) }, "the old instance was stopped")
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test(.enabled(if: FileSystem.exists("/usr/bin/python3")))
+    func statusListAndStopWhileTwoInstancesRun() throws {
+        try withHarness("overlap-both") { h throws in
+            _ = try startServer(h, "web", ["--ready-timeout", "30s"])
+            let old = try #require(h.state("web")?.pid)
+            try FileSystem.writeAtomically(h.scratch.file("hang"), [])
+            let restart = try h.spawnSwiftd(["restart", "web"])
+            var new: pid_t?
+            #expect(eventually { new = h.state("web")?.newPID; return new != nil })
+            let status = try h.swiftd(["status", "web"])
+            #expect(status.stdout.contains("running (pid \(old))") && status.stdout.contains("new instance (pid \(new ?? 0)) starting"), "\(status)")
+            let json = try h.swiftd(["status", "web", "--json"])
+            #expect(json.stdout.contains("\"pid\":\(old),") && json.stdout.contains("\"new_pid\":\(new ?? 0),"), "\(json)")
+            let list = try h.swiftd(["list"])
+            #expect(list.stdout.contains("\(old)+\(new ?? 0)"), "\(list)")
+            // A stop now stops both, and the waiting restart hears why.
+            let stop = try h.swiftd(["stop", "web"])
+            #expect(stop.code == 0, "\(stop)")
+            #expect(!h.isAlive(old) && !h.isAlive(new ?? 0))
+            let restarted = restart.wait(timeout: 30)
+            #expect(restarted.code == 1 && restarted.stderr.contains("restart failed: web was stopped"), "\(restarted)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test func anOldInstanceThatIgnoresTheStopSignalIsKilledOnSchedule() throws {
+        try withHarness("overlap-kill") { h throws in
+            let start = try h.startService("svc", ["--restart-mode", "overlap", "--min-uptime", "0", "--stop-timeout", "500ms"], service: ["--ignore-term"])
+            #expect(start.code == 0, "\(start)")
+            let old = try #require(h.state("svc")?.pid)
+            let restart = try h.swiftd(["restart", "svc"])
+            #expect(restart.code == 0, "\(restart)")
+            let new = try #require(h.state("svc")?.pid)
+            #expect(new != old)
+            #expect(eventually { !h.isAlive(old) }, "KILL after the stop timeout")
+            #expect(h.log("svc").contains("instance (pid \(old)) did not stop within 500ms: sending KILL"), "\(h.log("svc"))")
+            #expect(h.isAlive(new), "the new instance was never signalled")
+            #expect(h.state("svc")?.oldPID == nil)
+            #expect(try h.swiftd(["stop", "svc"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test func aChangedConfigurationIsAStopAndAStart() throws {
+        try withHarness("overlap-changed") { h throws in
+            #expect(try h.startService("svc", ["--restart-mode", "overlap", "--min-uptime", "0"]).code == 0)
+            let supervisor = try #require(h.state("svc")?.supervisorPID)
+            #expect(try h.swiftd(["restart", "svc"]).code == 0)
+            #expect(h.state("svc")?.supervisorPID == supervisor, "unchanged: in place")
+            let changed = try h.swiftd(["restart", "svc", "--nice", "5"])
+            #expect(changed.code == 0, "\(changed)")
+            #expect(h.state("svc")?.supervisorPID != supervisor, "a new configuration: a new supervisor")
+            #expect(try h.swiftd(["stop", "svc"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+}
