@@ -82,7 +82,7 @@ package struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     private static func bad(_ text: String, _ reason: String) -> ConfigurationError {
-        ConfigurationError(key: "listen", message: "bad listen address '\(text)': \(reason)")
+        .badValue("listen", text, reason)
     }
 
     package var description: String { text }
