@@ -103,6 +103,28 @@ import Testing
         }
     }
 
+    @Test func aRestartInPlaceReadsTheEnvironmentFileAgain() throws {
+        try withHarness("overlap-env") { h throws in
+            let file = h.scratch.file("default")
+            try FileSystem.writeAtomically(file, Array("GREETING=one\n".utf8), mode: 0o644)
+            let described = h.scratch.file("described")
+            #expect(try h.startService("svc", ["--restart-mode", "overlap", "--min-uptime", "0", "--env-file", file], service: ["--describe", described]).code == 0)
+            #expect(eventually { h.text("described").contains("GREETING=one") })
+            let supervisor = h.state("svc")?.supervisorPID
+            try FileSystem.writeAtomically(file, Array("GREETING=two\n".utf8), mode: 0o644)
+            #expect(try h.swiftd(["restart", "svc"]).code == 0)
+            #expect(eventually { h.text("described").contains("GREETING=two") }, "\(h.text("described"))")
+            #expect(h.state("svc")?.supervisorPID == supervisor)
+            // An environment file that cannot be read fails the restart; the old instance serves on.
+            try FileSystem.remove(file)
+            let failed = try h.swiftd(["restart", "svc"])
+            #expect(failed.code == 1 && failed.stderr.contains("restart failed:") && failed.stderr.contains(file), "\(failed)")
+            #expect(try h.swiftd(["status", "svc"]).code == 0)
+            #expect(try h.swiftd(["stop", "svc"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
     @Test func aChangedConfigurationIsAStopAndAStart() throws {
         try withHarness("overlap-changed") { h throws in
             #expect(try h.startService("svc", ["--restart-mode", "overlap", "--min-uptime", "0"]).code == 0)

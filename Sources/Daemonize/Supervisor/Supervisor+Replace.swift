@@ -29,6 +29,13 @@ extension Supervisor {
             break
         }
         state.restartsBegun += 1
+        // As a restart by stop and start would: /etc/default/NAME edited meanwhile counts.
+        do {
+            try configuration.readEnvironmentFiles()
+        } catch {
+            endReplacement(failure: (error as? ConfigurationError)?.message ?? "\(error)")
+            return
+        }
         let overlap = configuration.restartMode == .overlap && main != nil && lifecycle.phase == .running
         log.note("\(why): restarting \(configuration.name)" + (overlap ? " (the old instance serves until the new one is ready)" : ""))
         if overlap {

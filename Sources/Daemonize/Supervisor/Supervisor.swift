@@ -40,7 +40,8 @@ public final class Supervisor {
     /// A STATUS= text is recorded at most this often, however often the service sends one.
     static let statusSaveInterval: Int64 = 100_000_000
 
-    let configuration: ServiceConfiguration
+    /// What it runs; only its environment files are read again (at each restart in place).
+    var configuration: ServiceConfiguration
     /// swiftd's directories; nil under the library's `run`: no state file.
     let paths: ServicePaths?
     let pidFile: PIDFile?
