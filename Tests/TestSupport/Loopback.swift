@@ -74,24 +74,19 @@ package enum Loopback {
 
     /// True when a TCP connection to 127.0.0.1:`port` is accepted by the
     /// kernel (something listens, whether or not it ever calls accept).
-    package static func connects(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = address(port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
+    package static func connects(_ port: UInt16) -> Bool { onNewSocket(port) { connect($0, $1, $2) } }
 
     /// True when this process could bind 127.0.0.1:`port` now.
-    package static func canBind(_ port: UInt16) -> Bool {
+    package static func canBind(_ port: UInt16) -> Bool { onNewSocket(port) { bind($0, $1, $2) } }
+
+    /// `call` on a new TCP socket and the address 127.0.0.1:`port`: true when it returned 0.
+    private static func onNewSocket(_ port: UInt16, _ call: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = address(port)
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
 }
