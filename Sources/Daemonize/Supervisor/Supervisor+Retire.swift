@@ -18,15 +18,7 @@ extension Supervisor {
     private func sendRetirementStep(_ index: Int) {
         var retirement = retirements[index]
         let step = retirement.plan.steps[retirement.step]
-        if !retirement.mainExited, !retirement.signalled.contains(retirement.main.pid) {
-            try? retirement.main.send(step.signal)
-            if step.signal != .kill { try? retirement.main.send(.continue) }
-            retirement.signalled.insert(retirement.main.pid)
-        }
-        if step.everyone {
-            let skip = step.signal == .kill ? [] : retirement.signalled
-            retirement.signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, step.signal, skip: skip, session: retirement.session))
-        }
+        send(step, to: retirement.mainExited ? nil : retirement.main, session: retirement.session, signalled: &retirement.signalled)
         if retirement.nextStepAt == nil {
             retirement.nextStepAt = step.wait.map { Monotonic.now() + $0.nanoseconds }
         }

@@ -54,7 +54,13 @@ extension Supervisor {
     /// main process, and with a step for everyone every descendant of the
     /// supervisor.
     func sendStopStep() {
-        let step = stopPlan.steps[stopStep]
+        send(stopPlan.steps[stopStep], to: main, signalled: &signalled)
+    }
+
+    /// Sends `step`'s signal to `main` unless it had it and, for a step for
+    /// everyone, to every descendant of the supervisor (in `session` when one
+    /// is given: an instance being retired) that has not had it.
+    func send(_ step: StopPlan.Step, to main: ProcessHandle?, session: pid_t? = nil, signalled: inout Set<pid_t>) {
         if let main, !signalled.contains(main.pid) {
             try? main.send(step.signal)
             if step.signal != .kill { try? main.send(.continue) }
@@ -62,7 +68,8 @@ extension Supervisor {
         }
         guard step.everyone else { return }
         // KILL goes to all of them again: a process that got it may still be dying.
-        signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, step.signal, skip: step.signal == .kill ? [] : signalled))
+        let skip = step.signal == .kill ? [] : signalled
+        signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, step.signal, skip: skip, session: session))
     }
 
     /// The service outlived a step's wait: the next step.
