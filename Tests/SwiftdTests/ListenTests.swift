@@ -102,6 +102,10 @@ import Testing
             #expect(exec.code == 2 && exec.stderr.contains("listen needs the supervisor"), "\(exec)")
             let fd = try h.swiftd(["start", "bad", "--listen", "tcp:127.0.0.1:1", "--ready", "fd:3", "--", "/bin/sleep", "100"])
             #expect(fd.code == 2 && fd.stderr.contains("ready = fd:3 is taken by listen"), "\(fd)")
+            let forking = try h.swiftd(["start", "bad", "--listen", "tcp:127.0.0.1:1", "--pidfile", h.scratch.file("d.pid"), "--", "/bin/true"])
+            #expect(forking.code == 2 && forking.stderr.contains("listen cannot be used with pidfile"), "\(forking)")
+            let overlap = try h.swiftd(["start", "bad", "--restart-mode", "overlap", "--pidfile", h.scratch.file("d.pid"), "--", "/bin/true"])
+            #expect(overlap.code == 2 && overlap.stderr.contains("restart-mode = overlap cannot be used with pidfile"), "\(overlap)")
             #expect(h.scratch.markedProcesses().isEmpty)
         }
     }

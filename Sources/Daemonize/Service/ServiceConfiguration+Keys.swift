@@ -305,6 +305,9 @@ extension ServiceConfiguration {
                                          + "there the command swiftd runs is the service, and a command that puts itself in the background has exited)")
             }
         }
+        if daemonPIDFile != nil && !listen.isEmpty {
+            throw ConfigurationError(key: "listen", message: "listen cannot be used with pidfile (LISTEN_PID names the process swiftd starts, which a daemon that forks itself leaves)")
+        }
         if daemonPIDFile != nil && restartMode == .overlap {
             throw ConfigurationError(key: "restart-mode", message: "restart-mode = overlap cannot be used with pidfile (a daemon that forks itself cannot run twice beside itself)")
         }

@@ -18,8 +18,7 @@ extension Supervisor {
         }
         switch lifecycle.phase {
         case .starting:
-            // The first start is not over: the restart comes after it.
-            replacementPending = true
+            // The first start is not over: `restart` asks again until it is.
             return
         case .stopping(_, .exit), .finished:
             state.restartsBegun += 1
