@@ -2,6 +2,12 @@
 // swiftd: a classic Unix daemonizer with pidfile locking. No package dependencies.
 import PackageDescription
 
+// The tool is compiled without the implicit `import _StringProcessing` (Regex and the string
+// algorithms built on it): it uses none of it, and the import alone links 1.3 MB into the static
+// binary every swiftd command loads. The library keeps the import (nothing in it uses the module
+// either): unsafe flags would keep a package that depends on Daemonize by version from building.
+let noStringProcessing: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import"])]
+
 let package = Package(
     name: "swiftd",
     products: [
@@ -12,7 +18,7 @@ let package = Package(
         // Everything that runs between fork and exec, and the libc pieces Swift cannot import.
         .target(name: "CDaemonize"),
         .target(name: "Daemonize", dependencies: ["CDaemonize"]),
-        .executableTarget(name: "swiftd", dependencies: ["Daemonize"]),
+        .executableTarget(name: "swiftd", dependencies: ["Daemonize"], swiftSettings: noStringProcessing),
         // A test fixture: calls the library and plays the service in end-to-end tests.
         .executableTarget(name: "fixture", dependencies: ["Daemonize"]),
         // Spawning (posix_spawn, never fork), scratch directories and cleanup for the tests.

@@ -114,9 +114,13 @@ s0 = hf("r1_swiftd_min0")
 sd = hf("r1_swiftd_default")
 w1 = "start, `--min-uptime 0`, " + after
 line("1", w1, s0, "start-stop-daemon -b -m", hf("r1_ssd"), fmt_ms,
-     "no slower than start-stop-daemon", lambda s, p: s <= p)
+     "≤ 1.5× start-stop-daemon", lambda s, p: s <= 1.5 * p)
 line("1", "start, `--min-uptime 0`, back to back", hf("r1_swiftd_min0_b2b"), "start-stop-daemon -b -m",
-     hf("r1_ssd_b2b"), fmt_ms, "no slower than start-stop-daemon", lambda s, p: s <= p)
+     hf("r1_ssd_b2b"), fmt_ms, "≤ 1.5× start-stop-daemon", lambda s, p: s <= 1.5 * p)
+line("1", "start `--no-supervise --min-uptime 0` (exec mode), " + after, hf("r1_swiftd_exec"), "start-stop-daemon -b -m",
+     hf("r1_ssd"), fmt_ms, "≤ 1.2× start-stop-daemon", lambda s, p: s <= 1.2 * p)
+line("1", "start `--no-supervise --min-uptime 0` (exec mode), back to back", hf("r1_swiftd_exec_b2b"),
+     "start-stop-daemon -b -m", hf("r1_ssd_b2b"), fmt_ms, "≤ 1.2× start-stop-daemon", lambda s, p: s <= 1.2 * p)
 line("1", w1, s0, "daemon", hf("r1_daemon"), fmt_ms)
 line("1", w1, s0, "daemonize", hf("r1_daemonize"), fmt_ms)
 line("1", w1, s0, "supervisorctl start (startsecs=0)", hf("r1_supervisorctl_startsecs0"), fmt_ms)
@@ -127,8 +131,8 @@ line("1", "start, defaults (100 ms start window), " + after, sd, "supervisorctl 
 # ---- 2: stop
 s = hf("r2_swiftd")
 w2 = "stop (service exits on TERM at once), " + after
-t2 = "≥ 20× faster than start-stop-daemon, and < 10 ms"
-j2 = lambda s, p: p / s >= 20 and s < 10
+t2 = "< 5 ms"
+j2 = lambda s, p: s < 5
 line("2", w2, s, "start-stop-daemon --stop --retry TERM/5/KILL/5", hf("r2_ssd"), fmt_ms, t2, j2)
 line("2", "stop, right after the start", hf("r2_swiftd_b2b"), "start-stop-daemon --stop --retry TERM/5/KILL/5",
      hf("r2_ssd_b2b"), fmt_ms, t2, j2)
@@ -140,9 +144,9 @@ line("2", w2, s, "sv stop", hf("r2_sv"), fmt_ms)
 s = hf("r3_swiftd")
 w3 = "status of a running service, " + after
 line("3", w3, s, "start-stop-daemon --status", hf("r3_ssd"), fmt_ms,
-     "≤ 1.2× start-stop-daemon", lambda s, p: s <= 1.2 * p)
+     "≤ 1.0× start-stop-daemon", lambda s, p: s <= p)
 line("3", "status of a running service, back to back", hf("r3_swiftd_b2b"), "start-stop-daemon --status",
-     hf("r3_ssd_b2b"), fmt_ms, "≤ 1.2× start-stop-daemon", lambda s, p: s <= 1.2 * p)
+     hf("r3_ssd_b2b"), fmt_ms, "≤ 1.0× start-stop-daemon", lambda s, p: s <= p)
 line("3", w3, s, "daemon --running", hf("r3_daemon"), fmt_ms)
 line("3", w3, s, "supervisorctl status", hf("r3_supervisorctl"), fmt_ms)
 line("3", w3, s, "sv status", hf("r3_sv"), fmt_ms)
@@ -202,13 +206,42 @@ line("9", "`--version`, cold (binary not in page cache)", hf("r9_swiftd_cold"), 
 line("9", "`--version`, cold (binary not in page cache)", hf("r9_swiftd_cold"), "start-stop-daemon --version, cold",
      hf("r9_ssd_cold"), fmt_ms)
 line("9", "`--version`, warm", hf("r9_swiftd_warm"), "`true`, warm", hf("r9_true_warm"), fmt_ms)
-line("9", "`--version`, warm", hf("r9_swiftd_warm"), "start-stop-daemon --version, warm", hf("r9_ssd_warm"), fmt_ms)
+line("9", "`--version`, warm", hf("r9_swiftd_warm"), "start-stop-daemon --version, warm", hf("r9_ssd_warm"), fmt_ms,
+     "≤ 1.0× start-stop-daemon", lambda s, p: s <= p)
 sizes = {r[0]: int(r[1]) for r in rows("size.csv")}
 fmt_size = lambda v: "n/a" if v is None else ("%.1f MB" % (v / 1e6) if v >= 1e6 else "%.1f kB" % (v / 1e3))
 for key in ["true", "start-stop-daemon"]:
     line("9", "binary size (as built: fully static)", sizes.get("swiftd"), key,
          sizes.get(key), fmt_size)
-line("9", "binary size, stripped", sizes.get("swiftd (stripped)"), "start-stop-daemon", sizes.get("start-stop-daemon"), fmt_size)
+line("9", "binary size, stripped", sizes.get("swiftd (stripped)"), "start-stop-daemon", sizes.get("start-stop-daemon"), fmt_size,
+     "≤ 6 MB", lambda s, p: s <= 6e6)
+
+# ---- 10: a thousand services (the fleet section)
+fleet = {}   # (tool, n, what) -> ms
+for r in rows("fleet.csv"):
+    fleet[(r[0], int(r[1]), r[2])] = float(r[3])
+fmem = {}    # (tool, n, role) -> (count, pss, anon, wakeups)
+for r in rows("fleet_memory.csv"):
+    fmem[(r[0], int(r[1]), r[2])] = tuple(int(x) if x else 0 for x in r[3:7])
+FLEET_NS = [int(x) for x in M.get("fleet_sizes", "").split()]
+NMAX = max(FLEET_NS) if FLEET_NS else None
+FLEET_PEERS = [("runit", "runsvdir"), ("s6", "s6-svscan"), ("daemontools", "svscan"), ("supervisord", "supervisord")]
+fleet_status = lambda tool, n: hf("fleet_status_%s_n%d" % (tool, n))
+if NMAX:
+    for what, label in [("up", "%d services brought up (`swiftd start NAME...`)"),
+                        ("stop", "%d services stopped (`swiftd stop NAME...`)")]:
+        for key, peer in FLEET_PEERS:
+            judge = (lambda s, p: s <= p) if key == "runit" else None
+            line("10", label % NMAX, fleet.get(("swiftd", NMAX, what)), peer, fleet.get((key, NMAX, what)), fmt_ms,
+                 "no slower than runsvdir" if judge else "report", judge)
+    for cmd, label in [("status", "`swiftd status` of %d services"), ("list", "`swiftd list` of %d services")]:
+        line("10", label % NMAX, hf("fleet_%s_swiftd_n%d" % (cmd, NMAX)), "sv status", fleet_status("runit", NMAX),
+             fmt_ms, "no slower than `sv status`", lambda s, p: s <= p)
+    pss_of = lambda key: fmem.get((key, NMAX, "supervisors"), (None, None))[1]
+    line("10", "summed Pss of the %d resident supervisors" % NMAX, pss_of("swiftd"), "s6-supervise", pss_of("s6"),
+         fmt_kb, "no more than s6-supervise's", lambda s, p: s <= p)
+    for key, peer in [("runit", "runsv"), ("daemontools", "supervise"), ("supervisord", "supervisord (one process)")]:
+        line("10", "summed Pss of the %d resident supervisors" % NMAX, pss_of("swiftd"), peer, pss_of(key), fmt_kb)
 
 # ---------------------------------------------------------------------------
 def ms(v):
@@ -237,24 +270,49 @@ def build_notes():
                  "not, before it may say \"started\": the double fork, the supervisor's set-up (signal descriptor, log, "
                  "relay pipe, `NAME.state` written by rename), the fork and exec of the service with the exec "
                  "confirmed through a close-on-exec pipe, the pid written, and the report back to the caller. "
-                 "start-stop-daemon forks and returns. Meeting the target would mean dropping guarantees (the "
-                 "confirmed exec, the resident supervisor); swiftd keeps them." % (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
+                 "start-stop-daemon forks and returns. In exec mode (`--no-supervise`, no resident supervisor) "
+                 "swiftd took %s and %s." % (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b), ms(hf("r1_swiftd_exec")),
+                                             ms(hf("r1_swiftd_exec_b2b"))))
     if "2" in missed:
         s_idle, s_b2b, p_idle = hf("r2_swiftd"), hf("r2_swiftd_b2b"), hf("r2_ssd")
-        t = ("**Row 2, stop.** `swiftd stop` took %s after quiet and %s right after the start; start-stop-daemon %s, "
-             "which is its poll: it sends TERM, then looks again after 20 ms at first. 20× faster than that is %s, "
-             "less than starting any program takes here (`true`: %s), so that half of the target cannot be met by "
-             "a command that is a program of its own." %
-             (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_idle / 20 if p_idle else None), ms(v_true)))
-        if s_idle is not None and s_idle < 10:
-            t += " The other half, under 10 ms, is met."
-        n.append(t)
+        n.append("**Row 2, stop.** `swiftd stop` took %s after quiet and %s right after the start (`true`: %s)." %
+                 (ms(s_idle), ms(s_b2b), ms(v_true)))
     if "3" in missed:
         s_idle, s_b2b, p_idle, p_b2b = hf("r3_swiftd"), hf("r3_swiftd_b2b"), hf("r3_ssd"), hf("r3_ssd_b2b")
         n.append("**Row 3, status.** `swiftd status` took %s after quiet and %s back to back; start-stop-daemon %s and "
                  "%s. The difference is the process start (above) plus reading the state file for the details "
                  "(uptime, restarts, last exit); the lock probe itself takes microseconds." %
                  (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b)))
+    if "9" in missed:
+        n.append("**Row 9, `--version` and size.** swiftd's stripped binary is %s (the Swift runtime and standard "
+                 "library linked in statically; the tool is compiled without the implicit `_StringProcessing` import, "
+                 "which alone was 1.3 MB). Cold, `--version` took %s against start-stop-daemon's %s: readahead reads "
+                 "the binary whole. Warm, %s against %s: the Swift runtime's start-up before `main` (it reads "
+                 "`/proc/self/maps`, its backtracer looks for `swift-backtrace`) and the pages of a larger program." %
+                 (fmt_size(sizes.get("swiftd (stripped)")), ms(hf("r9_swiftd_cold")), ms(hf("r9_ssd_cold")),
+                  ms(v_sw), ms(v_ssd)))
+    if "10" in missed and NMAX:
+        sup = fmem.get(("swiftd", NMAX, "supervisors"))
+        s6 = fmem.get(("s6", NMAX, "supervisors"))
+        t = ("**Row 10, a thousand services.** Up: swiftd %s, runsvdir %s; stop: swiftd %s, runit %s. Each swiftd "
+             "service is a `swiftd start` of its own (one process start of the caller, the double fork, the "
+             "supervisor's set-up, the confirmed exec), 32 at a time on %s cores; runsvdir forks one small runsv a "
+             "directory. Status of all: `swiftd status` %s and `swiftd list` %s against `sv status` %s: per service "
+             "swiftd takes a shared lock on the pidfile to probe it (nine system calls in all with reading the pidfile and "
+             "`NAME.state`) and decodes the whole recorded configuration in `NAME.state`; sv reads two small "
+             "files." % (ms(fleet.get(("swiftd", NMAX, "up"))), ms(fleet.get(("runit", NMAX, "up"))),
+                         ms(fleet.get(("swiftd", NMAX, "stop"))), ms(fleet.get(("runit", NMAX, "stop"))),
+                         M.get("cores"), ms(fleet_status("swiftd", NMAX)), ms(hf("fleet_list_swiftd_n%d" % NMAX)),
+                         ms(fleet_status("runit", NMAX))))
+        if sup and s6:
+            t += (" Memory: %d kB of Pss a swiftd supervisor (%d kB anonymous) against %d kB (%d kB) an s6-supervise. "
+                  "Seen in `/proc/PID/smaps` of an idle supervisor while developing this: of its about 204 kB "
+                  "anonymous, 80 kB are the static binary's zero-initialised data (`.bss`, the Swift runtime's and "
+                  "libc's), 36 kB its written data, 44 kB the heap after `malloc_trim`, 32 kB the stack startup "
+                  "touched, 8 kB relocated read-only data; the file-backed pages are shared by every supervisor and "
+                  "given back when idle." % (sup[1] // max(sup[0], 1), sup[2] // max(sup[0], 1), s6[1] // max(s6[0], 1),
+                                             s6[2] // max(s6[0], 1)))
+        n.append(t)
     if "4" in missed:
         n.append("**Row 4, memory.** The supervisor's VmRSS is %s kB; the details table shows what it is made of."
                  % (mem.get("swiftd", {}).get(1, (None,))[0]))
@@ -390,6 +448,51 @@ if fds:
         parts.append("under start-stop-daemon the service had %s" % fds["start-stop-daemon"][0])
     w("Started from a caller holding 1,000 extra descriptors, " + "; ".join(parts) + " (`ls /proc/PID/fd`).")
 w("")
+
+# ---- fleet
+if FLEET_NS:
+    w("## A thousand services")
+    w("")
+    w("%s services at once under each supervisor (row 10): swiftd by its several-names commands (`swiftd start "
+      "fleet1 ... fleetN -- /bin/sleep ARG`, one swiftd a name, 32 at a time), runit by `runsvdir` over N service directories, "
+      "s6 by `s6-svscan`, daemontools by `svscan`, supervisord with N programs (`startsecs=0`). Each service is "
+      "`/bin/sleep` (under the scanners `./run` is `#!/bin/sh` + `exec /bin/sleep ARG`). Up: from the command (or "
+      "the scanner's start) until N services run (a count of the processes with that exact command line, every "
+      "5 ms); stop: from the command until none runs (`swiftd stop NAME...`, `sv -w 120 down DIR...`, `s6-svc -d` "
+      "for each directory in one shell loop, `svc -d DIR...`, `supervisorctl stop all`). Status of all: one command "
+      "(`swiftd status`, `swiftd list`, `sv status DIR...`, `svstat DIR...`, `supervisorctl status`; s6-svstat takes "
+      "one directory: a loop in one shell). Memory: Pss and RssAnon summed over the per-service supervisors "
+      "(swiftd's supervisors, runsv, s6-supervise, supervise; supervisord's one process) 1 s after the status runs, "
+      "every tool's services running side by side; the scanners' own figures in parentheses. Wake-ups: context "
+      "switches of the same processes in the next 10 s." % ", ".join(str(n) for n in FLEET_NS))
+    w("")
+    w("| tool | N | up | stop | status of all | Pss (kB) | RssAnon (kB) | wake-ups in 10 s |")
+    w("|---|---|---|---|---|---|---|---|")
+    for tool in ["swiftd", "runit", "s6", "daemontools", "supervisord"]:
+        for n in FLEET_NS:
+            sup = fmem.get((tool, n, "supervisors"))
+            scan = fmem.get((tool, n, "scanner"))
+            st = fmt_ms(fleet_status(tool, n))
+            if tool == "swiftd":
+                st += " (`list` %s)" % fmt_ms(hf("fleet_list_swiftd_n%d" % n))
+            f = lambda i: "n/a" if sup is None else ("%d" % sup[i]) + ("" if scan is None else " (+%d)" % scan[i])
+            w("| %s | %d | %s | %s | %s | %s | %s | %s |" % (tool, n, fmt_ms(fleet.get((tool, n, "up"))),
+                                                          fmt_ms(fleet.get((tool, n, "stop"))), st, f(1), f(2), f(3)))
+    w("")
+
+# ---- instruction counts
+icount = rows("icount.csv")
+if icount:
+    w("## Instructions per command")
+    w("")
+    w("Counted by valgrind's callgrind (`Ir`, every instruction of the process, the dynamic loader's and libc's "
+      "included; start-stop-daemon is dynamically linked). Unlike times, these do not move with the machine's load.")
+    w("")
+    w("| command | instructions |")
+    w("|---|---|")
+    for name, count in icount:
+        w("| `%s` | %s |" % (name, "{:,}".format(int(count)) if count else "n/a"))
+    w("")
 
 # ---- correctness at return
 checks = rows("checks.csv")

@@ -12,7 +12,7 @@ extension ServiceController {
         let stopped = stop(configuration.name)
         guard stopped.code == ExitCode.success else { return stopped }
         var started = start(configuration)
-        if started.code == ExitCode.success, let output = started.output, output.contains("started") {
+        if started.code == ExitCode.success, let output = started.output {
             started.output = output.replacingAll(" started ", with: " restarted ")
         }
         return started

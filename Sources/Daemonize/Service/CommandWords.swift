@@ -126,12 +126,25 @@ extension String {
         guard !target.isEmpty else { return self }
         var result = ""
         var rest = self[...]
-        while let range = rest.firstRange(of: target) {
+        while let range = rest.firstOccurrence(of: target) {
             result += rest[..<range.lowerBound]
             result += replacement
             rest = rest[range.upperBound...]
         }
         result += rest
         return result
+    }
+}
+
+extension Substring {
+    /// The first occurrence of `target`, by Character, like `_StringProcessing`'s
+    /// `firstRange(of:)`, which this package does not import (see Package.swift).
+    func firstOccurrence(of target: String) -> Range<Index>? {
+        var start = startIndex
+        while start != endIndex {
+            if self[start...].starts(with: target) { return start..<index(start, offsetBy: target.count) }
+            start = index(after: start)
+        }
+        return nil
     }
 }

@@ -144,18 +144,19 @@ package struct ServiceState: Hashable, Sendable {
     /// Parses the file's text; unknown keys are ignored (a newer swiftd may add some).
     package static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
         guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
-        guard let text = String(validatingUTF8CString: bytes) else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
+        guard String(validatingUTF8CString: bytes) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
         var state = ServiceState(configuration: ServiceConfiguration(name: name))
         var argv: [String] = []
         var sawVersion = false
-        // Lines and "=" are found by scalar, not by Character: a value that
-        // starts with a combining mark would otherwise fuse with the "=".
-        for (index, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            guard let eq = line.firstIndex(of: "=") else {
+        // Lines and "=" are found by byte, not by Character: a value that
+        // starts with a combining mark would otherwise fuse with the "=". In
+        // valid UTF-8 the bytes of "\n" and "=" occur only as those scalars.
+        for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated() {
+            guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else {
                 throw ConfigurationError(key: "", message: "line \(index + 1): expected key=value")
             }
-            let key = String(line[..<eq])
-            let value = unescape(line[line.index(after: eq)...])
+            let key = String(decoding: line[..<eq], as: UTF8.self)
+            let value = unescape(line[(eq + 1)...])
             func bad() -> ConfigurationError { ConfigurationError(key: key, message: "line \(index + 1): bad \(key) '\(value)'") }
             switch key {
             case "version":
@@ -222,9 +223,12 @@ package struct ServiceState: Hashable, Sendable {
         return String(out)
     }
 
-    private static func unescape(_ value: Substring.UnicodeScalarView) -> String {
+    private static func unescape(_ bytes: ArraySlice<UInt8>) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Most values hold no escape: decoded at once, not scalar by scalar.
+        guard bytes.contains(UInt8(ascii: "\\")) else { return text }
         var out = String.UnicodeScalarView()
-        var iterator = value.makeIterator()
+        var iterator = text.unicodeScalars.makeIterator()
         while let c = iterator.next() {
             guard c == "\\", let next = iterator.next() else {
                 out.append(c)
@@ -263,17 +267,9 @@ func formatSeconds(_ value: Double) -> String {
 extension String {
     /// Decodes UTF-8, failing on invalid sequences.
     init?(validatingUTF8CString bytes: [UInt8]) {
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var result = ""
-        loop: while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar): result.unicodeScalars.append(scalar)
-            case .emptyInput: break loop
-            case .error: return nil
-            }
-        }
-        self = result
+        // The standard library's validation, at once: not one scalar at a time.
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        self = text
     }
 }
 

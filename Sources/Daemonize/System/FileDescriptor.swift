@@ -85,12 +85,14 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     /// Reads until end of file, or until `limit` bytes (then stops there).
     package func readAll(limit: Int = 1 << 24) throws -> [UInt8] {
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
+        // Not zeroed first: `status` of a thousand services reads two thousand small files.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 1)
+        defer { chunk.deallocate() }
         while result.count < limit {
             let want = min(chunk.count, limit - result.count)
-            let n = try chunk.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]))
             if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
+            result.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
         }
         return result
     }
