@@ -584,6 +584,20 @@ for r in [
     w("| %s | %s | %s |" % r)
 w("")
 
+# ---- row 11: restarts under load (bench/zero-downtime)
+restarts = os.path.join(RAW, "zero-downtime.md")
+if os.path.exists(restarts):
+    w("## Row 11: restarts under load")
+    w("")
+    w("`bench/zero-downtime`: the same HTTP server (`Tests/fixtures/listen-server.py`, graceful on SIGTERM) restarted "
+      "back to back while `Tests/fixtures/load-client.py` asks all the while (two threads GET / every 5 ms, one GET /slow "
+      "of 200 ms back to back, so a request is always in flight). Refused: ECONNREFUSED, nothing listened. Failed: a reset "
+      "or a cut answer. A refused client asks again after 5 ms, so the refused count measures how long nothing listened.")
+    w("")
+    with open(restarts) as f:
+        w(f.read().rstrip())
+    w("")
+
 # ---- notes
 w("## Notes on the targets")
 w("")
