@@ -23,7 +23,8 @@ public func fuzzOptionParser(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         require(false, "ArgumentParser threw \(error), not a UsageError")
         return 0
     }
-    require(parsed.positionals.count <= spec.positionals.count || parsed.help, "\(parsed.positionals) passed for \(spec.name)")
+    // start, stop, restart and status take several names: their last positional repeats.
+    require(parsed.positionals.count <= spec.positionals.count || spec.repeatsLast || parsed.help, "\(parsed.positionals) passed for \(spec.name)")
     require(parsed.command == nil || spec.acceptsCommand, "\(spec.name) took a command after --")
     for (key, _) in parsed.options {
         require(spec.option(key) != nil || ArgumentParser.global.contains { $0.long == key }, "option '\(key)' is not one of \(spec.name)'s")
