@@ -79,6 +79,15 @@ struct ZeroDowntimeTests {
 
     func mainPID(_ h: Harness, _ name: String) -> pid_t? { h.state(name)?.pid }
 
+    /// No connection was refused (nor, with `noneFailed`, a request failed);
+    /// then the service stops and leaves no process.
+    func expectNoDowntime(_ h: Harness, _ load: Load, noneFailed: Bool) throws {
+        #expect(load.refused == 0, "\(load)")
+        if noneFailed { #expect(load.failed == 0, "\(load)") }
+        #expect(try h.swiftd(["stop", "web"]).code == 0)
+        #expect(h.scratch.markedProcesses().isEmpty)
+    }
+
     @Test(arguments: Mode.allCases)
     func restartCommand(_ mode: Mode) throws {
         try withHarness("zero-restart-\(mode)") { h throws in
@@ -92,10 +101,7 @@ struct ZeroDowntimeTests {
                 }
             }
             #expect(load.ok > Self.rounds, "\(load)")
-            #expect(load.refused == 0, "\(load)")
-            if mode == .overlap { #expect(load.failed == 0, "\(load)") }
-            #expect(try h.swiftd(["stop", "web"]).code == 0)
-            #expect(h.scratch.markedProcesses().isEmpty)
+            try expectNoDowntime(h, load, noneFailed: mode == .overlap)
         }
     }
 
@@ -110,10 +116,7 @@ struct ZeroDowntimeTests {
                             "round \(round): the new version serves")
                 }
             }
-            #expect(load.refused == 0, "\(load)")
-            if mode == .overlap { #expect(load.failed == 0, "\(load)") }
-            #expect(try h.swiftd(["stop", "web"]).code == 0)
-            #expect(h.scratch.markedProcesses().isEmpty)
+            try expectNoDowntime(h, load, noneFailed: mode == .overlap)
         }
     }
 
@@ -130,9 +133,7 @@ struct ZeroDowntimeTests {
                             "round \(round): a new instance serves")
                 }
             }
-            #expect(load.refused == 0, "\(load)")
-            #expect(try h.swiftd(["stop", "web"]).code == 0)
-            #expect(h.scratch.markedProcesses().isEmpty)
+            try expectNoDowntime(h, load, noneFailed: false)
         }
     }
 }
