@@ -79,11 +79,12 @@ enum Actions {
         if parsed.positionals.isEmpty {
             statuses = controller.statuses()
         } else {
-            let names = try parsed.positionals.map { try Commands.name($0, for: "status") }
-            statuses = names.map { controller.status($0) }
+            // A bad name is reported before anything is printed.
+            statuses = try parsed.positionals.map { controller.status(try Commands.name($0, for: "status")) }
         }
         // One name: its code; several: the highest; all of the run dir: the first that is not 0.
-        let code = parsed.positionals.isEmpty ? statuses.first { $0.exitCode != 0 }?.exitCode ?? 0 : statuses.map(\.exitCode).max() ?? 0
+        let code = parsed.positionals.isEmpty ? statuses.first { $0.exitCode != 0 }?.exitCode ?? 0
+            : statuses.reduce(ExitCode.success) { max($0, $1.exitCode) }
         if parsed.quiet && code == ExitCode.success { return code }
         if parsed.has("json") {
             print(parsed.positionals.count == 1 ? statuses[0].json.description : JSON.array(statuses.map(\.json)).description)

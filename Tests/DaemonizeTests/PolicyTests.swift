@@ -198,6 +198,9 @@ import Testing
 
     @Test func whatAServiceSentIsEscaped() {
         #expect(Escaped.line("a\u{1b}[2Jb\u{7}\nc\u{9b}") == "a\\x1b[2Jb\\x07\\x0ac\\u{9b}")
+        // Nothing to escape: the text as it was (U+00A0 is 0xC2 0xA0, the byte after the C1 range).
+        #expect(Escaped.line("web: running (pid 7), \u{a0}é\u{ff}€ 𝄞") == "web: running (pid 7), \u{a0}é\u{ff}€ 𝄞")
+        #expect(Escaped.line("\u{80}\u{9f}\u{7f}x") == "\\u{80}\\u{9f}\\x7fx")
         let split = Escaped.log(Array("é".utf8).dropLast() + [], final: false)
         #expect(split.text.isEmpty && split.rest == [0xc3])
         let joined = Escaped.log(split.rest + [0xa9, 10, 0x1b], final: true)

@@ -5,9 +5,8 @@ extension ServiceController {
     package func knownServices() -> [ServiceName] {
         var names: Set<ServiceName> = []
         for entry in ProcessTable.entries(of: paths.runDirectory) {
-            for suffix in [".pid", ".state"] where entry.hasSuffix(suffix) {
-                if let name = ServiceName(String(entry.dropLast(suffix.count))) { names.insert(name) }
-            }
+            let stem = entry.hasSuffix(".pid") ? entry.dropLast(4) : entry.hasSuffix(".state") ? entry.dropLast(6) : nil
+            if let stem, let name = ServiceName(String(stem)) { names.insert(name) }
         }
         return names.sorted()
     }

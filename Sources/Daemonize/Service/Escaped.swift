@@ -8,6 +8,10 @@ internal import Glibc
 package enum Escaped {
     /// One line: every control character escaped, line breaks included.
     package static func line(_ text: String) -> String {
+        // Most text holds nothing to escape: returned as is, after one pass
+        // over its bytes (a C1 control, U+0080...U+009F, is 0xC2 0x80...0x9F
+        // in UTF-8, and a Swift string is always valid UTF-8).
+        if !needsEscape(text.utf8) { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if let escape = escape(scalar) {
@@ -57,6 +61,15 @@ package enum Escaped {
             }
         }
         return (out, [])
+    }
+
+    private static func needsEscape(_ utf8: String.UTF8View) -> Bool {
+        var afterC2 = false
+        for byte in utf8 {
+            if byte < 0x20 || byte == 0x7f || (afterC2 && byte < 0xa0) { return true }
+            afterC2 = byte == 0xc2
+        }
+        return false
     }
 
     private static func escape(_ scalar: Unicode.Scalar) -> String? {

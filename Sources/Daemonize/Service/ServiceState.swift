@@ -151,54 +151,72 @@ package struct ServiceState: Hashable, Sendable {
         // Lines and "=" are found by byte, not by Character: a value that
         // starts with a combining mark would otherwise fuse with the "=". In
         // valid UTF-8 the bytes of "\n" and "=" occur only as those scalars.
-        for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated() {
+        // Each line is a slice found in place: no array of lines is built.
+        var number = 0
+        var next = bytes.startIndex
+        while next < bytes.endIndex {
+            let end = bytes[next...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            let line = bytes[next..<end]
+            next = end + 1
+            if line.isEmpty { continue }
+            number += 1
             guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else {
-                throw ConfigurationError(key: "", message: "line \(index + 1): expected key=value")
+                throw ConfigurationError(key: "", message: "line \(number): expected key=value")
             }
             let key = String(decoding: line[..<eq], as: UTF8.self)
             let value = unescape(line[(eq + 1)...])
-            func bad() -> ConfigurationError { ConfigurationError(key: key, message: "line \(index + 1): bad \(key) '\(value)'") }
-            switch key {
-            case "version":
-                guard value == "1" else { throw ConfigurationError(key: key, message: "line \(index + 1): unsupported version \(value)") }
+            if key == "version" {
+                guard value == "1" else { throw ConfigurationError(key: key, message: "line \(number): unsupported version \(value)") }
                 sawVersion = true
-            case "name": guard value == name.rawValue else { throw ConfigurationError(key: key, message: "line \(index + 1): names service '\(value)', not '\(name)'") }
-            case "mode": guard let m = Mode(rawValue: value) else { throw bad() }; state.mode = m
-            case "phase": guard let p = Phase(rawValue: value) else { throw bad() }; state.phase = p
-            case "supervisor": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.supervisorPID = p
-            case "pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.pid = p
-            case "pid-start-time": guard let t = UInt64(value) else { throw bad() }; state.pidStartTime = t
-            case "supervisor-start-time": guard let t = UInt64(value) else { throw bad() }; state.supervisorStartTime = t
-            case "since": guard let t = Double(value), t.isFinite, t >= 0 else { throw bad() }; state.serviceSince = t
-            case "restarts": guard let n = Int(value), n >= 0 else { throw bad() }; state.restarts = n
-            case "last-exit": guard let e = ExitStatus(record: value) else { throw bad() }; state.lastExit = e
-            case "status-text": state.statusText = value
-            case "failure": state.failure = value
-            case "dropped-lines": guard let n = Int(value), n >= 0 else { throw bad() }; state.droppedLines = n
-            case "log-reopens": guard let n = Int(value), n >= 0 else { throw bad() }; state.logReopens = n
-            case "restarts-begun": guard let n = Int(value), n >= 0 else { throw bad() }; state.restartsBegun = n
-            case "restarts-ended": guard let n = Int(value), n >= 0 else { throw bad() }; state.restartsEnded = n
-            case "restart-failure": state.restartFailure = value
-            case "new-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.newPID = p
-            case "old-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; state.oldPID = p
-            case "source": guard let s = ServiceConfiguration.Source(record: value) else { throw bad() }; state.configuration.source = s
-            case "argv": argv.append(value)
-            case "option": state.configuration.commandLineOptions.append(value)
-            default:
-                // A setting a newer swiftd knows and this one does not is
-                // skipped, like any unknown key; a bad value of a known one is an error.
-                if key.hasPrefix("config."), ServiceConfiguration.key(String(key.dropFirst(7))) != nil {
-                    do {
-                        try state.configuration.apply(String(key.dropFirst(7)), value, recorded: true)
-                    } catch let error as ConfigurationError {
-                        throw ConfigurationError(key: key, message: "line \(index + 1): \(error.message)")
-                    }
-                }
+            } else if key == "argv" {
+                argv.append(value)
+            } else {
+                try state.take(key, value, line: number, name: name)
             }
         }
         guard sawVersion else { throw ConfigurationError(key: "version", message: "no version line (not a state file)") }
         state.configuration.restoreArgv(argv)
         return state
+    }
+
+    /// One `key=value` line of the file (`line` counts the non-empty lines).
+    private mutating func take(_ key: String, _ value: String, line: Int, name: ServiceName) throws {
+        func bad() -> ConfigurationError { ConfigurationError(key: key, message: "line \(line): bad \(key) '\(value)'") }
+        if key.hasPrefix("config.") {
+            // A setting a newer swiftd knows and this one does not is
+            // skipped, like any unknown key; a bad value of a known one is an error.
+            guard let setting = ServiceConfiguration.key(String(key.dropFirst(7))) else { return }
+            do {
+                try setting.read(&configuration, value)
+            } catch let error as ConfigurationError {
+                throw ConfigurationError(key: key, message: "line \(line): \(error.message)")
+            }
+            return
+        }
+        switch key {
+        case "name": guard value == name.rawValue else { throw ConfigurationError(key: key, message: "line \(line): names service '\(value)', not '\(name)'") }
+        case "mode": guard let m = Mode(rawValue: value) else { throw bad() }; mode = m
+        case "phase": guard let p = Phase(rawValue: value) else { throw bad() }; phase = p
+        case "supervisor": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; supervisorPID = p
+        case "pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; pid = p
+        case "pid-start-time": guard let t = UInt64(value) else { throw bad() }; pidStartTime = t
+        case "supervisor-start-time": guard let t = UInt64(value) else { throw bad() }; supervisorStartTime = t
+        case "since": guard let t = Double(value), t.isFinite, t >= 0 else { throw bad() }; serviceSince = t
+        case "restarts": guard let n = Int(value), n >= 0 else { throw bad() }; restarts = n
+        case "last-exit": guard let e = ExitStatus(record: value) else { throw bad() }; lastExit = e
+        case "status-text": statusText = value
+        case "failure": failure = value
+        case "dropped-lines": guard let n = Int(value), n >= 0 else { throw bad() }; droppedLines = n
+        case "log-reopens": guard let n = Int(value), n >= 0 else { throw bad() }; logReopens = n
+        case "restarts-begun": guard let n = Int(value), n >= 0 else { throw bad() }; restartsBegun = n
+        case "restarts-ended": guard let n = Int(value), n >= 0 else { throw bad() }; restartsEnded = n
+        case "restart-failure": restartFailure = value
+        case "new-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; newPID = p
+        case "old-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; oldPID = p
+        case "source": guard let s = ServiceConfiguration.Source(record: value) else { throw bad() }; configuration.source = s
+        case "option": configuration.commandLineOptions.append(value)
+        default: break  // a key of a newer swiftd
+        }
     }
 
     /// By scalar, like `decode`: "\r\n" is one Character but two scalars to
