@@ -213,9 +213,19 @@ ssize_t dz_recv_credentials(int fd, void *buf, size_t len, pid_t *pid) {
 
 int dz_malloc_trim(void) { return malloc_trim(0); }
 
-int dz_release_and_poll(const uintptr_t *ranges, int nranges, struct pollfd *fds, unsigned long nfds, int timeout) {
+int dz_release_and_poll(const uintptr_t *ranges, int nranges, uintptr_t stack_start, struct pollfd *fds, unsigned long nfds,
+                        int timeout) {
     for (int i = 0; i < nranges; i++) {
         (void)madvise((void *)ranges[2 * i], (size_t)ranges[2 * i + 1], MADV_DONTNEED);
+    }
+    if (stack_start != 0) {
+        // What lies below this frame is dead (nothing of the process lives
+        // under the stack pointer but the 128-byte red zone); two pages are
+        // kept for madvise and poll themselves. The range is bounded below by
+        // the stack mapping's own start, so no other mapping is touched.
+        volatile char here = 0;
+        uintptr_t low = ((uintptr_t)&here & ~(uintptr_t)4095) - 2 * 4096;
+        if (low > stack_start) (void)madvise((void *)stack_start, low - stack_start, MADV_DONTNEED);
     }
     return poll(fds, (nfds_t)nfds, timeout);
 }

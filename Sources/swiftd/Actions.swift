@@ -146,15 +146,20 @@ enum Actions {
             rows.append([s.name.rawValue, s.state.rawValue, (s.pid.map(String.init) ?? "-") + other, s.uptime?.approximate ?? "-",
                          "\(s.restarts)", s.recorded.map { Escaped.line(CommandWords.quote($0.configuration.argv)) } ?? "-"])
         }
+        // Widths by Character, each counted once; the table printed in one write.
+        let counts = rows.map { $0.map(\.count) }
         var widths = [Int](repeating: 0, count: 6)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        for row in rows {
-            var line = ""
+        for row in counts { for (i, count) in row.enumerated() { widths[i] = max(widths[i], count) } }
+        let spaces = String(repeating: " ", count: (widths.max() ?? 0) + 2)
+        var table = ""
+        for (row, rowCounts) in zip(rows, counts) {
             for (i, cell) in row.enumerated() {
-                line += i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+                table += cell
+                if i < row.count - 1 { table += spaces.prefix(widths[i] - rowCounts[i] + 2) }
             }
-            print(line)
+            table += "\n"
         }
+        print(table, terminator: "")
     }
 
     static func check(_ loaded: ConfigurationLoader.Loaded, paths: ServicePaths) -> Int32 {

@@ -176,7 +176,11 @@ struct pollfd;
 /// Drops the page-table entries of `nranges` address ranges (start, length
 /// pairs) with MADV_DONTNEED, then polls: nothing runs in between that would
 /// fault pages straight back in. The ranges must be clean private file mappings.
-int dz_release_and_poll(const uintptr_t *ranges, int nranges, struct pollfd *fds, unsigned long nfds, int timeout);
+/// With `stack_start` (the start of the main thread's stack mapping, 0 for
+/// none), also drops the stack pages below the caller's frame, which earlier
+/// deeper calls touched and nothing uses any more.
+int dz_release_and_poll(const uintptr_t *ranges, int nranges, uintptr_t stack_start, struct pollfd *fds, unsigned long nfds,
+                        int timeout);
 
 // MARK: - Wait status and siginfo
 

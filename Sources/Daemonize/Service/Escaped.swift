@@ -11,7 +11,7 @@ package enum Escaped {
         // Most text holds nothing to escape: returned as is, after one pass
         // over its bytes (a C1 control, U+0080...U+009F, is 0xC2 0x80...0x9F
         // in UTF-8, and a Swift string is always valid UTF-8).
-        if !needsEscape(text.utf8) { return text }
+        if !(text.utf8.withContiguousStorageIfAvailable(needsEscape) ?? needsEscape(Array(text.utf8))) { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if let escape = escape(scalar) {
@@ -63,7 +63,7 @@ package enum Escaped {
         return (out, [])
     }
 
-    private static func needsEscape(_ utf8: String.UTF8View) -> Bool {
+    private static func needsEscape<Bytes: Sequence<UInt8>>(_ utf8: Bytes) -> Bool {
         var afterC2 = false
         for byte in utf8 {
             if byte < 0x20 || byte == 0x7f || (afterC2 && byte < 0xa0) { return true }

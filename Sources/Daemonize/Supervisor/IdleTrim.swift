@@ -13,18 +13,18 @@ struct IdleTrim {
     private var wanted = true
     /// The mappings to release, found once: they do not change while the
     /// supervisor runs (the same binary, the same libraries).
-    private var ranges: [UInt]?
+    private var release: ResidentMemory.Release?
 
     /// The wait to use instead of `timeout` (milliseconds, negative for
-    /// ever), and the ranges to release before it, nil for none.
-    mutating func plan(timeout: Int32, quiet: Bool) -> (timeout: Int32, release: [UInt]?) {
+    /// ever), and what to release before it, nil for nothing.
+    mutating func plan(timeout: Int32, quiet: Bool) -> (timeout: Int32, release: ResidentMemory.Release?) {
         guard timeout < 0, quiet, wanted else { return (timeout, nil) }
         let now = Monotonic.now()
         guard now - last >= IdleTrim.interval else { return (Monotonic.millisecondsUntil(last + IdleTrim.interval), nil) }
         last = now
         wanted = false
-        if ranges == nil { ranges = ResidentMemory.releasableRanges() }
-        return (-1, ranges ?? [])
+        if release == nil { release = ResidentMemory.releasable() }
+        return (-1, release)
     }
 
     /// After the wait: `events` descriptors were ready, and the wait had a

@@ -165,7 +165,7 @@ public final class Supervisor {
         if let watcher { set.add(watcher.descriptor, .watcher) }
         let due = nextDeadline().map { Monotonic.millisecondsUntil($0) } ?? -1
         let plan = trim.plan(timeout: due, quiet: lifecycle.phase == .running)
-        let ready = set.wait(timeoutMilliseconds: plan.timeout, releasing: plan.release)
+        let ready = set.wait(timeoutMilliseconds: plan.timeout, releasing: plan.release?.ranges, stackStart: plan.release?.stackStart ?? 0)
         trim.after(events: ready.count, deadline: due >= 0)
         // Output first: a failure report then includes the last lines; signals last.
         for source in ready {

@@ -18,18 +18,20 @@ package struct PollSet<Tag> {
 
     /// Waits until a descriptor is ready or `timeoutMilliseconds` pass
     /// (negative: for ever). With `releasing`, first gives back those memory
-    /// ranges and the free heap in the same C call that then sleeps, so that
-    /// no code runs in between to fault pages back (see `ResidentMemory`).
-    /// Returns the ready tags; none on a timeout or an interruption.
+    /// ranges, the free heap and, with `stackStart` (where the stack mapping
+    /// starts), the stack below the waiting frame, in the same C call that
+    /// then sleeps, so that no code runs in between to fault pages back (see
+    /// `ResidentMemory`). Returns the ready tags; none on a timeout or an
+    /// interruption.
     ///
-    /// The corresponding C functions are `poll` and `madvise`.
-    package mutating func wait(timeoutMilliseconds: Int32, releasing ranges: [UInt]? = nil) -> [Tag] {
+    /// The corresponding C functions are `poll`, `madvise` and `malloc_trim`.
+    package mutating func wait(timeoutMilliseconds: Int32, releasing ranges: [UInt]? = nil, stackStart: UInt = 0) -> [Tag] {
         let count: Int32
         if let ranges {
             _ = dz_malloc_trim()
             count = ranges.withUnsafeBufferPointer { r in
                 fds.withUnsafeMutableBufferPointer { f in
-                    dz_release_and_poll(r.baseAddress, Int32(r.count / 2), f.baseAddress, UInt(f.count), timeoutMilliseconds)
+                    dz_release_and_poll(r.baseAddress, Int32(r.count / 2), stackStart, f.baseAddress, UInt(f.count), timeoutMilliseconds)
                 }
             }
         } else {
