@@ -379,8 +379,9 @@ w("- **When**: %s; load average (1, 5, 15 min) %s at the start, %s at the end." 
   (M.get("date"), M.get("loadavg_start"), M.get("loadavg_end")))
 w("- **Machine**: %s, %s cores, %s MB RAM; %s; kernel %s." %
   (M.get("cpu"), M.get("cores"), M.get("mem_mb"), M.get("os"), M.get("kernel")))
-w("- **swiftd**: %s at commit %s, built as installed: `swift build -c release --static-swift-stdlib -Xswiftc -static-executable` (%s)." %
-  (M.get("swiftd_version"), M.get("git_commit"), M.get("swift")))
+w("- **swiftd**: %s at commit %s, built as installed: `swift build %s` (%s)." %
+  (M.get("swiftd_version"), M.get("git_commit"), M.get("build_flags", "-c release --static-swift-stdlib -Xswiftc -static-executable"),
+   M.get("swift")))
 installed = M.get("installed", "")
 w("- **Duration**: bench/run took %d min %02d s in all: %s, building swiftd (%s s), measuring." %
   (duration // 60, duration % 60,
