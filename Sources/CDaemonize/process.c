@@ -146,13 +146,15 @@ int dz_signal_default(int sig) {
     return sigaction(sig, &sa, NULL);
 }
 
-int dz_signal_ignore(int sig) {
+int dz_signal_ignore(int sig, struct sigaction *old) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_IGN;
     sigemptyset(&sa.sa_mask);
-    return sigaction(sig, &sa, NULL);
+    return sigaction(sig, &sa, old);
 }
+
+int dz_signal_restore(int sig, const struct sigaction *old) { return sigaction(sig, old, NULL); }
 
 pid_t dz_wait_any(siginfo_t *info, int nowait) {
     memset(info, 0, sizeof *info);

@@ -89,6 +89,51 @@ import Testing
         }
     }
 
+    /// The machine has the IPv6 loopback address (not every container has).
+    static var hasIPv6Loopback: Bool {
+        String(decoding: (try? FileSystem.read("/proc/net/if_inet6", limit: 1 << 16)) ?? [], as: UTF8.self)
+            .split(separator: "\n").contains { $0.hasPrefix("00000000000000000000000000000001 ") }
+    }
+
+    @Test(.enabled(if: hasIPv6Loopback, "no ::1 here"))
+    func anIPv6AddressIsBoundAndListening() throws {
+        try withHarness("listen-tcp6") { h throws in
+            let port = try Loopback.freePort()
+            let lines = try startListeners(h, "six", ["tcp6:[::1]:\(port),name=v6"])
+            #expect(lines.first == "3 v6 cloexec", "\(lines)")
+            let pid = try #require(h.state("six")?.pid)
+            #expect(socketKind(pid, 3) == "tcp6")
+            // In /proc/net/tcp6: local address ::1 with the port, state 0A (LISTEN).
+            let hex = String(port, radix: 16, uppercase: true)
+            let local = "00000000000000000000000001000000:" + String(repeating: "0", count: 4 - hex.count) + hex
+            let table = String(decoding: try FileSystem.read("/proc/\(pid)/net/tcp6", limit: 1 << 24), as: UTF8.self)
+            #expect(table.split(separator: "\n").contains { line in
+                let fields = line.split(separator: " ")
+                return fields.count > 3 && fields[1] == local && fields[3] == "0A"
+            }, "\(local) in \(table)")
+            #expect(try h.swiftd(["stop", "six"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    @Test(.enabled(if: HostileUser.canRun))
+    func aUnixSocketFileTakesTheOwnerAndModeItIsGiven() throws {
+        try withUserHarness("listen-owner") { h, user throws in
+            let path = h.scratch.file("owned.sock")
+            _ = try startListeners(h, "owned", ["unix:\(path),owner=\(HostileUser.name),mode=0600"])
+            let st = try #require(try FileSystem.linkStatus(path))
+            #expect(st.st_mode & S_IFMT == S_IFSOCK && st.st_mode & 0o777 == 0o600)
+            #expect(st.st_uid == user.uid, "owner= USER changes the user")
+            #expect(st.st_gid == getegid(), "and leaves the group")
+            #expect(try h.swiftd(["stop", "owned"]).code == 0)
+            #expect(!FileSystem.exists(path))
+            let unknown = try h.swiftd(["start", "nobody", "--listen", "unix:\(h.scratch.file("x.sock")),owner=no-such-user-here", "--", "/bin/sleep", "100"])
+            #expect(unknown.code != 0 && unknown.stderr.contains("owner=no-such-user-here"), "\(unknown)")
+            #expect(!FileSystem.exists(h.scratch.file("x.sock")))
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
     @Test func badAddressesAreRefusedAndLeaveNothing() throws {
         try withHarness("listen-bad") { h throws in
             for (address, message) in [("tcp:127.0.0.1:99999", "port '99999' is not a number"), ("http:x:80", "unknown kind 'http:'"),

@@ -200,7 +200,10 @@ int dz_nsig(void);
 int dz_block_all_signals(sigset_t *old);
 int dz_restore_signals(const sigset_t *old);
 int dz_signal_default(int sig);
-int dz_signal_ignore(int sig);
+/// Ignores `sig`, saving its disposition in *old when `old` is not NULL.
+int dz_signal_ignore(int sig, struct sigaction *old);
+/// Puts back the disposition dz_signal_ignore saved.
+int dz_signal_restore(int sig, const struct sigaction *old);
 
 #ifdef __cplusplus
 }

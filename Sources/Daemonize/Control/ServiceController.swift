@@ -190,7 +190,7 @@ package struct ServiceController: Sendable {
                 supervisor.run()
             } catch {
                 pidFile.release()
-                let code = (error as? ServiceError)?.code ?? ExitCode.failure
+                let code = ExitCode.of(error)
                 daemon.fail(Wording.startFailure(name, reason: "\(error)", lines: []), exitCode: code)
                 CurrentProcess.exit(1)
             }

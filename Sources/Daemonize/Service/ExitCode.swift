@@ -39,6 +39,7 @@ extension ExitCode {
         case let error as LaunchError: return forLaunch(error)
         case let error as ConfigurationError: return error.origin == .commandLine ? usage : notConfigured
         case let error as InvalidFile: return forFile(error)
+        case let error as ListenError: return error.errno.map(forStart) ?? failure
         default: return failure
         }
     }

@@ -101,10 +101,9 @@ extension ListenAddress {
                 bound.append(try address.bind())
             } catch {
                 for socket in bound { socket.close() }
-                if let error = error as? ServiceError { throw error }
-                let errno = (error as? SystemError)?.errno
-                let reason = (error as? SystemError).map { "\($0.operation): \($0.errno)" } ?? "\(error)"
-                throw ServiceError("cannot listen on \(address.text): \(reason)", code: errno.map(ExitCode.forStart) ?? ExitCode.failure)
+                if let error = error as? ListenError { throw error }
+                let system = error as? SystemError
+                throw ListenError(address: address.text, reason: system.map { "\($0.operation): \($0.errno)" } ?? "\(error)", errno: system?.errno)
             }
         }
         return bound
@@ -124,10 +123,20 @@ extension ListenAddress {
                     uid = user.isEmpty ? nil : credentials.uid
                     gid = group == nil ? nil : credentials.gid
                 } catch {
-                    throw ServiceError("cannot listen on \(text): owner=\(owner): \(error)", code: ExitCode.failure)
+                    throw ListenError(address: text, reason: "owner=\(owner): \(error)", errno: nil)
                 }
             }
             return try ListeningSocket.unix(path: path, mode: mode, owner: uid, group: gid, label: text)
         }
     }
+}
+
+/// An address the supervisor could not listen on, and why; its exit code
+/// (`ExitCode.of`) follows the errno: 4 for a permission, 1 otherwise.
+package struct ListenError: Error, CustomStringConvertible {
+    package let address: String
+    package let reason: String
+    package let errno: Errno?
+
+    package var description: String { "cannot listen on \(address): \(reason)" }
 }

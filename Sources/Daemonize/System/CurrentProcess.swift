@@ -82,17 +82,15 @@ package enum CurrentProcess {
 
     /// Ignores `signal` from now on. The corresponding C function is `sigaction`.
     static func ignore(_ signal: ProcessSignal) {
-        _ = dz_signal_ignore(signal.rawValue)
+        _ = dz_signal_ignore(signal.rawValue, nil)
     }
 
     /// Runs `body` with SIGPIPE ignored, then restores its disposition: for
     /// a write to a reader that may be gone.
     static func ignoringBrokenPipes<T>(_ body: () throws -> T) rethrows -> T {
         var old = sigaction()
-        var ignore = sigaction()
-        ignore.__sigaction_handler.sa_handler = SIG_IGN
-        sigaction(SIGPIPE, &ignore, &old)
-        defer { sigaction(SIGPIPE, &old, nil) }
+        _ = dz_signal_ignore(SIGPIPE, &old)
+        defer { _ = dz_signal_restore(SIGPIPE, &old) }
         return try body()
     }
 
