@@ -23,13 +23,13 @@ enum Several {
 
         var isDrained: Bool { pipes.allSatisfy { $0 == nil } }
 
-        /// Reads what is waiting on pipe `index`; closes it at its end.
-        func read(_ index: Int) {
+        /// Reads what is waiting on pipe `index` into `buffer`, shared by
+        /// every child (not zeroed anew for each read); closes it at its end.
+        func read(_ index: Int, using buffer: UnsafeMutableRawBufferPointer) {
             guard let fd = pipes[index] else { return }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = (try? chunk.withUnsafeMutableBytes { try fd.read(into: $0) }) ?? 0
+            let n = (try? fd.read(into: buffer)) ?? 0
             if n > 0 {
-                printed[index] += chunk[..<n]
+                printed[index] += UnsafeRawBufferPointer(rebasing: buffer[..<n])
             } else {
                 fd.close()
                 pipes[index] = nil
@@ -43,6 +43,8 @@ enum Several {
         var running: [Int: Child] = [:]
         var finished: [Int: (printed: [[UInt8]], code: Int32)] = [:]
         var next = 0, printedUpTo = 0, worst: Int32 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+        defer { buffer.deallocate() }
         while printedUpTo < names.count {
             while running.count < concurrency, let name = pending.first {
                 pending.removeFirst()
@@ -57,7 +59,7 @@ enum Several {
             for (index, child) in running {
                 for (pipe, fd) in child.pipes.enumerated() { if let fd { set.add(fd, (index, pipe)) } }
             }
-            for (index, pipe) in set.wait(timeoutMilliseconds: -1) { running[index]?.read(pipe) }
+            for (index, pipe) in set.wait(timeoutMilliseconds: -1) { running[index]?.read(pipe, using: buffer) }
             for (index, child) in running where child.isDrained {
                 running[index] = nil
                 finished[index] = (child.printed, (try? child.process.wait())?.shellStatus ?? ExitCode.failure)
