@@ -218,6 +218,11 @@ extension ServiceConfiguration {
             let hint = ServiceConfiguration.suggestion(for: key).map { " (did you mean '\($0)'?)" } ?? ""
             throw ConfigurationError(key: key, message: "unknown key '\(key)'\(hint)")
         }
+        try apply(spec, value, recorded: recorded)
+    }
+
+    /// Applies one setting of a key already looked up.
+    package mutating func apply(_ spec: ConfigurationKey, _ value: String, recorded: Bool = false) throws {
         try spec.read(&self, value)
         if !recorded { try spec.check?(self) }
     }

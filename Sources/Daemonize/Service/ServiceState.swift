@@ -187,7 +187,7 @@ package struct ServiceState: Hashable, Sendable {
             // skipped, like any unknown key; a bad value of a known one is an error.
             guard let setting = ServiceConfiguration.key(String(key.dropFirst(7))) else { return }
             do {
-                try setting.read(&configuration, value)
+                try configuration.apply(setting, value, recorded: true)
             } catch let error as ConfigurationError {
                 throw ConfigurationError(key: key, message: "line \(line): \(error.message)")
             }
