@@ -18,7 +18,9 @@ let package = Package(
         // Everything that runs between fork and exec, and the libc pieces Swift cannot import.
         .target(name: "CDaemonize"),
         .target(name: "Daemonize", dependencies: ["CDaemonize"]),
-        .executableTarget(name: "swiftd", dependencies: ["Daemonize"], swiftSettings: noStringProcessing),
+        // The swiftd command's argv, handed to the Swift runtime without its /proc/self/maps scan.
+        .target(name: "SwiftdArguments"),
+        .executableTarget(name: "swiftd", dependencies: ["Daemonize", "SwiftdArguments"], swiftSettings: noStringProcessing),
         // A test fixture: calls the library and plays the service in end-to-end tests.
         .executableTarget(name: "fixture", dependencies: ["Daemonize"]),
         // Spawning (posix_spawn, never fork), scratch directories and cleanup for the tests.
