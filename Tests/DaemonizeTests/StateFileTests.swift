@@ -67,6 +67,53 @@ import Testing
     }
 }
 
+/// Numbers and keys are read from the bytes (ServiceState+Decode.swift): every
+/// form must read as the standard library reads the unescaped text.
+@Suite(.timeLimit(.minutes(5))) struct StateFileFastPathTests {
+    func decode(_ lines: String, name: String = "web") throws -> ServiceState {
+        try ServiceState.decode(Array("version=1\nname=\(name)\n\(lines)".utf8), name: try #require(ServiceName(name)))
+    }
+
+    @Test func numbersReadAsTheStandardLibraryReadsThem() throws {
+        for text in ["0", "7", "007", "+3", "\\x33", "999999999999999999", "9999999999999999999", "18446744073709551615"] {
+            let unescaped = text == "\\x33" ? "3" : text
+            let restarts = try? decode("restarts=\(text)\n").restarts
+            #expect(restarts == Int(unescaped).flatMap { $0 >= 0 ? $0 : nil }, "restarts=\(text)")
+            let ticks = try? decode("pid-start-time=\(text)\n").pidStartTime
+            #expect(ticks == UInt64(unescaped), "pid-start-time=\(text)")
+        }
+        for text in ["-1", "", "1x", " 1", "1 "] {
+            #expect(throws: ConfigurationError.self, "restarts=\(text)") { try decode("restarts=\(text)\n") }
+        }
+    }
+
+    @Test func secondsReadAsDoubleReadsThem() throws {
+        for text in ["1796052939.806", "1700000000.125", "0.001", "0000.500", "5", "1e3", "1.5", "999999999999.999",
+                     "9999999999999.999", "12.3456", "\\x31.250"] {
+            let unescaped = text == "\\x31.250" ? "1.250" : text
+            #expect(try decode("since=\(text)\n").serviceSince == Double(unescaped), "since=\(text)")
+        }
+        for text in ["-1.000", "1.-00", "1.5x0", "nan", "inf"] {
+            #expect(throws: ConfigurationError.self, "since=\(text)") { try decode("since=\(text)\n") }
+        }
+    }
+
+    @Test func pidsAndKeysAreMatchedExactly() throws {
+        #expect(try decode("pid=1234\nsupervisor=\\x31\n").pid == 1234)
+        #expect(try decode("supervisor=\\x31\n").supervisorPID == 1)
+        for bad in ["pid=0", "pid=01", "pid=-5", "pid=2147483648", "new-pid=1 "] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try decode(bad + "\n") }
+        }
+        // A key that merely starts like a known one is a newer swiftd's, skipped.
+        let state = try decode("pidx=5\npi=5\nrestarts-x=9\nconfig.=1\nconfig=2\n")
+        #expect(state.pid == nil && state.restarts == 0)
+        // The name is compared by scalar: U+212A KELVIN SIGN is canonically "K", but not this service's name.
+        #expect(throws: ConfigurationError.self) {
+            try ServiceState.decode(Array("version=1\nname=\u{212A}eep\n".utf8), name: try #require(ServiceName("Keep")))
+        }
+    }
+}
+
 /// A state file from a newer swiftd, and values split at "=" by scalar.
 @Suite(.timeLimit(.minutes(5))) struct StateFileCompatibilityTests {
     @Test func unknownSettingsFromANewerSwiftdAreSkipped() throws {

@@ -3,12 +3,23 @@ internal import Glibc
 extension ServiceController {
     /// Every service the run dir knows of (a NAME.pid or NAME.state file), sorted.
     package func knownServices() -> [ServiceName] {
-        var names: Set<ServiceName> = []
+        // A service has a pidfile, a state file or both: their stems, sorted,
+        // each checked and kept once (no set: a thousand services are two
+        // thousand entries to hash).
+        var stems: [String] = []
         for entry in ProcessTable.entries(of: paths.runDirectory) {
-            let stem = entry.hasSuffix(".pid") ? entry.dropLast(4) : entry.hasSuffix(".state") ? entry.dropLast(6) : nil
-            if let stem, let name = ServiceName(String(stem)) { names.insert(name) }
+            if entry.hasSuffix(".pid") {
+                stems.append(String(entry.dropLast(4)))
+            } else if entry.hasSuffix(".state") {
+                stems.append(String(entry.dropLast(6)))
+            }
         }
-        return names.sorted()
+        stems.sort()
+        var names: [ServiceName] = []
+        for (index, stem) in stems.enumerated() where index == 0 || stem != stems[index - 1] {
+            if let name = ServiceName(stem) { names.append(name) }
+        }
+        return names
     }
 
     /// The status of one service.

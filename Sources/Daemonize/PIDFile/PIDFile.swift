@@ -268,14 +268,19 @@ public final class PIDFile: Sendable {
     /// zero), optionally one newline, a positive value that fits `pid_t`.
     /// Anything else (empty, binary, negative, huge) is nil.
     package static func parsePID<Bytes: Collection>(_ bytes: Bytes) -> pid_t? where Bytes.Element == UInt8 {
-        var digits = Array(bytes.prefix(12))
-        if bytes.count > 12 { return nil }
-        if digits.last == UInt8(ascii: "\n") { digits.removeLast() }
-        guard !digits.isEmpty, digits.count <= 10, digits[0] != UInt8(ascii: "0"),
-              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        // One pass, no copy: every status reads two or three of these.
         var value: Int64 = 0
-        for d in digits { value = value * 10 + Int64(d - UInt8(ascii: "0")) }
-        guard value > 0, value <= Int64(Int32.max) else { return nil }
+        var digits = 0
+        var ended = false
+        for byte in bytes {
+            guard !ended else { return nil }  // anything after the newline
+            if byte == UInt8(ascii: "\n") { ended = true; continue }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 10,
+                  digits > 0 || byte != UInt8(ascii: "0") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        guard digits > 0, value <= Int64(Int32.max) else { return nil }
         return pid_t(value)
     }
 

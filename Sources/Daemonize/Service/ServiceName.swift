@@ -8,12 +8,14 @@ public struct ServiceName: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Nil for anything that does not match the pattern.
     public init?(_ text: String) {
-        let bytes = Array(text.utf8)
-        guard (1...64).contains(bytes.count), ServiceName.isAlphanumeric(bytes[0]) else { return nil }
-        for b in bytes.dropFirst() where !(ServiceName.isAlphanumeric(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_")
-                                            || b == UInt8(ascii: "@") || b == UInt8(ascii: "-")) {
-            return nil
+        var count = 0
+        for b in text.utf8 {
+            guard ServiceName.isAlphanumeric(b) || (count > 0 && (b == UInt8(ascii: ".") || b == UInt8(ascii: "_")
+                                                                  || b == UInt8(ascii: "@") || b == UInt8(ascii: "-"))) else { return nil }
+            count += 1
+            if count > 64 { return nil }
         }
+        guard count > 0 else { return nil }
         rawValue = text
     }
 

@@ -141,84 +141,6 @@ package struct ServiceState: Hashable, Sendable {
         return Array(text.utf8)
     }
 
-    /// Parses the file's text; unknown keys are ignored (a newer swiftd may add some).
-    package static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
-        guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
-        guard String(validatingUTF8CString: bytes) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
-        var state = ServiceState(configuration: ServiceConfiguration(name: name))
-        var argv: [String] = []
-        var sawVersion = false
-        // Lines and "=" are found by byte, not by Character: a value that
-        // starts with a combining mark would otherwise fuse with the "=". In
-        // valid UTF-8 the bytes of "\n" and "=" occur only as those scalars.
-        // Each line is a slice found in place: no array of lines is built.
-        var number = 0
-        var next = bytes.startIndex
-        while next < bytes.endIndex {
-            let end = bytes[next...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
-            let line = bytes[next..<end]
-            next = end + 1
-            if line.isEmpty { continue }
-            number += 1
-            guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else {
-                throw ConfigurationError(key: "", message: "line \(number): expected key=value")
-            }
-            let key = String(decoding: line[..<eq], as: UTF8.self)
-            let value = unescape(line[(eq + 1)...])
-            if key == "version" {
-                guard value == "1" else { throw ConfigurationError(key: key, message: "line \(number): unsupported version \(value)") }
-                sawVersion = true
-            } else if key == "argv" {
-                argv.append(value)
-            } else {
-                try state.take(key, value, line: number, name: name)
-            }
-        }
-        guard sawVersion else { throw ConfigurationError(key: "version", message: "no version line (not a state file)") }
-        state.configuration.restoreArgv(argv)
-        return state
-    }
-
-    /// One `key=value` line of the file (`line` counts the non-empty lines).
-    private mutating func take(_ key: String, _ value: String, line: Int, name: ServiceName) throws {
-        func bad() -> ConfigurationError { ConfigurationError(key: key, message: "line \(line): bad \(key) '\(value)'") }
-        if key.hasPrefix("config.") {
-            // A setting a newer swiftd knows and this one does not is
-            // skipped, like any unknown key; a bad value of a known one is an error.
-            guard let setting = ServiceConfiguration.key(String(key.dropFirst(7))) else { return }
-            do {
-                try configuration.apply(setting, value, recorded: true)
-            } catch let error as ConfigurationError {
-                throw ConfigurationError(key: key, message: "line \(line): \(error.message)")
-            }
-            return
-        }
-        switch key {
-        case "name": guard value == name.rawValue else { throw ConfigurationError(key: key, message: "line \(line): names service '\(value)', not '\(name)'") }
-        case "mode": guard let m = Mode(rawValue: value) else { throw bad() }; mode = m
-        case "phase": guard let p = Phase(rawValue: value) else { throw bad() }; phase = p
-        case "supervisor": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; supervisorPID = p
-        case "pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; pid = p
-        case "pid-start-time": guard let t = UInt64(value) else { throw bad() }; pidStartTime = t
-        case "supervisor-start-time": guard let t = UInt64(value) else { throw bad() }; supervisorStartTime = t
-        case "since": guard let t = Double(value), t.isFinite, t >= 0 else { throw bad() }; serviceSince = t
-        case "restarts": guard let n = Int(value), n >= 0 else { throw bad() }; restarts = n
-        case "last-exit": guard let e = ExitStatus(record: value) else { throw bad() }; lastExit = e
-        case "status-text": statusText = value
-        case "failure": failure = value
-        case "dropped-lines": guard let n = Int(value), n >= 0 else { throw bad() }; droppedLines = n
-        case "log-reopens": guard let n = Int(value), n >= 0 else { throw bad() }; logReopens = n
-        case "restarts-begun": guard let n = Int(value), n >= 0 else { throw bad() }; restartsBegun = n
-        case "restarts-ended": guard let n = Int(value), n >= 0 else { throw bad() }; restartsEnded = n
-        case "restart-failure": restartFailure = value
-        case "new-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; newPID = p
-        case "old-pid": guard let p = PIDFile.parsePID(value.utf8) else { throw bad() }; oldPID = p
-        case "source": guard let s = ServiceConfiguration.Source(record: value) else { throw bad() }; configuration.source = s
-        case "option": configuration.commandLineOptions.append(value)
-        default: break  // a key of a newer swiftd
-        }
-    }
-
     /// By scalar, like `decode`: "\r\n" is one Character but two scalars to
     /// escape. Every control character is escaped (`\n`, `\r`, `\xNN`), so
     /// that whatever a service sends (a STATUS= text with a NUL) reads back.
@@ -236,34 +158,6 @@ package struct ServiceState: Hashable, Sendable {
                 } else {
                     out.append(c)
                 }
-            }
-        }
-        return String(out)
-    }
-
-    private static func unescape(_ bytes: ArraySlice<UInt8>) -> String {
-        let text = String(decoding: bytes, as: UTF8.self)
-        // Most values hold no escape: decoded at once, not scalar by scalar.
-        guard bytes.contains(UInt8(ascii: "\\")) else { return text }
-        var out = String.UnicodeScalarView()
-        var iterator = text.unicodeScalars.makeIterator()
-        while let c = iterator.next() {
-            guard c == "\\", let next = iterator.next() else {
-                out.append(c)
-                continue
-            }
-            switch next {
-            case "n": out.append("\n")
-            case "r": out.append("\r")
-            case "x":
-                let digits = [iterator.next(), iterator.next()].compactMap { $0 }
-                if digits.count == 2, let value = UInt8(String(String.UnicodeScalarView(digits)), radix: 16) {
-                    out.append(Unicode.Scalar(value))
-                } else {
-                    out.append("x")
-                    out.append(contentsOf: digits)
-                }
-            default: out.append(next)
             }
         }
         return String(out)

@@ -1,0 +1,178 @@
+internal import Glibc
+
+/// Reading `NAME.state` back: `ServiceState.read` and every status, list and
+/// restart go through `decode`. Lines are split, keys matched and numbers read
+/// on the bytes; a String is made only for a value that is text.
+extension ServiceState {
+    /// Parses the file's text; unknown keys are ignored (a newer swiftd may add some).
+    package static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
+        guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
+        guard String(validatingUTF8CString: bytes) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
+        var state = ServiceState(configuration: ServiceConfiguration(name: name))
+        var argv: [String] = []
+        var sawVersion = false
+        // Lines and "=" are found by byte, not by Character: a value that
+        // starts with a combining mark would otherwise fuse with the "=". In
+        // valid UTF-8 the bytes of "\n" and "=" occur only as those scalars.
+        // Each line is a slice found in place: no array of lines is built.
+        var number = 0
+        var next = bytes.startIndex
+        while next < bytes.endIndex {
+            let end = bytes[next...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            let line = bytes[next..<end]
+            next = end + 1
+            if line.isEmpty { continue }
+            number += 1
+            guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else {
+                throw ConfigurationError(key: "", message: "line \(number): expected key=value")
+            }
+            let key = line[..<eq], value = line[(eq + 1)...]
+            if Self.key(key, is: "version") {
+                let version = unescape(value)
+                guard version == "1" else { throw ConfigurationError(key: "version", message: "line \(number): unsupported version \(version)") }
+                sawVersion = true
+            } else if Self.key(key, is: "argv") {
+                argv.append(unescape(value))
+            } else {
+                try state.take(key, value, line: number, name: name)
+            }
+        }
+        guard sawVersion else { throw ConfigurationError(key: "version", message: "no version line (not a state file)") }
+        state.configuration.restoreArgv(argv)
+        return state
+    }
+
+    /// One `key=value` line of the file (`line` counts the non-empty lines).
+    /// The key is matched, and a number read, from the bytes themselves: no
+    /// String is made for them (a status of a thousand services reads
+    /// fifteen thousand lines). A value with an escape in it goes the long way.
+    private mutating func take(_ key: ArraySlice<UInt8>, _ value: ArraySlice<UInt8>, line: Int, name: ServiceName) throws {
+        func bad() -> ConfigurationError {
+            let key = String(decoding: key, as: UTF8.self)
+            return ConfigurationError(key: key, message: "line \(line): bad \(key) '\(ServiceState.unescape(value))'")
+        }
+        func text() -> String { ServiceState.unescape(value) }
+        func processID() throws -> pid_t {
+            let parsed = value.contains(UInt8(ascii: "\\")) ? PIDFile.parsePID(text().utf8) : PIDFile.parsePID(value)
+            guard let parsed else { throw bad() }
+            return parsed
+        }
+        func count() throws -> Int {
+            guard let n = ServiceState.number(value, as: Int.self), n >= 0 else { throw bad() }
+            return n
+        }
+        func ticks() throws -> UInt64 {
+            guard let t = ServiceState.number(value, as: UInt64.self) else { throw bad() }
+            return t
+        }
+        if key.count > 7, ServiceState.key(key.prefix(7), is: "config.") {
+            // A setting a newer swiftd knows and this one does not is
+            // skipped, like any unknown key; a bad value of a known one is an error.
+            guard let setting = ServiceConfiguration.key(String(decoding: key.dropFirst(7), as: UTF8.self)) else { return }
+            do {
+                try configuration.apply(setting, text(), recorded: true)
+            } catch let error as ConfigurationError {
+                throw ConfigurationError(key: String(decoding: key, as: UTF8.self), message: "line \(line): \(error.message)")
+            }
+            return
+        }
+        let k = { (known: StaticString) in ServiceState.key(key, is: known) }
+        if k("name") {
+            // By scalar, as every name is compared: never by canonical equivalence.
+            guard text().unicodeScalars.elementsEqual(name.rawValue.unicodeScalars) else {
+                throw ConfigurationError(key: "name", message: "line \(line): names service '\(text())', not '\(name)'")
+            }
+        } else if k("mode") { guard let m = Mode(rawValue: text()) else { throw bad() }; mode = m }
+        else if k("phase") { guard let p = Phase(rawValue: text()) else { throw bad() }; phase = p }
+        else if k("supervisor") { supervisorPID = try processID() }
+        else if k("supervisor-start-time") { supervisorStartTime = try ticks() }
+        else if k("pid") { pid = try processID() }
+        else if k("pid-start-time") { pidStartTime = try ticks() }
+        else if k("since") { guard let t = ServiceState.seconds(value), t.isFinite, t >= 0 else { throw bad() }; serviceSince = t }
+        else if k("restarts") { restarts = try count() }
+        else if k("source") { guard let s = ServiceConfiguration.Source(record: text()) else { throw bad() }; configuration.source = s }
+        else if k("option") { configuration.commandLineOptions.append(text()) }
+        else if k("last-exit") { guard let e = ExitStatus(record: text()) else { throw bad() }; lastExit = e }
+        else if k("status-text") { statusText = text() }
+        else if k("failure") { failure = text() }
+        else if k("dropped-lines") { droppedLines = try count() }
+        else if k("log-reopens") { logReopens = try count() }
+        else if k("restarts-begun") { restartsBegun = try count() }
+        else if k("restarts-ended") { restartsEnded = try count() }
+        else if k("restart-failure") { restartFailure = text() }
+        else if k("new-pid") { newPID = try processID() }
+        else if k("old-pid") { oldPID = try processID() }
+        // Any other key is a newer swiftd's.
+    }
+
+    /// The key of a line is exactly `known` (ASCII), byte for byte.
+    private static func key(_ key: ArraySlice<UInt8>, is known: StaticString) -> Bool {
+        let count = known.utf8CodeUnitCount
+        guard key.count == count else { return false }
+        var index = key.startIndex
+        for offset in 0..<count {
+            guard key[index] == known.utf8Start[offset] else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Seconds as `formatSeconds` writes them ("1796052939.806"): whole
+    /// milliseconds (below 2^53, so exact) over 1000, one correctly rounded
+    /// division: the same Double as `Double(text)`, without its strtod. Any
+    /// other form goes through Double(text).
+    private static func seconds(_ value: ArraySlice<UInt8>) -> Double? {
+        if value.count >= 5, value.count <= 16, value[value.endIndex - 4] == UInt8(ascii: "."),
+           let whole = digits(value.dropLast(4)), let fraction = digits(value.suffix(3)) {
+            return Double(whole * 1000 + fraction) / 1000
+        }
+        return Double(unescape(value))
+    }
+
+    /// Plain decimal digits (at most 18, so that they fit any count), else nil.
+    private static func digits(_ value: ArraySlice<UInt8>) -> Int64? {
+        guard !value.isEmpty, value.count <= 18 else { return nil }
+        var n: Int64 = 0
+        for digit in value {
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+            n = n * 10 + Int64(digit - UInt8(ascii: "0"))
+        }
+        return n
+    }
+
+    /// A count or a clock reading. Plain digits, the form `encoded` writes,
+    /// are read in place; anything else (an escape, a sign, more digits than
+    /// fit at once) as the standard library reads the unescaped text.
+    private static func number<T: FixedWidthInteger>(_ value: ArraySlice<UInt8>, as: T.Type) -> T? {
+        if let n = digits(value) { return T(exactly: n) }
+        return T(unescape(value))
+    }
+
+    private static func unescape(_ bytes: ArraySlice<UInt8>) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Most values hold no escape: decoded at once, not scalar by scalar.
+        guard bytes.contains(UInt8(ascii: "\\")) else { return text }
+        var out = String.UnicodeScalarView()
+        var iterator = text.unicodeScalars.makeIterator()
+        while let c = iterator.next() {
+            guard c == "\\", let next = iterator.next() else {
+                out.append(c)
+                continue
+            }
+            switch next {
+            case "n": out.append("\n")
+            case "r": out.append("\r")
+            case "x":
+                let digits = [iterator.next(), iterator.next()].compactMap { $0 }
+                if digits.count == 2, let value = UInt8(String(String.UnicodeScalarView(digits)), radix: 16) {
+                    out.append(Unicode.Scalar(value))
+                } else {
+                    out.append("x")
+                    out.append(contentsOf: digits)
+                }
+            default: out.append(next)
+            }
+        }
+        return String(out)
+    }
+}
