@@ -98,8 +98,13 @@ import Testing
             let daemon = h.scratch.file("daemon")
             let start = try h.startService("x", mode == "exec" ? ["--no-supervise"] : [], service: ["--daemonize", daemon])
             #expect(start.code == 1, "\(start)")
-            #expect(start.stderr.hasPrefix("swiftd: x failed to start: exited with status 0 at once, leaving 1 process behind: it put itself in the background; "
-                                           + "run it with its option to stay in the foreground, or "), "\(start)")
+            // The daemon, and for a moment its middle process (the fork that
+            // made it, on its way to _exit): under load a full test run once
+            // counted both when the command's exit was seen. The count is what
+            // ran at that moment; the rest of the line is the same.
+            let rest = " behind: it put itself in the background; run it with its option to stay in the foreground, or "
+            #expect(start.stderr.hasPrefix("swiftd: x failed to start: exited with status 0 at once, leaving 1 process" + rest)
+                    || start.stderr.hasPrefix("swiftd: x failed to start: exited with status 0 at once, leaving 2 processes" + rest), "\(start)")
             #expect(start.stderr.contains(mode == "exec" ? "or supervised (without --no-supervise) with --pidfile FILE, the file it writes its pid to; "
                                                          : "or give --pidfile FILE, the file it writes its pid to; "), "\(start)")
             #expect(start.stderr.contains("; what it left was stopped"))

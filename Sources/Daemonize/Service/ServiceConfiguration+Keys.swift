@@ -203,7 +203,15 @@ extension ServiceConfiguration {
     }
 
     /// The key named `name`.
-    package static func key(_ name: String) -> ConfigurationKey? { keys.first { $0.name == name } }
+    package static func key(_ name: String) -> ConfigurationKey? {
+        // Only the name of each entry is read (not the whole entry copied, its
+        // closures retained and released), and only where the lengths agree:
+        // every record line `config.KEY=` of every status looks a key up.
+        let length = name.utf8.count
+        return keys.withUnsafeBufferPointer { all in
+            all.firstIndex { $0.name.utf8.count == length && $0.name == name }.map { all[$0] }
+        }
+    }
 
     /// The closest key name to `name`, for "did you mean" (edit distance at most 3).
     package static func suggestion(for name: String) -> String? {
