@@ -28,12 +28,17 @@ FUZZ_SECONDS ?= 60
 # Fully static: no Swift runtime and no shared library needed on the target, and no
 # dynamic loader at every start (about 1.5 ms less per command). Users and groups are
 # read from /etc/passwd and /etc/group, not through NSS (see UserDatabase.swift).
-# The linker warns that the Swift runtime's LibPrespecialized calls dlopen; that
+# The Swift runtime's LibPrespecialized calls dlopen (gold used to warn about it); that
 # optional lookup simply finds nothing in a static binary.
 # Generic types such as [OptionSpec] get their metadata through accessor calls rather
 # than by demangling a name at run time: status runs 392,857 -> 327,541 instructions (callgrind),
 # without the runtime's demangler being paged in; the binary grows by 12 kB.
-RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -static-executable \
+# Linked by lld (the toolchain's own, /opt/swift/usr/bin/ld.lld) rather than gold: its layout
+# puts what a command touches in fewer pages. Page faults (perf stat): status 128 -> 116,
+# --version 88 -> 78, list 134 -> 121; hyperfine medians, 1,500 runs: status 0.755 -> 0.709 ms
+# (start-stop-daemon --status 0.656), --version 0.566 -> 0.556 ms. Cost: a quiet supervisor
+# keeps 8 kB more of .bss resident (RssAnon 196 -> 204 kB).
+RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -static-executable -Xswiftc -use-ld=lld \
 	-Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
 SWIFT_RELEASE = $(SWIFT) build $(RELEASE_FLAGS) --product swiftd
 MANPAGES = man/swiftd.1 man/swiftd.conf.5 man/Daemonize.3

@@ -70,6 +70,11 @@ case "$linked" in
 esac
 echo "installed swiftd: $(wc -c < "$bin") bytes; ldd: $linked"
 expect 0 "$bin" --version
+# The static binary takes argv from .init_array (Sources/SwiftdArguments), not
+# as the runtime would: every argument reaches the service as it was given.
+expect 0 "$bin" run argv --run-dir "$state/run" --log-dir "$state/log" --restart no --min-uptime 0 \
+    -- sh -c 'printf "%s|" "$@" > "$0"' "$root/argv" "a b" "" "é" "--x=1"
+[ "$(cat "$root/argv" 2>/dev/null)" = "a b||é|--x=1|" ] || fail "the arguments did not reach the service as given: $(cat "$root/argv" 2>/dev/null)"
 
 # A real service, with the installed binary.
 dirs="--run-dir $state/run --log-dir $state/log"

@@ -35,7 +35,10 @@ static void swiftd_grab_arguments(int argc, char **argv, char **envp) {
 }
 
 // The runtime's interface, in Swift's calling convention as it declares it.
-__attribute__((swiftcall, used))
+// Hidden: the static link resolves the runtime's calls to these, while a
+// debug build, linked against libswiftCore.so, keeps the library's own and
+// exports nothing that could stand in for them.
+__attribute__((swiftcall, used, visibility("hidden")))
 char **_swift_stdlib_getUnsafeArgvArgc(int *outArgLen) {
     if (override_argv != NULL) {
         *outArgLen = override_argc;
@@ -49,7 +52,7 @@ char **_swift_stdlib_getUnsafeArgvArgc(int *outArgLen) {
     return empty_argv;
 }
 
-__attribute__((swiftcall, used))
+__attribute__((swiftcall, used, visibility("hidden")))
 void _swift_stdlib_overrideUnsafeArgvArgc(char **argv, int argc) {
     override_argv = argv;
     override_argc = argc;
