@@ -29,6 +29,39 @@ struct OperatorTests {
         }
     }
 
+    /// Each of several names is started by a swiftd of its own: a service
+    /// started with others must be given exactly what one started alone is
+    /// (no descriptor of the command or of a sibling's pipes).
+    @Test(arguments: [[], ["--no-supervise"]])
+    func aServiceStartedWithOthersIsGivenWhatOneStartedAloneIs(_ mode: [String]) throws {
+        try withHarness("several-alike") { h throws in
+            for name in ["alone", "one", "two", "three"] {
+                try h.writeConfig(name, "command = \(h.fixturePath) service --describe \(h.scratch.file(name + ".described"))\n")
+            }
+            #expect(try h.swiftd(["start", "alone"] + mode).code == 0)
+            let several = try h.swiftd(["start", "one", "two", "three"] + mode)
+            #expect(several.code == 0, "\(several)")
+            func described(_ name: String) -> [String: String] {
+                var values: [String: String] = [:]
+                _ = eventually { values = keyValues(h.text(name + ".described")); return values["fds"] != nil }
+                return values
+            }
+            let alone = described("alone")
+            #expect(alone["fds"] != nil, "\(alone)")
+            for name in ["one", "two", "three"] {
+                let values = described(name)
+                #expect(values["fds"] == alone["fds"], "\(name): \(values) against \(alone)")
+                for fd in (alone["fds"] ?? "").split(separator: ",") where Int(fd) ?? 0 > 2 {
+                    // The lock of exec mode: its own pidfile, as alone.
+                    #expect(values["fd\(fd)"] == h.pidFile(name), "\(name): \(values)")
+                }
+                #expect((values["sid"] == values["pid"]) == (alone["sid"] == alone["pid"]), "\(name): \(values)")
+            }
+            #expect(try h.swiftd(["stop", "alone", "one", "two", "three"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
     @Test func quietPrintsNothingOnSuccessAndEverythingOnFailure() throws {
         try withHarness("quiet") { h throws in
             let start = try h.swiftd(["-q", "start", "job", "--", h.fixturePath, "service"])
