@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -157,6 +158,29 @@ static int apply_limits_and_scheduling(const struct dz_launch_attr *a, int *step
     return 0;
 }
 
+// The supplementary groups, the group, then the user, each only when asked.
+// In the child of dz_launch these are the kernel's calls, not glibc's
+// wrappers: in a process with threads, glibc takes a lock and marks and
+// signals every thread it knows of, which in a CLONE_VM child are the
+// parent's (still running, one of them perhaps holding that lock); the
+// kernel's calls change the calling process, which is all the child is. In
+// place (dz_exec_in_place), glibc's wrappers, for a caller that has threads.
+static int set_credentials(const struct dz_launch_attr *a, int raw, int *step) {
+    if (a->set_groups) {
+        *step = DZ_STEP_SETGROUPS;
+        if ((raw ? syscall(SYS_setgroups, (size_t)a->ngroups, a->groups) : setgroups((size_t)a->ngroups, a->groups)) < 0) return -1;
+    }
+    if (a->set_gid) {
+        *step = DZ_STEP_SETGID;
+        if ((raw ? syscall(SYS_setgid, a->gid) : setgid(a->gid)) < 0) return -1;
+    }
+    if (a->set_uid) {
+        *step = DZ_STEP_SETUID;
+        if ((raw ? syscall(SYS_setuid, a->uid) : setuid(a->uid)) < 0) return -1;
+    }
+    return 0;
+}
+
 // The common preparation of a launched program. Reports through report_fd
 // (fork mode) or returns the errno with *step set (in-place mode, report_fd
 // is then only kept open).
@@ -208,9 +232,8 @@ static int prepare(const struct dz_launch_attr *a, int report_fd, int forked, pi
     int limit_step = DZ_STEP_NONE;
     if (apply_limits_and_scheduling(a, &limit_step) < 0) FAIL(limit_step);
 
-    if (a->set_groups && setgroups((size_t)a->ngroups, a->groups) < 0) FAIL(DZ_STEP_SETGROUPS);
-    if (a->set_gid && setgid(a->gid) < 0) FAIL(DZ_STEP_SETGID);
-    if (a->set_uid && setuid(a->uid) < 0) FAIL(DZ_STEP_SETUID);
+    int credentials_step = DZ_STEP_NONE;
+    if (set_credentials(a, forked, &credentials_step) < 0) FAIL(credentials_step);
     // Never run as root after a requested drop that did not take.
     if (a->set_uid && a->uid != 0 && (geteuid() == 0 || getuid() == 0)) { errno = EPERM; FAIL(DZ_STEP_SETUID); }
     if (a->set_gid && a->gid != 0 && (getegid() == 0 || getgid() == 0)) { errno = EPERM; FAIL(DZ_STEP_SETGID); }
@@ -235,25 +258,56 @@ static int prepare(const struct dz_launch_attr *a, int report_fd, int forked, pi
 #undef FAIL
 }
 
+struct dz_child {
+    const struct dz_launch_attr *attr;
+    int report_fd;
+    int unused_read_end;
+    pid_t parent;
+};
+
+static int child_main(void *arg) {
+    struct dz_child *c = arg;
+    (void)close(c->unused_read_end);
+    int step, unused;
+    prepare(c->attr, c->report_fd, 1, c->parent, &step, &unused);
+    _exit(127); // not reached
+}
+
+// The child's own stack: it shares the caller's memory (CLONE_VM) until it
+// execs, and needs no more than prepare's few arrays. A guard page below.
+#define DZ_CHILD_STACK (64 * 1024)
+#define DZ_GUARD 4096
+
+// Starts the program in a child made with CLONE_VM|CLONE_VFORK, as
+// posix_spawn does: no copy of the page tables and no copy-on-write faults
+// after it, in a parent whose binary is large. The caller is suspended until
+// the child execs or exits, so nothing it holds can change under the child.
+// Every call in prepare is a plain system call on the child's own process
+// (descriptors, signal dispositions and credentials are not shared: no
+// CLONE_FILES, CLONE_SIGHAND or CLONE_THREAD); all signals stay blocked until
+// just before the exec, so no handler of the parent's runs on this stack.
 int dz_launch(const struct dz_launch_attr *attr, pid_t *pid_out, int *pidfd_out, int *step) {
     int p[2];
     *pid_out = -1;
     *pidfd_out = -1;
     *step = DZ_STEP_NONE;
-    if (pipe2(p, O_CLOEXEC) < 0) { *step = DZ_STEP_PIPE; return errno; }
+    char *stack = mmap(NULL, DZ_CHILD_STACK + DZ_GUARD, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) { *step = DZ_STEP_FORK; return errno; }
+    if (mprotect(stack, DZ_GUARD, PROT_NONE) < 0 || pipe2(p, O_CLOEXEC) < 0) {
+        int e = errno;
+        (void)munmap(stack, DZ_CHILD_STACK + DZ_GUARD);
+        *step = DZ_STEP_PIPE;
+        return e;
+    }
 
     sigset_t old;
     dz_block_all_signals(&old);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        (void)close(p[0]);
-        int unused;
-        prepare(attr, p[1], 1, parent, step, &unused);
-        _exit(127); // not reached
-    }
+    struct dz_child child = { attr, p[1], p[0], getpid() };
+    pid_t pid = clone(child_main, stack + DZ_GUARD + DZ_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
     int fork_errno = errno;
     dz_restore_signals(&old);
+    (void)munmap(stack, DZ_CHILD_STACK + DZ_GUARD);
     (void)close(p[1]);
     if (pid < 0) {
         (void)close(p[0]);

@@ -79,6 +79,25 @@ import Testing
         }
     }
 
+    /// The child is made with CLONE_VM (it shares the launcher's memory until
+    /// it execs), so its privilege drop is the kernel's own calls: glibc's
+    /// setuid would mark and signal the launcher's threads, under a lock one of
+    /// them may hold (a race this test cannot force). What it checks: the
+    /// program runs as the user, and every thread of the launcher is still root.
+    @Test(.enabled(if: HostileUser.canRun)) func privilegeDropInTheChildLeavesTheLaunchersThreadsAlone() throws {
+        let user = try HostileUser.require()
+        try withScratch("launch-user") { scratch throws in
+            let result = try launch(scratch, ["--threads", "--user", HostileUser.name], [fixture, "describe"])
+            #expect(result.values["outcome"] == "ok exited with status 0", "\(result)")
+            #expect(result.values["uid"] == "\(user.uid)", "\(result)")
+            #expect(result.values["gid"] == "\(user.gid)", "\(result)")
+            let tasks = try #require(result.values["task-uids"]).split(separator: " ")
+            #expect(tasks.count == 4, "\(result)")
+            #expect(tasks.allSatisfy { $0 == "0,0,0,0/0,0,0,0" }, "\(result)")
+            expectClean(result)
+        }
+    }
+
     @Test func pathLookupFindsProgramsInPATH() throws {
         try withScratch("launch-path") { scratch throws in
             let result = try launch(scratch, ["--env", "PATH=/usr/bin:/bin"], ["true"])

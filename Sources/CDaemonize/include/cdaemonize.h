@@ -104,7 +104,8 @@ enum dz_step {
     DZ_STEP_SCHED = 18,
 };
 
-/// Fork and exec. On success returns 0 with the child's pid (and a pidfd, or
+/// Spawn and exec: a CLONE_VM|CLONE_VFORK child (as posix_spawn makes, see
+/// launch.c), the caller suspended until it execs. On success returns 0 with the child's pid (and a pidfd, or
 /// -1 where the kernel has none) once the exec has happened. On failure returns
 /// the errno and sets *step; a child that failed has been reaped.
 int dz_launch(const struct dz_launch_attr *attr, pid_t *pid, int *pidfd, int *step);

@@ -87,7 +87,7 @@ struct Spawn {
     /// Forks and execs; returns once the exec has happened, with the pid and
     /// a pidfd (nil where the kernel has none).
     ///
-    /// The corresponding C function is `dz_launch` (`fork`, `execve`).
+    /// The corresponding C function is `dz_launch` (`clone` with `CLONE_VM|CLONE_VFORK`, `execve`).
     func launch() throws(Failure) -> (pid: pid_t, pidfd: FileDescriptor?) {
         var pid: pid_t = -1
         var pidfd: Int32 = -1
