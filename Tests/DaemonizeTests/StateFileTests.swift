@@ -112,6 +112,16 @@ import Testing
             try ServiceState.decode(Array("version=1\nname=\u{212A}eep\n".utf8), name: try #require(ServiceName("Keep")))
         }
     }
+
+    /// An all-ASCII record skips the UTF-8 check; any other byte, NUL among
+    /// them, still gets it, wherever it is.
+    @Test func onlyPlainASCIISkipsTheTextChecks() throws {
+        #expect(try decode("status-text=caf\u{E9} \u{1F600}\n").statusText == "caf\u{E9} \u{1F600}")
+        for bad: [UInt8] in [[0], [0xFF], [0xC3], [0xED, 0xA0, 0x80], [0x7F, 0]] {
+            let bytes = Array("version=1\nname=web\nstatus-text=a".utf8) + bad + Array("\n".utf8)
+            #expect(throws: ConfigurationError.self, "\(bad)") { try ServiceState.decode(bytes, name: ServiceName("web")!) }
+        }
+    }
 }
 
 /// A state file from a newer swiftd, and values split at "=" by scalar.

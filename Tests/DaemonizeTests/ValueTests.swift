@@ -60,6 +60,16 @@ import Testing
         #expect(CommandWords.uncommented("a '\u{301}#' #\u{301} comment") == "a '\u{301}#'")
     }
 
+    @Test func pathsJoinWithOneSlash() {
+        #expect(Path.join("/run/swiftd", "web", suffix: ".pid") == "/run/swiftd/web.pid")
+        #expect(Path.join("/run/swiftd/", "web", suffix: ".state") == "/run/swiftd/web.state")
+        #expect(Path.join("/", "etc") == "/etc")
+        #expect(Path.join("", "x") == "/x")
+        #expect(Path.join("/tmp/caf\u{E9}", "\u{1F600}@1", suffix: ".log") == "/tmp/caf\u{E9}/\u{1F600}@1.log")
+        // A final slash that a combining mark follows is not a separator.
+        #expect(Path.join("/a/\u{301}", "b") == "/a/\u{301}/b")
+    }
+
     @Test func exitStatusReadsAndRecords() {
         #expect(ExitStatus.exited(3).description == "exited with status 3")
         #expect(ExitStatus.signaled(.kill, coreDumped: false).description == "killed by signal KILL")

@@ -144,7 +144,11 @@ package struct ServiceStatus: Sendable {
 
     /// One line for people: "web: running (pid 1235), up 3m12s, 0 restarts".
     package var line: String {
-        var text = "\(name): "
+        // Room for the usual line at once: appends that outgrow a String copy it.
+        var text = ""
+        text.reserveCapacity(96)
+        text += name.rawValue
+        text += ": "
         switch state {
         case .running, .starting, .stopping:
             text += state.rawValue + " (pid \(pid.map(String.init) ?? "?"))"

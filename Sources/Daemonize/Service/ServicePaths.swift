@@ -24,10 +24,10 @@ package struct ServicePaths: Hashable, Sendable {
             : Path.join(nonEmpty(env("XDG_CONFIG_HOME")) ?? Path.join(home, ".config"), "swiftd")))
     }
 
-    package func pidFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).pid") }
-    package func stateFile(_ name: ServiceName) -> String { Path.join(runDirectory, "\(name).state") }
-    package func defaultLogFile(_ name: ServiceName) -> String { Path.join(logDirectory, "\(name).log") }
-    package func configFile(_ name: ServiceName) -> String { Path.join(configDirectory, "\(name).conf") }
+    package func pidFile(_ name: ServiceName) -> String { Path.join(runDirectory, name.rawValue, suffix: ".pid") }
+    package func stateFile(_ name: ServiceName) -> String { Path.join(runDirectory, name.rawValue, suffix: ".state") }
+    package func defaultLogFile(_ name: ServiceName) -> String { Path.join(logDirectory, name.rawValue, suffix: ".log") }
+    package func configFile(_ name: ServiceName) -> String { Path.join(configDirectory, name.rawValue, suffix: ".conf") }
 
     /// For `NAME@INSTANCE`: the template `NAME@.conf` and the instance
     /// (systemd's convention); nil for a name without one.

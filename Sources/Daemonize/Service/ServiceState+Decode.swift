@@ -6,8 +6,12 @@ internal import Glibc
 extension ServiceState {
     /// Parses the file's text; unknown keys are ignored (a newer swiftd may add some).
     package static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
-        guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
-        guard String(validatingUTF8CString: bytes) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
+        // A record swiftd wrote is ASCII unless a value is not (one pass
+        // says so); anything else is checked for NUL and UTF-8 the long way.
+        if !bytes.withUnsafeBufferPointer({ $0.allSatisfy { $0 != 0 && $0 < 0x80 } }) {
+            guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
+            guard String(validatingUTF8CString: bytes) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
+        }
         var state = ServiceState(configuration: ServiceConfiguration(name: name))
         var argv: [String] = []
         var sawVersion = false
