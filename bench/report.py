@@ -268,8 +268,9 @@ def build_notes():
         n.append("**Row 1, start.** `swiftd start --min-uptime 0` took %s after quiet and %s back to back; "
                  "start-stop-daemon %s and %s. Besides the process start, swiftd does work start-stop-daemon does "
                  "not, before it may say \"started\": the double fork, the supervisor's set-up (signal descriptor, log, "
-                 "relay pipe, `NAME.state` written by rename), the fork and exec of the service with the exec "
-                 "confirmed through a close-on-exec pipe, the pid written, and the report back to the caller. "
+                 "relay pipe, `NAME.state` written by rename), the spawn of the service (a CLONE_VM|CLONE_VFORK child, as "
+                 "posix_spawn makes, since d06aa82; a fork before) with the exec confirmed through a close-on-exec "
+                 "pipe, the pid written, and the report back to the caller. "
                  "start-stop-daemon forks and returns. In exec mode (`--no-supervise`, no resident supervisor) "
                  "swiftd took %s and %s." % (ms(s_idle), ms(s_b2b), ms(p_idle), ms(p_b2b), ms(hf("r1_swiftd_exec")),
                                              ms(hf("r1_swiftd_exec_b2b"))))
@@ -305,8 +306,9 @@ def build_notes():
              "directory. Status of all: `swiftd status` %s and `swiftd list` %s against `sv status` %s: per service "
              "swiftd takes a shared lock on the pidfile to probe it (twelve system calls in all with reading the "
              "pidfile and `NAME.state`) and decodes the whole record in `NAME.state`, its configuration included "
-             "(about 48,000 instructions a service in all, counted with callgrind over 100 services; 64,000 before "
-             "the record was read by byte); sv reads two small files." % (ms(fleet.get(("swiftd", NMAX, "up"))), ms(fleet.get(("runit", NMAX, "up"))),
+             "(about 41,000 instructions a service in all, counted with callgrind over 100 services; 64,000 before "
+             "the record was read by byte, 45,000 before the paths and lines were made in one allocation); sv reads "
+             "two small files." % (ms(fleet.get(("swiftd", NMAX, "up"))), ms(fleet.get(("runit", NMAX, "up"))),
                          ms(fleet.get(("swiftd", NMAX, "stop"))), ms(fleet.get(("runit", NMAX, "stop"))),
                          M.get("cores"), ms(fleet_status("swiftd", NMAX)), ms(hf("fleet_list_swiftd_n%d" % NMAX)),
                          ms(fleet_status("runit", NMAX))))

@@ -32,11 +32,15 @@ public final class LaunchedProcess: Sendable {
     public var hasExited: Bool { handle.hasExited }
 }
 
-/// Starts programs through the C fork/exec path: all preparation (path
-/// lookup, argv, envp, descriptors, credentials) happens here, before the
-/// fork; the child only applies it and reports a failed step as an errno.
+/// Starts programs through the C spawn path (`launch.c`): all preparation
+/// (path lookup, argv, envp, descriptors, credentials) happens here, before
+/// the child exists; the child only applies it and reports a failed step as
+/// an errno.
 public enum Launcher {
-    /// Forks and execs `configuration`; returns once the exec has happened.
+    /// Spawns `configuration` (a `CLONE_VM|CLONE_VFORK` child, as
+    /// `posix_spawn` makes: the calling thread waits until the exec, and
+    /// `pthread_atfork` handlers do not run) and execs it; returns once the
+    /// exec has happened.
     /// The child only applies what was prepared (`setsid`, `dup2`, `chdir`,
     /// `setgroups`, `setgid`, `setuid`, `prctl`, `close_range`, `execve`)
     /// and reports a failed step through a close-on-exec pipe.
