@@ -294,10 +294,11 @@ int dz_launch(const struct dz_launch_attr *attr, pid_t *pid_out, int *pidfd_out,
     char *stack = mmap(NULL, DZ_CHILD_STACK + DZ_GUARD, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) { *step = DZ_STEP_FORK; return errno; }
-    if (mprotect(stack, DZ_GUARD, PROT_NONE) < 0 || pipe2(p, O_CLOEXEC) < 0) {
+    // The stack is part of the spawn (as fork's own memory would be); the pipe is its own step.
+    *step = mprotect(stack, DZ_GUARD, PROT_NONE) < 0 ? DZ_STEP_FORK : pipe2(p, O_CLOEXEC) < 0 ? DZ_STEP_PIPE : DZ_STEP_NONE;
+    if (*step != DZ_STEP_NONE) {
         int e = errno;
         (void)munmap(stack, DZ_CHILD_STACK + DZ_GUARD);
-        *step = DZ_STEP_PIPE;
         return e;
     }
 

@@ -84,7 +84,7 @@ struct Spawn {
         listenPIDEntry = environment.count - 1
     }
 
-    /// Forks and execs; returns once the exec has happened, with the pid and
+    /// Spawns and execs; returns once the exec has happened, with the pid and
     /// a pidfd (nil where the kernel has none).
     ///
     /// The corresponding C function is `dz_launch` (`clone` with `CLONE_VM|CLONE_VFORK`, `execve`).
