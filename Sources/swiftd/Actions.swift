@@ -211,12 +211,16 @@ enum Actions {
         }
         do {
             // What the service printed reaches the terminal with its control characters escaped.
-            let tail = try LogReader.lastLines(path, count: count)
+            // The size is taken once, before the tail: a follow starts where
+            // the tail ended, in the same file, whatever is written or rotated meanwhile.
+            let (file, size) = try LogReader.open(path)
+            defer { file.close() }
+            let tail = try LogReader.lastLines(of: file, before: size, count: count)
             try? FileDescriptor.standardOutput.writeAll(Escaped.log(tail).text)
+            CrashPoint.reach("logs-after-tail")
             if parsed.has("follow") {
-                let size = (try? FileSystem.status(path)).flatMap { $0 }.map { off_t($0.st_size) } ?? 0
                 var rest: [UInt8] = []
-                try LogReader.follow(path, from: size) { chunk in
+                try LogReader.follow(path, file: file, from: size) { chunk in
                     let escaped = Escaped.log(rest + chunk, final: false)
                     rest = escaped.rest
                     try? FileDescriptor.standardOutput.writeAll(escaped.text)

@@ -88,6 +88,28 @@ import Testing
         }
     }
 
+    /// `logs -f` follows from where its tail ended, in the file the tail
+    /// read: a line written, and a rotation made, while it prints the tail
+    /// are both seen (it paused at a debug-build crash point meanwhile).
+    @Test func logsFollowMissesNothingWrittenWhileTheTailPrints() throws {
+        try withHarness("logs-follow-gap") { h throws in
+            try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)
+            let log = h.logFile("g")
+            try FileSystem.writeAtomically(log, Array("old 1\n".utf8))
+            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "logs-after-tail", in: h.scratch.environment)
+            let follower = try h.spawnSwiftd(["logs", "g", "-f", "-n", "1"], environment: env)
+            defer { follower.signal(SIGKILL); _ = follower.wait(timeout: 5) }
+            let paused = try #require(h.stoppedProcess(), "logs paused after its tail")
+            appendLine(log, "while the tail printed")
+            #expect(Glibc.rename(log, log + ".1") == 0)
+            appendLine(log, "in the new file")
+            kill(paused, SIGCONT)
+            #expect(eventually { follower.outputSoFar().contains("in the new file") })
+            let text = follower.outputSoFar()
+            #expect(text == "old 1\nwhile the tail printed\nin the new file\n", "\(text)")
+        }
+    }
+
     @Test func logsFollowsAcrossRotation() throws {
         try withHarness("logs-follow") { h throws in
             try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)

@@ -6,12 +6,30 @@ package import Glibc
 package enum LogReader {
     /// The last `count` lines of `path` (read backwards from the end).
     package static func lastLines(_ path: String, count: Int) throws -> [UInt8] {
-        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+        let (fd, size) = try open(path)
         defer { fd.close() }
-        let st = try fd.status()
-        guard st.st_mode & S_IFMT == S_IFREG else { throw SystemError("open", path: path, errno: .invalid) }
+        return try lastLines(of: fd, before: size, count: count)
+    }
+
+    /// The log, open, and its size now: `logs -f` reads its last lines up to
+    /// that size, then follows the same file from there, so that nothing
+    /// written or rotated in between is skipped.
+    package static func open(_ path: String) throws -> (file: FileDescriptor, size: off_t) {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+        do {
+            let st = try fd.status()
+            guard st.st_mode & S_IFMT == S_IFREG else { throw SystemError("open", path: path, errno: .invalid) }
+            return (fd, off_t(st.st_size))
+        } catch {
+            fd.close()
+            throw error
+        }
+    }
+
+    /// The last `count` lines of the open log `fd` that end before offset `size`.
+    package static func lastLines(of fd: FileDescriptor, before size: off_t, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }
-        var end = off_t(st.st_size)
+        var end = size
         var collected: [UInt8] = []
         var newlines = 0
         while end > 0 {
@@ -33,14 +51,15 @@ package enum LogReader {
     }
 
     /// Prints everything appended to `path` from `offset` on, for ever,
-    /// following rotation: `emit` gets each chunk. Wakes on inotify events of
-    /// the log's directory, not on a timer.
-    package static func follow(_ path: String, from offset: off_t, emit: ([UInt8]) -> Void) throws -> Never {
+    /// following rotation: `emit` gets each chunk. Reads `file` (the log as
+    /// `open` found it) first, to its end, even if it was rotated away since.
+    /// Wakes on inotify events of the log's directory, not on a timer.
+    package static func follow(_ path: String, file: FileDescriptor, from offset: off_t, emit: ([UInt8]) -> Void) throws -> Never {
         let directory = Path.directory(of: path)
         let notify = try Inotify()
         let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE)
         _ = try notify.add(directory, mask: mask)
-        var fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+        var fd: FileDescriptor? = file
         var position = offset
         func drain(_ file: FileDescriptor) {
             while let chunk = try? file.read(upTo: 65536, at: position), !chunk.isEmpty {
