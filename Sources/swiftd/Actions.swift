@@ -18,10 +18,10 @@ enum Actions {
     }
 
     /// Several names: each checked now, then handled by a swiftd of its own (`Several`).
-    private static func several(_ command: String, _ parsed: ParsedArguments) throws -> Int32? {
+    private static func several(_ command: String, _ parsed: ParsedArguments, stops: Several.Stops? = nil) throws -> Int32? {
         guard parsed.positionals.count > 1 else { return nil }
-        for text in parsed.positionals { _ = try Commands.name(text, for: command) }
-        return Several.run(command, names: parsed.positionals, arguments: Commands.argumentsForEach(parsed))
+        let names = try parsed.positionals.map { try Commands.name($0, for: command) }
+        return Several.run(command, names: names, arguments: Commands.argumentsForEach(parsed), stops: stops)
     }
 
     static func run(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
@@ -59,8 +59,6 @@ enum Actions {
     }
 
     static func stop(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        if let several = try several("stop", parsed) { return several }
-        let name = try Commands.name(parsed.positionals[0], for: "stop")
         var signal: ProcessSignal?
         var timeout: Interval?
         if let text = parsed.value("signal") {
@@ -71,6 +69,10 @@ enum Actions {
             guard let t = Interval(parsing: text) else { throw UsageError(message: "bad duration '\(text)' (expected 250ms, 10s, 5m, 1h)", command: "stop") }
             timeout = t
         }
+        // Several: each supervised one is waited for in this process, the others by a swiftd of their own.
+        let stops = Several.Stops(controller: controller, signal: signal, timeout: timeout, parsed: parsed)
+        if let several = try several("stop", parsed, stops: stops) { return several }
+        let name = try Commands.name(parsed.positionals[0], for: "stop")
         return Commands.report(controller.stop(name, signal: signal, timeout: timeout), parsed)
     }
 

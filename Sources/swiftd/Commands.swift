@@ -79,10 +79,16 @@ enum Commands {
     /// Prints an outcome: output on stdout, errors on stderr after "swiftd: ";
     /// nothing at all for a success under `--quiet`.
     static func report(_ outcome: ServiceController.Outcome, _ parsed: ParsedArguments) -> Int32 {
-        if parsed.quiet && outcome.code == ExitCode.success { return outcome.code }
-        if let output = outcome.output { print(output) }
-        if let error = outcome.error { Standard.error("swiftd: \(error)") }
+        let (output, error) = rendered(outcome, parsed)
+        if let output { print(output, terminator: "") }
+        if let error { Standard.error(error, terminator: "") }
         return outcome.code
+    }
+
+    /// What `report` prints of `outcome`, for standard output and standard error.
+    static func rendered(_ outcome: ServiceController.Outcome, _ parsed: ParsedArguments) -> (output: String?, error: String?) {
+        if parsed.quiet && outcome.code == ExitCode.success { return (nil, nil) }
+        return (outcome.output.map { $0 + "\n" }, outcome.error.map { "swiftd: \($0)\n" })
     }
 
     /// The command line again for one of several names: every option as

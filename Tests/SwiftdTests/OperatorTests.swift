@@ -29,6 +29,40 @@ struct OperatorTests {
         }
     }
 
+    /// A stop of several names stops a supervised service in the command
+    /// itself (its supervisor asked, then waited for with the others), any
+    /// other by a swiftd of its own; each ends as a stop of its own would,
+    /// a supervisor that does not answer included.
+    @Test func aStopOfSeveralNamesEndsEachAsAStopOfItsOwnWould() throws {
+        try withHarness("several-stop") { h throws in
+            #expect(try h.startService("plain").code == 0)
+            #expect(try h.startService("slow", service: ["--ignore-term"]).code == 0)
+            #expect(try h.startService("hung").code == 0)
+            #expect(try h.startService("exec", ["--no-supervise"], service: ["--ignore-term"]).code == 0)
+            let hung = try #require(h.lockHolder("hung"))
+            kill(hung, SIGSTOP)
+            let stop = try h.spawnSwiftd(["stop", "plain", "slow", "gone", "exec", "hung", "--timeout", "1s"])
+            // For most of the first second, slow, exec and hung are all being stopped.
+            var seen: Set<String> = []
+            let until = Monotonic.now() + 800_000_000
+            while Monotonic.now() < until {
+                for child in ProcessTable.children(of: stop.pid) {
+                    let words = (try? FileSystem.read("/proc/\(child)/cmdline", limit: 4096)) ?? []
+                    if let name = words.split(separator: 0).dropFirst(2).first { seen.insert(String(decoding: name, as: UTF8.self)) }
+                }
+                Monotonic.sleep(nanoseconds: 5_000_000)
+            }
+            #expect(seen == ["exec"], "only exec mode needs a swiftd of its own: \(seen)")
+            let result = stop.wait(timeout: 60)
+            #expect(result.code == 0, "\(result)")
+            #expect(result.stdout == "plain stopped\nslow stopped\ngone is not running\nexec stopped\n"
+                    + "hung stopped (its supervisor did not answer and was killed)\n", "\(result)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+            let status = try h.swiftd(["status", "plain", "slow", "exec", "hung"])
+            #expect(status.code == 3 && status.stdout == "plain: stopped\nslow: stopped\nexec: stopped\nhung: stopped\n", "\(status)")
+        }
+    }
+
     /// Each of several names is started by a swiftd of its own: a service
     /// started with others must be given exactly what one started alone is
     /// (no descriptor of the command or of a sibling's pipes).

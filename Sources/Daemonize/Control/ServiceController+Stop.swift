@@ -9,7 +9,25 @@ extension ServiceController {
     /// service's is ever signalled; a lock held by anything else (another
     /// command clearing up) is waited for, never signalled.
     package func stop(_ name: ServiceName, signal: ProcessSignal? = nil, timeout: Interval? = nil) -> Outcome {
-        if let refused = checkRunDirectory() { return refused }
+        var progress = beginStop(name, signal: signal, timeout: timeout)
+        while true {
+            switch progress {
+            case .done(let outcome):
+                return outcome
+            case .waiting(let pending):
+                progress = advance(pending, exited: pending.supervisor.waitForExit(timeoutMilliseconds: Monotonic.millisecondsUntil(pending.deadline)))
+            case .wouldWait:
+                preconditionFailure("a stop allowed to wait does not say it would")
+            }
+        }
+    }
+
+    /// The first part of `stop`: a supervised service's supervisor is asked to
+    /// stop it, and the stop then waits for its exit (`advance`); anything
+    /// else is done here. With `mayWait` false, a stop that would have to
+    /// wait here instead (see `StopProgress.wouldWait`) is not begun.
+    package func beginStop(_ name: ServiceName, signal: ProcessSignal? = nil, timeout: Interval? = nil, mayWait: Bool = true) -> StopProgress {
+        if let refused = checkRunDirectory() { return .done(refused) }
         let started = Monotonic.now()
         var pause: Int64 = 1_000_000
         do {
@@ -18,65 +36,93 @@ extension ServiceController {
                 let configured = snapshot.recorded?.configuration ?? ServiceConfiguration(name: name)
                 let plan = StopRequest.plan(configured, signal: signal, timeout: timeout)
                 if snapshot.isExecMode {
-                    if try snapshot.isRunning() { return try stopExec(snapshot, plan: plan) }
+                    if try snapshot.isRunning() {
+                        return mayWait ? .done(try stopExec(snapshot, plan: plan)) : .wouldWait
+                    }
                 } else if let supervisor = try snapshot.supervisor() {
-                    return stopSupervised(name, supervisor: supervisor, signal: signal, timeout: timeout, plan: plan)
+                    return askSupervisor(name, supervisor: supervisor, signal: signal, timeout: timeout, plan: plan)
                 }
                 switch snapshot.lock {
                 case .held:
+                    guard mayWait else { return .wouldWait }
                     // Held by no supervisor we know: a command clearing what a
                     // dead instance left, or a new supervisor about to record
                     // itself (without any record, only briefly).
                     let patience = snapshot.recorded == nil ? 2_000_000_000 : plan.total.nanoseconds + 30_000_000_000
                     if Monotonic.now() - started >= patience {
-                        return Outcome(code: ExitCode.failure, error: "\(name): could not stop: \(snapshot.pidPath) is locked by a process that is not its supervisor (refused)")
+                        return .done(Outcome(code: ExitCode.failure, error: "\(name): could not stop: \(snapshot.pidPath) is locked by a process that is not its supervisor (refused)"))
                     }
                     Monotonic.sleep(nanoseconds: pause)
                     pause = min(pause * 2, 20_000_000)
                     continue
                 case .untrusted(let holder):
-                    return Outcome(code: ExitCode.failure, error: untrustedLock(snapshot, holder: holder))
+                    return .done(Outcome(code: ExitCode.failure, error: untrustedLock(snapshot, holder: holder)))
                 case .absent, .free:
-                    if let outcome = stopDead(name, plan: plan) { return outcome }
-                    continue
+                    switch stopDead(name, plan: plan, mayWait: mayWait) {
+                    case .wouldWait: return .wouldWait
+                    case .done(let outcome): return .done(outcome)
+                    case .lookAgain: continue
+                    }
                 }
             }
         } catch {
-            return Outcome(code: ExitCode.of(error), error: error is ServiceError ? "\(error)" : "\(name): \(error)")
+            return .done(Outcome(code: ExitCode.of(error), error: error is ServiceError ? "\(error)" : "\(name): \(error)"))
         }
+    }
+
+    /// Takes a stop on: `exited` says whether its supervisor has exited (else
+    /// its deadline passed). A supervisor past its time is killed (its
+    /// service gets its parent-death signal, and whatever is left is stopped
+    /// once it is gone) and waited for a while more.
+    package func advance(_ pending: PendingStop, exited: Bool) -> StopProgress {
+        if !exited && !pending.killed {
+            try? pending.supervisor.send(.kill)
+            return .waiting(PendingStop(name: pending.name, supervisor: pending.supervisor, plan: pending.plan,
+                                        deadline: Monotonic.now() + PendingStop.afterKill, killed: true))
+        }
+        defer { pending.supervisor.close() }
+        return .done(afterSupervisor(pending.name, supervisor: pending.supervisor.pid, killed: pending.killed, plan: pending.plan))
     }
 
     /// Not running: clears a stale pidfile and whatever a dead supervisor
     /// left, holding the pidfile's lock the while (see `clearLeftovers`); a
-    /// service started meanwhile holds it, and is then left alone. Nil when
-    /// the record under the lock names an instance that still runs: look again.
-    private func stopDead(_ name: ServiceName, plan: StopPlan) -> Outcome? {
+    /// service started meanwhile holds it, and is then left alone.
+    /// `.lookAgain` when the record under the lock names an instance that
+    /// still runs.
+    private func stopDead(_ name: ServiceName, plan: StopPlan, mayWait: Bool) -> DeadStop {
         guard let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) else {
-            return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
+            return .done(Outcome(code: ExitCode.success, output: Wording.notRunning(name)))
         }
         defer { lock.release() }
         CrashPoint.reach("clearing-leftovers")
         var leftovers = 0
         if var recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
             do {
-                if try recorded.liveInstance() != nil { return nil }
+                if try recorded.liveInstance() != nil { return .lookAgain }
             } catch {
-                return Outcome(code: ExitCode.of(error), error: "\(name): \(error)")
+                return .done(Outcome(code: ExitCode.of(error), error: "\(name): \(error)"))
             }
             leftovers = Leftovers.find(recorded).count
-            if leftovers > 0 { Leftovers.stop(recorded, plan: plan) }
+            if leftovers > 0 {
+                guard mayWait else { return .wouldWait }
+                Leftovers.stop(recorded, plan: plan)
+            }
             if recorded.isActive {
                 recorded.phase = .stopped
                 recorded.pid = nil
                 try? recorded.write(paths.stateFile(name))
             }
         }
-        if leftovers > 0 { return Outcome(code: ExitCode.success, output: Wording.stopped(name, "\(leftovers) leftover process\(leftovers == 1 ? "" : "es") of a dead supervisor")) }
-        return Outcome(code: ExitCode.success, output: Wording.notRunning(name))
+        if leftovers > 0 { return .done(Outcome(code: ExitCode.success, output: Wording.stopped(name, "\(leftovers) leftover process\(leftovers == 1 ? "" : "es") of a dead supervisor"))) }
+        return .done(Outcome(code: ExitCode.success, output: Wording.notRunning(name)))
     }
 
-    private func stopSupervised(_ name: ServiceName, supervisor: ProcessHandle, signal: ProcessSignal?, timeout: Interval?, plan: StopPlan) -> Outcome {
-        defer { supervisor.close() }
+    private enum DeadStop { case done(Outcome), lookAgain, wouldWait }
+
+    /// Sends the supervisor the stop (with the overrides); the supervisor
+    /// exits only once every process of the service is gone, and its exit
+    /// releases the lock. Its pidfd says so at once.
+    private func askSupervisor(_ name: ServiceName, supervisor: ProcessHandle, signal: ProcessSignal?, timeout: Interval?, plan: StopPlan) -> StopProgress {
         do {
             if let value = StopRequest.encode(signal: signal, timeout: timeout) {
                 try supervisor.send(.terminate, value: value)
@@ -84,24 +130,16 @@ extension ServiceController {
                 try supervisor.send(.terminate)
             }
         } catch let error as SystemError where error.errno == .noSuchProcess {
-            // It died just now: see below what it left.
+            // It died just now: see, once it is waited for, what it left.
         } catch let error as SystemError {
-            return Outcome(code: ExitCode.forStart(error.errno), error: "\(name): cannot signal its supervisor: \(error.errno)")
+            supervisor.close()
+            return .done(Outcome(code: ExitCode.forStart(error.errno), error: "\(name): cannot signal its supervisor: \(error.errno)"))
         } catch {
-            return Outcome(code: ExitCode.failure, error: "\(name): \(error)")
+            supervisor.close()
+            return .done(Outcome(code: ExitCode.failure, error: "\(name): \(error)"))
         }
-        // The supervisor exits only once every process of the service is gone;
-        // its exit releases the lock. Its pidfd says so at once.
-        let allowed = plan.total.nanoseconds + 10_000_000_000
-        var killed = false
-        if !supervisor.waitForExit(timeoutMilliseconds: Int32(clamping: allowed / 1_000_000)) {
-            // A supervisor that does not answer: kill it; its service gets its
-            // parent-death signal, and whatever is left is stopped below.
-            try? supervisor.send(.kill)
-            _ = supervisor.waitForExit(timeoutMilliseconds: 5000)
-            killed = true
-        }
-        return afterSupervisor(name, supervisor: supervisor.pid, killed: killed, plan: plan)
+        return .waiting(PendingStop(name: name, supervisor: supervisor, plan: plan,
+                                    deadline: Monotonic.now() + plan.total.nanoseconds + PendingStop.grace, killed: false))
     }
 
     /// The supervisor is gone. If it recorded the end of its service, that is

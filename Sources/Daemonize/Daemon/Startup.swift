@@ -102,10 +102,10 @@ extension Daemon {
 
 /// Writing to the standard streams without buffering surprises around forks.
 package enum Standard {
-    /// Writes `line` and a newline to standard error.
-    package static func error(_ line: String) {
+    /// Writes `line` and `terminator` to standard error.
+    package static func error(_ line: String, terminator: String = "\n") {
         CurrentProcess.flushStandardStreams()
-        try? FileDescriptor.standardError.writeAll(line + "\n")
+        try? FileDescriptor.standardError.writeAll(line + terminator)
     }
 
     /// Writes `text` to standard output, unbuffered.

@@ -74,6 +74,16 @@ public struct ResourceLimit: Hashable, Sendable {
         self.soft = soft
         self.hard = hard
     }
+
+    /// The calling process's own limit of `resource`.
+    ///
+    /// The corresponding C function is `getrlimit`.
+    package static func current(_ resource: Resource) -> ResourceLimit? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(UInt32(resource.code)), &limit) == 0 else { return nil }
+        func value(_ v: rlim_t) -> UInt64? { v == rlim_t.max ? nil : UInt64(v) }  // RLIM_INFINITY
+        return ResourceLimit(resource, soft: value(limit.rlim_cur), hard: value(limit.rlim_max))
+    }
 }
 
 /// An I/O scheduling class and level of a launched program (`ioprio_set`).
