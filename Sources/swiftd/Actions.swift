@@ -85,18 +85,32 @@ enum Actions {
             statuses = try parsed.positionals.map { controller.status(try Commands.name($0, for: "status")) }
         }
         // One name: its code; several: the highest; all of the run dir: the first that is not 0.
-        let code = parsed.positionals.isEmpty ? statuses.first { $0.exitCode != 0 }?.exitCode ?? 0
-            : statuses.reduce(ExitCode.success) { max($0, $1.exitCode) }
+        // In place, here and below: `statuses[index]` and iterating copy each
+        // status out (every field retained and released); a buffer's element
+        // is read where it is.
+        let code = statuses.withUnsafeBufferPointer { all in
+            var code = ExitCode.success
+            for index in all.indices {
+                let status = all[index].exitCode
+                if !parsed.positionals.isEmpty {
+                    code = max(code, status)
+                } else if status != ExitCode.success {
+                    return status
+                }
+            }
+            return code
+        }
         if parsed.quiet && code == ExitCode.success { return code }
         if parsed.has("json") {
             print(parsed.positionals.count == 1 ? statuses[0].json.description : JSON.array(statuses.map(\.json)).description)
         } else {
             // One print for all (a print a line costs more than the line: 1,750 instructions).
             var text = ""
-            // By index: each status is read in place, not copied out (a copy retains every field).
-            for index in statuses.indices {
-                text += statuses[index].line
-                text += "\n"
+            statuses.withUnsafeBufferPointer { all in
+                for index in all.indices {
+                    text += all[index].line
+                    text += "\n"
+                }
             }
             print(text, terminator: "")
         }

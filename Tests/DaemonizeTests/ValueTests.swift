@@ -1,5 +1,6 @@
 import Glibc
 @testable import Daemonize
+import TestSupport
 import Testing
 
 /// Pure parsing and formatting: no processes involved.
@@ -58,6 +59,25 @@ import Testing
         #expect(try CommandWords.split(CommandWords.quote(words)) == words)
         #expect(try CommandWords.split("a '\u{301}' \\\u{301} \"\u{301}\"") == ["a", "\u{301}", "\u{301}", "\u{301}"])
         #expect(CommandWords.uncommented("a '\u{301}#' #\u{301} comment") == "a '\u{301}#'")
+    }
+
+    /// A file is read to its end: a regular file without the read that only
+    /// says end of file, and one under /proc (whose size says 0, read in
+    /// pieces shorter than asked) to its last piece.
+    @Test func filesAreReadToTheirEnd() throws {
+        let smaps = String(decoding: try FileSystem.read("/proc/self/smaps", limit: 1 << 24), as: UTF8.self)
+        let mappings = smaps.split(separator: "\n").filter { $0.first.map { $0.isHexDigit } == true && $0.contains("-") }
+        #expect(smaps.utf8.count > 16384 && smaps.hasSuffix("\n"), "\(smaps.utf8.count) bytes")
+        let flags = smaps.split(separator: "\n").filter { $0.hasPrefix("VmFlags:") }
+        #expect(flags.count == mappings.count, "every mapping to its last line")
+        try withScratch("read") { scratch throws in
+            for size in [0, 1, 16383, 16384, 16385, 40000] {
+                let path = scratch.file("f\(size)")
+                let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 % 251) }
+                try FileSystem.writeAtomically(path, bytes)
+                #expect(try FileSystem.read(path) == bytes, "\(size) bytes")
+            }
+        }
     }
 
     @Test func pathsJoinWithOneSlash() {

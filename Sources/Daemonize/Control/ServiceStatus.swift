@@ -21,8 +21,19 @@ package struct ServiceStatus: Sendable {
     package var statusText: String?
     /// Why it is dead, failed or unknown.
     package var detail: String?
-    /// The recorded state, when readable.
-    package var recorded: ServiceState?
+    /// The recorded state, when readable. Kept in a box: a status is copied
+    /// whole wherever it is read out of an array or passed on, and a state
+    /// has dozens of fields to retain and release for each copy.
+    package var recorded: ServiceState? {
+        get { recordedBox?.state }
+        set { recordedBox = newValue.map(RecordedBox.init) }
+    }
+    private var recordedBox: RecordedBox?
+
+    private final class RecordedBox: Sendable {
+        let state: ServiceState
+        init(_ state: ServiceState) { self.state = state }
+    }
 
     package init(name: ServiceName, state: State) {
         self.name = name
@@ -144,43 +155,50 @@ package struct ServiceStatus: Sendable {
 
     /// One line for people: "web: running (pid 1235), up 3m12s, 0 restarts".
     package var line: String {
-        // Room for the usual line at once: appends that outgrow a String copy it.
-        var text = ""
-        text.reserveCapacity(96)
-        text += name.rawValue
-        text += ": "
+        // Built as bytes, with room for the usual line at once: a String
+        // append costs about 340 instructions, and an interpolation builds a
+        // String of its own.
+        var out: [UInt8] = []
+        out.reserveCapacity(96)
+        func put(_ text: String) { out.append(contentsOf: text.utf8) }
+        put(name.rawValue)
+        put(": ")
         switch state {
         case .running, .starting, .stopping:
-            text += state.rawValue + " (pid \(pid.map(String.init) ?? "?"))"
-            if let uptime { text += ", up \(uptime.approximate)" }
-            text += ", \(restarts) restart\(restarts == 1 ? "" : "s")"
-            if let detail { text += "; \(detail)" }
-            text += overlapText
+            put(state.rawValue)
+            put(" (pid ")
+            put(pid.map(String.init) ?? "?")
+            put(")")
+            if let uptime {
+                put(", up ")
+                put(uptime.approximate)
+            }
+            put(", ")
+            put(String(restarts))
+            put(restarts == 1 ? " restart" : " restarts")
+            if let detail {
+                put("; ")
+                put(detail)
+            }
+            // While a restart in place overlaps, the other instance; and why the last one failed.
+            if let pid = recorded?.newPID { put("; new instance (pid \(pid)) starting") }
+            if let pid = recorded?.oldPID { put("; instance (pid \(pid)) stopping") }
+            if let failure = recorded?.restartFailure { put("; last restart failed: \(failure)") }
         case .restarting:
-            text += "restarting"
-            if let lastExit { text += " (last \(lastExit))" }
-            text += ", \(restarts) restart\(restarts == 1 ? "" : "s")"
+            put("restarting")
+            if let lastExit { put(" (last \(lastExit))") }
+            put(", \(restarts) restart\(restarts == 1 ? "" : "s")")
         case .exited:
-            text += lastExit.map { "\($0)" } ?? "exited"
+            put(lastExit.map { "\($0)" } ?? "exited")
         case .failed:
-            text += detail ?? "failed"
+            put(detail ?? "failed")
         case .dead, .unknown:
-            text += state.rawValue + (detail.map { " (\($0))" } ?? "")
+            put(state.rawValue + (detail.map { " (\($0))" } ?? ""))
         case .stopped, .notRunning:
-            text += state.rawValue
+            put(state.rawValue)
         }
-        if let statusText, !statusText.isEmpty { text += ": \"\(statusText)\"" }
-        return Escaped.line(text)
-    }
-
-    /// While a restart in place overlaps, the other instance; and why the
-    /// last one failed.
-    private var overlapText: String {
-        var text = ""
-        if let pid = recorded?.newPID { text += "; new instance (pid \(pid)) starting" }
-        if let pid = recorded?.oldPID { text += "; instance (pid \(pid)) stopping" }
-        if let failure = recorded?.restartFailure { text += "; last restart failed: \(failure)" }
-        return text
+        if let statusText, !statusText.isEmpty { put(": \"\(statusText)\"") }
+        return Escaped.line(String(decoding: out, as: UTF8.self))
     }
 
     private static func json(pid: pid_t?) -> JSON { pid.map { JSON.int(Int64($0)) } ?? JSON.null }

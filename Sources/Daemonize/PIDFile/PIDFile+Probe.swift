@@ -179,7 +179,7 @@ extension PIDFile {
                 let st = try fd.status()
                 if st.st_mode & S_IFMT != S_IFREG { throw InvalidFile(.pidFile, path, .wrongType, message: "open \(path): not a regular file") }
                 // A pidfile someone else could have written is never trusted.
-                if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 { throw PIDFile.foreignOwner(path, st.st_uid) }
+                if st.st_uid != 0 && st.st_uid != CurrentProcess.effectiveUserID { throw PIDFile.foreignOwner(path, st.st_uid) }
                 // A pid is at most 11 bytes; read a little more to see garbage as garbage.
                 let content = try fd.read(upTo: 32, at: 0)
                 // A shared lock only an exclusive holder refuses, let go at once.

@@ -118,7 +118,7 @@ extension ServiceConfiguration {
         }
         do {
             let st = try fd.status()
-            if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 {
+            if st.st_uid != 0 && st.st_uid != CurrentProcess.effectiveUserID {
                 throw invalid("chroot", root, "owned by uid \(st.st_uid), not by this user or root: refused")
             }
             if st.st_mode & 0o022 != 0 { throw invalid("chroot", root, "writable by group or others: refused") }

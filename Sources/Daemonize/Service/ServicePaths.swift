@@ -86,7 +86,7 @@ package struct ServicePaths: Hashable, Sendable {
         case S_IFLNK: throw refuse(.symbolicLink, "is a symbolic link (refused)")
         default: throw refuse(.wrongType, "not a directory")
         }
-        if st.st_uid != CurrentProcess.effectiveUserID && st.st_uid != 0 {
+        if st.st_uid != 0 && st.st_uid != CurrentProcess.effectiveUserID {
             throw refuse(.foreignOwner(st.st_uid), "owned by uid \(st.st_uid), not by this user or root (refused)")
         }
         if st.st_mode & 0o002 != 0 && st.st_mode & S_ISVTX == 0 {

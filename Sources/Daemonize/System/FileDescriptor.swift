@@ -83,7 +83,13 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     }
 
     /// Reads until end of file, or until `limit` bytes (then stops there).
-    package func readAll(limit: Int = 1 << 24) throws -> [UInt8] {
+    ///
+    /// `regularFileSize`, the size `fstat` gave for a regular file, spares
+    /// the read that would only say end of file: a read of a regular file
+    /// that returns less than asked, once that size is read, was at its end.
+    /// (A size of 0 says nothing: files under /proc show 0, and are read in
+    /// pieces shorter than asked.)
+    package func readAll(limit: Int = 1 << 24, regularFileSize: Int? = nil) throws -> [UInt8] {
         var result: [UInt8] = []
         // Not zeroed first: `status` of a thousand services reads two thousand small files.
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 1)
@@ -93,6 +99,7 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
             let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]))
             if n == 0 { break }
             result.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+            if let size = regularFileSize, size > 0, n < want, result.count >= size { break }
         }
         return result
     }
