@@ -72,6 +72,13 @@ import Testing
             #expect(lines.count == 3, "\(list)")
             #expect(lines[1].hasPrefix("alpha") && lines[1].contains("running"))
             #expect(lines[2].hasPrefix("beta") && lines[2].contains("stopped"))
+            // Columns line up, and the command is shown as a shell would take it back.
+            let header = lines[0]
+            let state = header.distance(from: header.startIndex, to: try #require(header.firstRange(of: "STATE")).lowerBound)
+            #expect(lines[1].dropFirst(state).hasPrefix("running") && lines[2].dropFirst(state).hasPrefix("stopped"), "\(list)")
+            #expect(try h.startService("gamma", service: ["--tag", "é'x"]).code == 0)
+            let again = try h.swiftd(["list"]).stdout.split(separator: "\n")
+            #expect(again.count == 4 && again[3].hasSuffix(" service --tag 'é'\\''x'"), "\(again)")
             let json = try h.swiftd(["list", "--json"])
             #expect(json.stdout.hasPrefix("[{\"name\":\"alpha\",\"state\":\"running\""), "\(json)")
             #expect(json.stdout.contains("{\"name\":\"beta\",\"state\":\"stopped\""))

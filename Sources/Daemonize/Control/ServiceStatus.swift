@@ -30,6 +30,14 @@ package struct ServiceStatus: Sendable {
     }
     private var recordedBox: RecordedBox?
 
+    /// While a restart in place overlaps, the other instance: the new one
+    /// starting, else the old one stopping. (Read through the box: `recorded`
+    /// hands out a copy of the whole state.)
+    package var otherInstancePID: pid_t? { recordedBox?.state.newPID ?? recordedBox?.state.oldPID }
+
+    /// The command it was recorded with, for `list`.
+    package var recordedCommand: [String]? { recordedBox?.state.configuration.argv }
+
     private final class RecordedBox: Sendable {
         let state: ServiceState
         init(_ state: ServiceState) { self.state = state }
@@ -181,9 +189,9 @@ package struct ServiceStatus: Sendable {
                 put(detail)
             }
             // While a restart in place overlaps, the other instance; and why the last one failed.
-            if let pid = recorded?.newPID { put("; new instance (pid \(pid)) starting") }
-            if let pid = recorded?.oldPID { put("; instance (pid \(pid)) stopping") }
-            if let failure = recorded?.restartFailure { put("; last restart failed: \(failure)") }
+            if let pid = recordedBox?.state.newPID { put("; new instance (pid \(pid)) starting") }
+            if let pid = recordedBox?.state.oldPID { put("; instance (pid \(pid)) stopping") }
+            if let failure = recordedBox?.state.restartFailure { put("; last restart failed: \(failure)") }
         case .restarting:
             put("restarting")
             if let lastExit { put(" (last \(lastExit))") }
@@ -222,12 +230,12 @@ package struct ServiceStatus: Sendable {
             ("restarts", .int(Int64(restarts))),
             ("last_exit", lastExitJSON),
             ("status_text", statusText.map { .string($0) } ?? .null),
-            ("dropped_log_lines", .int(Int64(recorded?.droppedLines ?? 0))),
+            ("dropped_log_lines", .int(Int64(recordedBox?.state.droppedLines ?? 0))),
             ("detail", detail.map { .string($0) } ?? .null),
-            ("command", recorded.map { .array($0.configuration.argv.map { .string($0) }) } ?? .null),
-            ("new_pid", Self.json(pid: recorded?.newPID)),
-            ("old_pid", Self.json(pid: recorded?.oldPID)),
-            ("restart_failure", Self.json(text: recorded?.restartFailure)),
+            ("command", recordedCommand.map { .array($0.map { .string($0) }) } ?? .null),
+            ("new_pid", Self.json(pid: recordedBox?.state.newPID)),
+            ("old_pid", Self.json(pid: recordedBox?.state.oldPID)),
+            ("restart_failure", Self.json(text: recordedBox?.state.restartFailure)),
             ("exit_code", .int(Int64(exitCode))),
         ])
     }
