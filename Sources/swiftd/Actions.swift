@@ -17,7 +17,8 @@ enum Actions {
         throw UsageError(message: "--busy-exit-code is for run, not \(command)", command: command)
     }
 
-    /// Several names: each checked now, then handled by a swiftd of its own (`Several`).
+    /// Several names: each checked now, then handled as if alone (`Several`:
+    /// a swiftd of its own, or for `stops` a stop begun and waited for here).
     private static func several(_ command: String, _ parsed: ParsedArguments, stops: Several.Stops? = nil) throws -> Int32? {
         guard parsed.positionals.count > 1 else { return nil }
         let names = try parsed.positionals.map { try Commands.name($0, for: command) }

@@ -169,6 +169,11 @@ package struct ServiceStatus: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(96)
         func put(_ text: String) { out.append(contentsOf: text.utf8) }
+        func putRestarts() {
+            put(", ")
+            put(String(restarts))
+            put(restarts == 1 ? " restart" : " restarts")
+        }
         put(name.rawValue)
         put(": ")
         switch state {
@@ -181,9 +186,7 @@ package struct ServiceStatus: Sendable {
                 put(", up ")
                 put(uptime.approximate)
             }
-            put(", ")
-            put(String(restarts))
-            put(restarts == 1 ? " restart" : " restarts")
+            putRestarts()
             if let detail {
                 put("; ")
                 put(detail)
@@ -195,7 +198,7 @@ package struct ServiceStatus: Sendable {
         case .restarting:
             put("restarting")
             if let lastExit { put(" (last \(lastExit))") }
-            put(", \(restarts) restart\(restarts == 1 ? "" : "s")")
+            putRestarts()
         case .exited:
             put(lastExit.map { "\($0)" } ?? "exited")
         case .failed:
