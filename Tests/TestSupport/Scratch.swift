@@ -29,13 +29,36 @@ package final class Scratch: @unchecked Sendable {
     }
 
     /// Every live process carrying this test's mark.
+    ///
+    /// A process in the middle of `execve` shows an empty environment: the
+    /// kernel lets a vfork parent (the launcher, so `start` may already have
+    /// answered) go on once the new program's memory replaces the old, and
+    /// fills in the environment's place a little later. Such a process (not a
+    /// zombie, an executable, no environment) is read again until its
+    /// environment shows, for up to a second in all: under load that window
+    /// lasts milliseconds, and a process missed there is missed for good.
     package func markedProcesses() -> [pid_t] {
         let needle = Array(mark.utf8)
+        let deadline = Monotonic.now() + 1_000_000_000
         return ProcessTable.allPIDs().filter { pid in
-            guard pid != getpid(), let environ = try? FileSystem.read("/proc/\(pid)/environ", limit: 1 << 20) else { return false }
-            if let st = ProcessTable.stat(of: pid), st.isZombie { return false }
-            return environ.split(separator: 0).contains { $0.elementsEqual(needle) }
+            guard pid != getpid() else { return false }
+            while true {
+                guard let environ = try? FileSystem.read("/proc/\(pid)/environ", limit: 1 << 20) else { return false }
+                if let st = ProcessTable.stat(of: pid), st.isZombie { return false }
+                if !environ.isEmpty || !Scratch.isExecuting(pid) || Monotonic.now() >= deadline {
+                    return environ.split(separator: 0).contains { $0.elementsEqual(needle) }
+                }
+                Monotonic.sleep(nanoseconds: 1_000_000)
+            }
         }
+    }
+
+    /// True when `pid` has an executable but no environment yet: inside
+    /// `execve`. (A kernel thread, or a process past the release of its
+    /// memory as it exits, has no executable.)
+    private static func isExecuting(_ pid: pid_t) -> Bool {
+        var buffer = [CChar](repeating: 0, count: 64)
+        return readlink("/proc/\(pid)/exe", &buffer, buffer.count) > 0
     }
 
     /// Kills every marked process (until none is left), then removes the directory.

@@ -20,8 +20,13 @@ package func raceStartAgainstStop(_ h: Harness, name: String, rounds: Int, start
         let status = try h.swiftd(["status", name])
         var locked = false
         if case .running = PIDFile.status(at: h.pidFile(name)) { locked = true }
-        if (status.code == 0) != !instances.isEmpty { problems.append("round \(round): status \(status.code) with \(instances)") }
-        if locked != !instances.isEmpty { problems.append("round \(round): locked \(locked) with \(instances)") }
+        if (status.code == 0) != !instances.isEmpty || locked != !instances.isEmpty {
+            // Everything that tells what happened, once the counts disagree.
+            let marked = h.scratch.markedProcesses().map { "\($0) \(ProcessTable.stat(of: $0)?.name ?? "?")" }
+            let record = (try? FileSystem.read(Path.join(h.runDirectory, "\(name).state"), limit: 1 << 16)).map { String(decoding: $0, as: UTF8.self) } ?? "none"
+            problems.append("round \(round): status \(status.code) (\(status)), locked \(locked), instances \(instances), "
+                + "starts \(started), stop \(stopped), marked \(marked), record \(record)")
+        }
         if round % 2 == 1 { _ = try h.swiftd(["stop", name]) }
     }
     return problems
