@@ -140,4 +140,58 @@ extension PidReuseTests {
             #expect(h.text("signals").isEmpty, "\(h.text("signals"))")
         }
     }
+
+    /// A session whose leader exited, its number the pid a dead service's
+    /// record names: a stranger's session that took the number once the pid
+    /// space wrapped, as far as anything can tell. Its member is left alone,
+    /// and named, by stop and by start, whatever start time the record gives.
+    @Test func aSessionNumberGivenOutAgainIsLeftAlone() throws {
+        try withHarness("leftover-reused") { h throws in
+            let signals = h.scratch.file("signals")
+            let stamps = h.scratch.file("stamps")
+            // setsid's child leads a new session, starts a member and exits.
+            let script = "'\(h.fixturePath)' service --record-signals '\(signals)' --stamp '\(stamps)' & exit 0"
+            _ = try Spawned.start("/usr/bin/setsid", ["--fork", "/bin/sh", "-c", script], environment: h.scratch.environment).wait(timeout: 10)
+            #expect(eventually { h.text("stamps").hasPrefix("start ") })
+            let member = try #require(pid_t(h.text("stamps").split(separator: " ")[1]))
+            let stat = try #require(ProcessTable.stat(of: member))
+            let leader = stat.session
+            #expect(leader != member)
+            #expect(eventually { ProcessTable.stat(of: leader) == nil }, "the leader is reaped: its number is free")
+            try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
+            for seen in ["", "main-seen=\(stat.startTime - 1)\n"] {
+                let state = "version=1\nname=x\nmode=supervised\nphase=running\npid=\(leader)\npid-start-time=\(stat.startTime)\n" + seen
+                try FileSystem.writeAtomically(Path.join(h.runDirectory, "x.state"), Array(state.utf8), mode: 0o600)
+                let stop = try h.swiftd(["stop", "x"])
+                #expect(stop.code == 0 && stop.stdout == "x is not running\n", "\(stop)")
+                #expect(stop.stderr == "swiftd: x: left alone: pid \(member), in the session its main process led: none started before that process "
+                        + "was last recorded running, so the session number may be another's by now; stop it by hand if x's\n", "\(stop)")
+                try FileSystem.writeAtomically(Path.join(h.runDirectory, "x.state"), Array(state.utf8), mode: 0o600)
+                #expect(try h.startService("x", ["--min-uptime", "0"]).code == 0)
+                #expect(try h.swiftd(["stop", "x"]).code == 0)
+            }
+            #expect(h.isAlive(member))
+            #expect(h.text("signals").isEmpty, "\(h.text("signals"))")
+        }
+    }
+
+    /// What a killed supervisor's service left, its main process gone and
+    /// reaped: its members started before the supervisor last recorded the
+    /// main process, which proves the session is still the service's, and
+    /// the next stop stops them.
+    @Test func membersOfADeadMainProcessAreStillStopped() throws {
+        try withHarness("leftover-members") { h throws in
+            let script = "'\(h.fixturePath)' service & '\(h.fixturePath)' service & wait"
+            #expect(try h.swiftd(["start", "x", "--min-uptime", "0", "--", "/bin/sh", "-c", script]).code == 0)
+            #expect(eventually { h.processes(named: "fixture").count == 2 })
+            let main = try #require(h.pid("x"))
+            let supervisor = try #require(h.lockHolder("x"))
+            kill(supervisor, SIGKILL)
+            #expect(eventually { ProcessTable.stat(of: main) == nil }, "the shell died of its parent-death signal and was reaped")
+            #expect(h.processes(named: "fixture").count == 2)
+            let stop = try h.swiftd(["stop", "x"])
+            #expect(stop.code == 0 && stop.stdout == "x stopped (2 leftover processes of a dead supervisor)\n" && stop.stderr.isEmpty, "\(stop)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
 }

@@ -8,10 +8,14 @@ internal import Glibc
 /// itself in the background keeps it) with the sessions they lead. Those are taken once, by the caller: a process that
 /// locks the file later (another command) is never one of them.
 ///
-/// A session id stays allocated while any member lives, so while members are
-/// found its number cannot have been reused; and a live process with the
-/// recorded pid but another start time proves the pid was reused, in which
-/// case nothing is touched.
+/// A process with the recorded pid but another start time (alive, or exited
+/// and not yet reaped) proves the pid was reused, in which case nothing is
+/// touched. A session number stays taken while any member lives, but once
+/// every process of the service's session is gone the number can go to a new
+/// session (the pid space wraps): the session the main process led counts
+/// only while something proves it is still the service's
+/// (`sessionIsTheServices`). Its members without that proof are left alone
+/// and named (`unproven`).
 enum Leftovers {
     /// The live processes of the recorded service. Nothing unless the record
     /// has the service's start time; never pid 1, this process or its
@@ -23,20 +27,58 @@ enum Leftovers {
     ///   - adopted: the caller is the subreaper of the service's orphans (the
     ///     start command while it waits): its descendants are the service's too.
     static func find(_ recorded: ServiceState, holders: [RecordedProcess] = [], adopted: Bool = false) -> [pid_t] {
-        guard let pid = recorded.pid, pid > 1, let start = recorded.pidStartTime else { return [] }
+        census(recorded, holders: holders, adopted: adopted).proven
+    }
+
+    /// The live members of the session the recorded main process led that
+    /// nothing proves to be the service's (see `sessionIsTheServices`): never
+    /// signalled, named to the user instead.
+    static func unproven(_ recorded: ServiceState, holders: [RecordedProcess] = []) -> [pid_t] {
+        census(recorded, holders: holders, adopted: false).unproven
+    }
+
+    private static func census(_ recorded: ServiceState, holders: [RecordedProcess], adopted: Bool) -> (proven: [pid_t], unproven: [pid_t]) {
+        guard let pid = recorded.pid, pid > 1, let start = recorded.pidStartTime else { return ([], []) }
         let excluded = callerAndAncestors()
-        guard !excluded.contains(pid) else { return [] }
-        if let st = ProcessTable.stat(of: pid), !st.isZombie, st.startTime != start { return [] }
+        guard !excluded.contains(pid) else { return ([], []) }
+        let main = ProcessTable.stat(of: pid)
+        // Another process, alive or not yet reaped, holds the number.
+        if let main, main.startTime != start { return ([], []) }
+        let leaders = liveHolders(holders)
         var found = ProcessTable.members(ofSession: pid)
+        var unproven: [pid_t] = []
+        if !sessionIsTheServices(pid, start: start, main: main, members: found, leaders: leaders, seen: recorded.mainSeen) {
+            unproven = found
+            found = []
+        }
         if let session = mainSession(recorded) { found += ProcessTable.members(ofSession: session).filter { !found.contains($0) } }
-        for holder in liveHolders(holders) {
+        for holder in leaders {
             found += ([holder] + (holder == pid ? [] : ProcessTable.members(ofSession: holder))).filter { !found.contains($0) }
         }
         if adopted { found += ProcessTree.descendants(of: CurrentProcess.id).filter { !found.contains($0) } }
-        return found.filter { member in
+        let mayBeOfIt = { (member: pid_t) -> Bool in
             guard member > 1, !excluded.contains(member), let st = ProcessTable.stat(of: member), !st.isZombie else { return false }
             return st.startTime >= start
         }
+        return (found.filter(mayBeOfIt), unproven.filter { mayBeOfIt($0) && !found.contains($0) })
+    }
+
+    /// Whether the session numbered `pid` is still the one the recorded main
+    /// process made. It is while that process holds the pid (alive, or exited
+    /// and not yet reaped: its start time says it is the one), or while a
+    /// lock holder proven to be the service's is in it: a session number is
+    /// never two sessions' at once. Otherwise only a member that started no
+    /// later than the record last saw the main process holding its pid
+    /// (`mainSeen`) proves it: that member has been in the session since then
+    /// (a process leaves a session only for one numbered after itself), and so
+    /// kept the number taken. Without that, every process of the service's
+    /// session may have gone and the number gone to a stranger's session.
+    private static func sessionIsTheServices(_ pid: pid_t, start: UInt64, main: ProcessStat?, members: [pid_t], leaders: [pid_t],
+                                             seen: UInt64?) -> Bool {
+        if let main, main.startTime == start { return true }
+        if leaders.contains(where: { ProcessTable.stat(of: $0)?.session == pid }) { return true }
+        guard let seen, let oldest = members.compactMap({ ProcessTable.stat(of: $0)?.startTime }).min() else { return false }
+        return oldest <= seen
     }
 
     /// Follows `plan` (see `StopRequest.plan`) for the processes of the

@@ -48,6 +48,7 @@ extension ServiceController {
         state.phase = .running
         state.pid = CurrentProcess.id
         state.pidStartTime = ProcessTable.stat(of: CurrentProcess.id)?.startTime
+        state.mainSeen = ProcessTable.ticksSinceBoot()
         state.serviceSince = WallClock.seconds()
         do {
             try state.write(paths.stateFile(name))

@@ -96,6 +96,7 @@ extension ServiceController {
         defer { lock.release() }
         CrashPoint.reach("clearing-leftovers")
         var leftovers = 0
+        var leftAlone: [pid_t] = []
         if var recorded = try? ServiceState.read(paths.stateFile(name), name: name) {
             do {
                 if try recorded.liveInstance() != nil { return .lookAgain }
@@ -107,14 +108,19 @@ extension ServiceController {
                 guard mayWait else { return .wouldWait }
                 Leftovers.stop(recorded, plan: plan)
             }
+            leftAlone = Leftovers.unproven(recorded)
             if recorded.isActive {
                 recorded.phase = .stopped
                 recorded.pid = nil
                 try? recorded.write(paths.stateFile(name))
             }
         }
-        if leftovers > 0 { return .done(Outcome(code: ExitCode.success, output: Wording.stopped(name, "\(leftovers) leftover process\(leftovers == 1 ? "" : "es") of a dead supervisor"))) }
-        return .done(Outcome(code: ExitCode.success, output: Wording.notRunning(name)))
+        let warning = Wording.leftAlone(name, leftAlone)
+        if leftovers > 0 {
+            let detail = "\(leftovers) leftover process\(leftovers == 1 ? "" : "es") of a dead supervisor"
+            return .done(Outcome(code: ExitCode.success, output: Wording.stopped(name, detail), error: warning))
+        }
+        return .done(Outcome(code: ExitCode.success, output: Wording.notRunning(name), error: warning))
     }
 
     private enum DeadStop { case done(Outcome), lookAgain, wouldWait }
@@ -156,9 +162,11 @@ extension ServiceController {
         defer { lock.release() }
         var left = 0
         var cleared = true
+        var warning: String?
         if var recorded = try? ServiceState.read(paths.stateFile(name), name: name), recorded.supervisorPID == supervisor {
             left = Leftovers.find(recorded).count
             cleared = Leftovers.stop(recorded, plan: killed ? .kill : plan)
+            warning = Wording.leftAlone(name, Leftovers.unproven(recorded))
             if recorded.isActive {
                 recorded.phase = .stopped
                 recorded.pid = nil
@@ -166,9 +174,9 @@ extension ServiceController {
             }
         }
         if !cleared { return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running") }
-        if killed { return Outcome(code: ExitCode.success, output: Wording.stopped(name, "its supervisor did not answer and was killed")) }
+        if killed { return Outcome(code: ExitCode.success, output: Wording.stopped(name, "its supervisor did not answer and was killed"), error: warning) }
         let detail = left > 0 ? "; \(left) process\(left == 1 ? "" : "es") of it stopped" : ""
-        return Outcome(code: ExitCode.success, output: Wording.stopped(name, "its supervisor died during the stop\(detail)"))
+        return Outcome(code: ExitCode.success, output: Wording.stopped(name, "its supervisor died during the stop\(detail)"), error: warning)
     }
 
     /// Exec mode: the stop plan for every process of the service (its
@@ -184,12 +192,14 @@ extension ServiceController {
             recorded.pidStartTime = try ProcessTable.status(of: pid)?.startTime
         }
         try snapshot.checkPidfileNamesMain()
-        let cleared = Leftovers.stop(recorded, plan: plan, holders: snapshot.lockHolders())
+        let holders = snapshot.lockHolders()
+        let cleared = Leftovers.stop(recorded, plan: plan, holders: holders)
         guard cleared else { return Outcome(code: ExitCode.failure, error: "\(name): could not stop: processes of it are still running") }
+        let warning = Wording.leftAlone(name, Leftovers.unproven(recorded, holders: holders))
         // Every process that held its lock is gone; the kernel lets go of a
         // lock as its last holder exits. A lock taken since is a new start's.
         guard let lock = try? PIDFile.acquire(at: snapshot.pidPath, pid: nil, waitForPID: .zero) else {
-            return Outcome(code: ExitCode.success, output: Wording.stopped(name))
+            return Outcome(code: ExitCode.success, output: Wording.stopped(name), error: warning)
         }
         if snapshot.recorded != nil {
             recorded.phase = .stopped
@@ -197,7 +207,7 @@ extension ServiceController {
             try? recorded.write(paths.stateFile(name))
         }
         lock.release()
-        return Outcome(code: ExitCode.success, output: Wording.stopped(name))
+        return Outcome(code: ExitCode.success, output: Wording.stopped(name), error: warning)
     }
 
     /// Refuses to act on pidfiles in a run dir others could plant files in.

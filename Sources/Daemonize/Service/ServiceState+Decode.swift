@@ -92,6 +92,7 @@ extension ServiceState {
         else if k("supervisor-start-time") { supervisorStartTime = try ticks() }
         else if k("pid") { pid = try processID() }
         else if k("pid-start-time") { pidStartTime = try ticks() }
+        else if k("main-seen") { mainSeen = try ticks() }
         else if k("since") { guard let t = ServiceState.seconds(value), t.isFinite, t >= 0 else { throw bad() }; serviceSince = t }
         else if k("restarts") { restarts = try count() }
         else if k("source") { guard let s = ServiceConfiguration.Source(record: text()) else { throw bad() }; configuration.source = s }

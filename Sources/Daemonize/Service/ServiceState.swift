@@ -29,6 +29,12 @@ package struct ServiceState: Hashable, Sendable {
     /// The service's start time in clock ticks since boot (`/proc/PID/stat`
     /// field 22): with the pid, it names the process for ever.
     package var pidStartTime: UInt64?
+    /// When this record was written with the service's pid still taken by it
+    /// (alive, or exited and not yet reaped), in the ticks of `pidStartTime`
+    /// (`ProcessTable.ticksSinceBoot`). A process of its session that started
+    /// no later is proof that the session is still the one it made, not a new
+    /// one under the same number (see `Leftovers`).
+    package var mainSeen: UInt64?
     /// Wall-clock seconds when the service was last started.
     package var serviceSince: Double?
     /// How many times the supervisor respawned the service.
@@ -121,6 +127,7 @@ package struct ServiceState: Hashable, Sendable {
         if let supervisorStartTime { lines.append(("supervisor-start-time", "\(supervisorStartTime)")) }
         if let pid { lines.append(("pid", "\(pid)")) }
         if let pidStartTime { lines.append(("pid-start-time", "\(pidStartTime)")) }
+        if let mainSeen { lines.append(("main-seen", "\(mainSeen)")) }
         if let serviceSince { lines.append(("since", formatSeconds(serviceSince))) }
         lines.append(("restarts", "\(restarts)"))
         if let lastExit { lines.append(("last-exit", lastExit.record)) }

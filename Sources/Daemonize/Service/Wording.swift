@@ -36,6 +36,15 @@ enum Wording {
     /// "failed to start: REASON", as the record keeps it.
     static func failedToStart(_ reason: String) -> String { "failed to start: \(reason)" }
 
+    /// The members of a dead service's old session that nothing proves to be
+    /// its own any more (`Leftovers.unproven`); nil when there are none.
+    static func leftAlone(_ name: ServiceName, _ pids: [pid_t]) -> String? {
+        guard !pids.isEmpty else { return nil }
+        let list = pids.sorted().map { String($0) }.joined(separator: ", ")
+        return "\(name): left alone: pid\(pids.count == 1 ? "" : "s") \(list), in the session its main process led: none started before that "
+            + "process was last recorded running, so the session number may be another's by now; stop \(pids.count == 1 ? "it" : "them") by hand if \(name)'s"
+    }
+
     /// "web stopped", and what was also done, when anything was.
     static func stopped(_ name: ServiceName, _ detail: String? = nil) -> String {
         "\(name) stopped" + (detail.map { " (\($0))" } ?? "")

@@ -215,6 +215,8 @@ public final class Supervisor {
     func write() throws {
         statusSaveDue = nil
         state.phase = lifecycle.recorded
+        // `state.pid` is cleared as the main process is reaped: until then its pid stays taken.
+        state.mainSeen = state.pid == nil ? nil : ProcessTable.ticksSinceBoot()
         if let paths { try state.write(paths.stateFile(configuration.name)) }
     }
 

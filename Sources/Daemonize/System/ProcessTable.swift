@@ -45,6 +45,16 @@ package struct ProcessStat: Hashable, Sendable {
 /// What `/proc` says about processes. Facts for tests and for stop; never a
 /// liveness proof for a service (the pidfile lock is that).
 package enum ProcessTable {
+    /// Now, in the unit and from the origin of `ProcessStat.startTime`
+    /// (clock ticks since boot): a process that starts later never has a
+    /// smaller start time than this.
+    package static func ticksSinceBoot() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &now)
+        let hz = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return UInt64(now.tv_sec) * hz + UInt64(now.tv_nsec) * hz / 1_000_000_000
+    }
+
     /// The stat line of `pid`, or nil when it is gone (or cannot be read).
     package static func stat(of pid: pid_t) -> ProcessStat? {
         (try? status(of: pid)) ?? nil
