@@ -45,9 +45,12 @@ struct OperatorTests {
             // For most of the first second, slow, exec and hung are all being stopped.
             var seen: Set<String> = []
             let until = Monotonic.now() + 800_000_000
+            let own = (try? FileSystem.read("/proc/\(stop.pid)/cmdline", limit: 4096)) ?? []
             while Monotonic.now() < until {
                 for child in ProcessTable.children(of: stop.pid) {
                     let words = (try? FileSystem.read("/proc/\(child)/cmdline", limit: 4096)) ?? []
+                    // A child not yet past its execve still shows the command's own words.
+                    guard words != own else { continue }
                     if let name = words.split(separator: 0).dropFirst(2).first { seen.insert(String(decoding: name, as: UTF8.self)) }
                 }
                 Monotonic.sleep(nanoseconds: 5_000_000)
