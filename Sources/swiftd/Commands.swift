@@ -87,8 +87,10 @@ enum Commands {
 
     /// What `report` prints of `outcome`, for standard output and standard error.
     static func rendered(_ outcome: ServiceController.Outcome, _ parsed: ParsedArguments) -> (output: String?, error: String?) {
-        if parsed.quiet && outcome.code == ExitCode.success { return (nil, nil) }
-        return (outcome.output.map { $0 + "\n" }, outcome.error.map { "swiftd: \($0)\n" })
+        // A success's error text is a warning: --quiet keeps it.
+        let error = outcome.error.map { "swiftd: \($0)\n" }
+        if parsed.quiet && outcome.code == ExitCode.success { return (nil, error) }
+        return (outcome.output.map { $0 + "\n" }, error)
     }
 
     /// The command line again for one of several names: every option as
