@@ -99,6 +99,29 @@ import Testing
         }
     }
 
+    /// A start meeting a supervisor that has no service process to name
+    /// names the supervisor, with what it is doing: still starting (held
+    /// at a crash point before it spawns), or waiting to restart.
+    @Test func aStartNamesASupervisorWithoutAServiceAndWhatItIsDoing() throws {
+        try withHarness("start-busy") { h throws in
+            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "before-spawn", in: h.scratch.environment)
+            let first = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
+            let supervisor = try #require(h.stoppedProcess(), "the supervisor paused before it spawns")
+            let second = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])
+            #expect(second.code == 0 && second.stdout == "x is already running (starting; supervisor pid \(supervisor))\n", "\(second)")
+            kill(supervisor, SIGCONT)
+            #expect(first.wait(timeout: 30).code == 0)
+            #expect(try h.swiftd(["stop", "x"]).code == 0)
+
+            #expect(try h.startService("y", ["--restart", "always", "--restart-delay", "30s", "--min-uptime", "0"], service: ["--exit", "0", "--after", "200"]).code == 0)
+            #expect(eventually { h.state("y")?.phase == .backoff })
+            let again = try h.swiftd(["start", "y", "--", h.fixturePath, "service"])
+            let holder = try #require(h.lockHolder("y"))
+            #expect(again.code == 0 && again.stdout == "y is already running (restarting; supervisor pid \(holder))\n", "\(again)")
+            #expect(try h.swiftd(["stop", "y"]).code == 0)
+        }
+    }
+
     @Test func twentyRacingStartsMakeOneService() throws {
         try withHarness("start-race") { h throws in
             let starters = try (0..<20).map { _ in
@@ -109,8 +132,11 @@ import Testing
             let started = results.filter { $0.stdout.contains("started") }
             #expect(started.count == 1, "\(results.map(\.stdout))")
             let pid = try #require(h.pid("race"))
+            let supervisor = try #require(h.lockHolder("race"))
             for result in results where !result.stdout.contains("started") {
-                #expect(result.stdout == "race is already running (pid \(pid))\n", "\(result)")
+                // One that waited half a second on a supervisor still starting (under load) names the supervisor.
+                #expect(result.stdout == "race is already running (pid \(pid))\n"
+                        || result.stdout == "race is already running (starting; supervisor pid \(supervisor))\n", "\(result)")
             }
             #expect(h.processes(named: "fixture") == [pid])
         }

@@ -69,7 +69,7 @@ package struct ServiceController: Sendable {
                 if let supervisor = try snapshot.supervisor() {
                     supervisor.close()
                     if snapshot.recorded?.phase == .backoff || waited >= 500_000_000 {
-                        return Wording.alreadyRunning(name, pid: nil, supervisor: supervisor.pid)
+                        return Wording.alreadyRunning(name, pid: nil, supervisor: supervisor.pid, phase: snapshot.recorded?.phase)
                     }
                 }
                 let patience = snapshot.recorded.map { StopRequest.plan($0.configuration).total.nanoseconds + 30_000_000_000 } ?? 2_000_000_000
@@ -82,7 +82,7 @@ package struct ServiceController: Sendable {
             case .absent, .free:
                 guard let recorded = snapshot.recorded, let live = try recorded.liveInstance() else { return nil }
                 snapshot.askSupervisorToRestorePidfile()
-                return Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor)
+                return Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor, phase: recorded.phase)
             }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 20_000_000)
@@ -104,7 +104,7 @@ package struct ServiceController: Sendable {
             let lock = try PIDFile.acquire(at: paths.pidFile(name), pid: pid)
             if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try recorded.liveInstance() {
                 lock.release()
-                daemon.ready(Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor))
+                daemon.ready(Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor, phase: recorded.phase))
                 CurrentProcess.exit(0)
             }
             return lock
@@ -217,8 +217,8 @@ package struct ServiceController: Sendable {
     package func run(_ configuration: ServiceConfiguration) -> Int32 {
         var configuration = configuration
         let name = configuration.name
-        func busy(_ pid: pid_t?, supervisor: pid_t?) -> Int32 {
-            if configuration.busyExitCode != 0 { Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: pid, supervisor: supervisor)) }
+        func busy(_ pid: pid_t?, supervisor: pid_t?, phase: ServiceState.Phase? = nil) -> Int32 {
+            if configuration.busyExitCode != 0 { Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: pid, supervisor: supervisor, phase: phase)) }
             return configuration.busyExitCode
         }
         do {
@@ -231,7 +231,7 @@ package struct ServiceController: Sendable {
             }
             if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try recorded.liveInstance() {
                 pidFile.release()
-                return busy(live.pid, supervisor: live.supervisor)
+                return busy(live.pid, supervisor: live.supervisor, phase: recorded.phase)
             }
             let supervisor = try Supervisor(configuration: configuration, paths: paths, pidFile: pidFile, role: .foreground)
             supervisor.run()

@@ -6,11 +6,13 @@ enum Wording {
     /// "web started (pid 123)".
     static func started(_ name: ServiceName, pid: pid_t) -> String { "\(name) started (pid \(pid))" }
 
-    /// "web is already running (pid N)"; while a supervisor waits to respawn,
-    /// the file holds no pid and the supervisor is named instead.
-    static func alreadyRunning(_ name: ServiceName, pid: pid_t?, supervisor: pid_t?) -> String {
+    /// "web is already running (pid N)"; while the file holds no pid (a
+    /// supervisor waiting to respawn, or one still starting its service) the
+    /// supervisor is named instead, with what its record says it is doing.
+    static func alreadyRunning(_ name: ServiceName, pid: pid_t?, supervisor: pid_t?, phase: ServiceState.Phase? = nil) -> String {
         if let pid { return "\(name) is already running (pid \(pid))" }
-        return "\(name) is already running (restarting; supervisor pid \(supervisor.map(String.init) ?? "unknown"))"
+        let doing = phase == .backoff ? "restarting; " : phase == .starting ? "starting; " : ""
+        return "\(name) is already running (\(doing)supervisor pid \(supervisor.map(String.init) ?? "unknown"))"
     }
 
     /// "sent HUP to web (pid 12), its reload signal": what is known, that the
