@@ -73,4 +73,27 @@ import Testing
             #expect(try h.swiftd(["status"]).code == 3)
         }
     }
+
+    /// A supervisor at its end lets go of its pidfile's lock, then removes
+    /// the (empty) file: a status read in between says what the record
+    /// says, "stopped" (3), never "dead (pidfile left)" (1). A crash point
+    /// holds the supervisor there; a name never started gets "not running".
+    @Test func aPidfileBeingRemovedIsNoDeadService() throws {
+        try withHarness("status-release") { h throws in
+            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "release-unlocked", in: h.scratch.environment)
+            #expect(try h.swiftd(["start", "x", "--", h.fixturePath, "service"], environment: env).code == 0)
+            let stop = try h.spawnSwiftd(["stop", "x"])
+            let supervisor = try #require(h.stoppedProcess(), "the supervisor paused between its unlock and the removal")
+            #expect(PIDFile.status(at: h.pidFile("x")) == .stale(pid: nil))
+            let status = try h.swiftd(["status", "x"])
+            #expect(status.code == 3 && status.stdout == "x: stopped\n", "\(status)")
+            kill(supervisor, SIGCONT)
+            #expect(stop.wait(timeout: 30).code == 0)
+            #expect(PIDFile.status(at: h.pidFile("x")) == .absent)
+
+            try FileSystem.writeAtomically(h.pidFile("never"), [], mode: 0o600)
+            let never = try h.swiftd(["status", "never"])
+            #expect(never.code == 3 && never.stdout == "never: not running\n", "\(never)")
+        }
+    }
 }

@@ -125,10 +125,13 @@ package struct ServiceStatus: Sendable {
             supervisorPID = live.supervisor
             if let since = recorded.serviceSince, live.pid != nil { uptime = ServiceStatus.uptime(since: since) }
             detail = recorded.mode == .exec && snapshot.lock != .absent ? "it closed its lock's descriptor" : "its pidfile was removed"
-        } else if case .free(let stale) = snapshot.lock {
+        } else if case .free(let stale?) = snapshot.lock {
+            // A pid nobody holds the lock for: what a dead instance left. (An
+            // empty file is one a holder is removing as it lets go, or one a
+            // supervisor killed between two runs left: the record tells.)
             state = .dead
             pid = stale
-            detail = "pidfile left" + (stale.map { ", pid \($0)" } ?? "")
+            detail = "pidfile left, pid \(stale)"
         } else if let recorded = snapshot.recorded {
             switch recorded.phase {
             case .failed:

@@ -258,6 +258,10 @@ public final class PIDFile: Sendable {
             return
         }
         held.descriptor.close()
+        // From here until the removal the file is there, unlocked (and empty,
+        // for a supervisor's or a command's): a status that reads it then
+        // must not call that a dead service (`ServiceStatus`).
+        CrashPoint.reach("release-unlocked")
         guard takeExclusiveLock(probe, file: held.file) == .taken else { return }
         if let now = try? FileSystem.linkStatus(path), FileLocks.FileID(now) == held.file {
             try? FileSystem.remove(path)
