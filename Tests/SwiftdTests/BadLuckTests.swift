@@ -31,7 +31,7 @@ import Testing
         try withHarness("bad-stops") { h throws in
             try startAndOrphan(h, "x")
             // The first stop pauses while it holds the lock to clear what is left.
-            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "clearing-leftovers", in: h.scratch.environment)
+            let env = h.environment(pausingAt: "clearing-leftovers")
             let first = try h.spawnSwiftd(["stop", "x"], environment: env)
             let paused = try #require(h.stoppedProcess(), "the first stop paused holding the lock")
             let second = try h.spawnSwiftd(["stop", "x"])

@@ -103,7 +103,7 @@ import Testing
             try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)
             let log = h.logFile("g")
             try FileSystem.writeAtomically(log, Array("old 1\n".utf8))
-            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "logs-after-tail", in: h.scratch.environment)
+            let env = h.environment(pausingAt: "logs-after-tail")
             let follower = try h.spawnSwiftd(["logs", "g", "-f", "-n", "1"], environment: env)
             defer { follower.signal(SIGKILL); _ = follower.wait(timeout: 5) }
             let paused = try #require(h.stoppedProcess(), "logs paused after its tail")

@@ -43,7 +43,7 @@ import Testing
                 default: victimPID = try #require(h.pid("x"))
                 }
             } else {
-                let env = Environment.setting("SWIFTD_CRASH_POINT", to: point, in: h.scratch.environment)
+                let env = h.environment(pausingAt: point)
                 cli = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
                 stopped = h.stoppedProcess()
                 let pid = try #require(stopped, "the crash point \(point) was reached")
@@ -81,7 +81,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct OvertakenStartTests {
     @Test func anOvertakenStartLeavesTheNewServiceAlone() throws {
         try withHarness("overtaken") { h throws in
-            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "after-probe", in: h.scratch.environment)
+            let env = h.environment(pausingAt: "after-probe")
             let slow = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
             let paused = try #require(h.stoppedProcess(), "the first start paused after its probe")
             let fast = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])

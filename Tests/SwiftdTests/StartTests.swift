@@ -104,7 +104,7 @@ import Testing
     /// at a crash point before it spawns), or waiting to restart.
     @Test func aStartNamesASupervisorWithoutAServiceAndWhatItIsDoing() throws {
         try withHarness("start-busy") { h throws in
-            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "before-spawn", in: h.scratch.environment)
+            let env = h.environment(pausingAt: "before-spawn")
             let first = try h.spawnSwiftd(["start", "x", "--", h.fixturePath, "service"], environment: env)
             let supervisor = try #require(h.stoppedProcess(), "the supervisor paused before it spawns")
             let second = try h.swiftd(["start", "x", "--", h.fixturePath, "service"])

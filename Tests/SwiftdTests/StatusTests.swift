@@ -80,7 +80,7 @@ import Testing
     /// holds the supervisor there; a name never started gets "not running".
     @Test func aPidfileBeingRemovedIsNoDeadService() throws {
         try withHarness("status-release") { h throws in
-            let env = Environment.setting("SWIFTD_CRASH_POINT", to: "release-unlocked", in: h.scratch.environment)
+            let env = h.environment(pausingAt: "release-unlocked")
             #expect(try h.swiftd(["start", "x", "--", h.fixturePath, "service"], environment: env).code == 0)
             let stop = try h.spawnSwiftd(["stop", "x"])
             let supervisor = try #require(h.stoppedProcess(), "the supervisor paused between its unlock and the removal")

@@ -87,6 +87,13 @@ package final class Harness: @unchecked Sendable {
         return !st.isZombie
     }
 
+    /// The test's environment with the debug-build crash point `point` set:
+    /// a swiftd run with it stops itself (SIGSTOP) on reaching that point,
+    /// and so do the processes it starts.
+    package func environment(pausingAt point: String) -> [String] {
+        Environment.setting("SWIFTD_CRASH_POINT", to: point, in: scratch.environment)
+    }
+
     /// Waits for a process of this test to stop itself at a crash point
     /// (state "T") and returns it.
     package func stoppedProcess(timeout: Double = 20) -> pid_t? {
