@@ -63,7 +63,9 @@ SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
 
 all: build
 
+# The order file is no input swift build tracks: a binary linked before it changed links again.
 build:
+	@b="$$($(SWIFT_RELEASE) --show-bin-path)/swiftd"; [ ! "$$b" -ot link/symbols.txt ] || rm -f "$$b"
 	$(SWIFT_RELEASE)
 
 # For bench/run, which builds swiftd as installed into a scratch path of its own.
