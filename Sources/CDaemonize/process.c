@@ -222,11 +222,12 @@ int dz_release_and_poll(const uintptr_t *ranges, int nranges, uintptr_t stack_st
     }
     if (stack_start != 0) {
         // What lies below this frame is dead (nothing of the process lives
-        // under the stack pointer but the 128-byte red zone); two pages are
-        // kept for madvise and poll themselves. The range is bounded below by
-        // the stack mapping's own start, so no other mapping is touched.
+        // under the stack pointer but the 128-byte red zone); this frame's
+        // page and the one below are kept for madvise and poll themselves
+        // (a few hundred bytes). The range is bounded below by the stack
+        // mapping's own start, so no other mapping is touched.
         volatile char here = 0;
-        uintptr_t low = ((uintptr_t)&here & ~(uintptr_t)4095) - 2 * 4096;
+        uintptr_t low = ((uintptr_t)&here & ~(uintptr_t)4095) - 4096;
         if (low > stack_start) (void)madvise((void *)stack_start, low - stack_start, MADV_DONTNEED);
     }
     return poll(fds, (nfds_t)nfds, timeout);
