@@ -15,10 +15,10 @@
 #
 # A page fault names only the first variable touched on its page; run the census again after
 # relinking, and the next one shows.
-# Each prints "SIZE NAME" lines. MAP is lld's map of BINARY; a symbol already named in the file
-# ORDERED (environment; "SIZE NAME" lines) is not printed again. A section is named by a symbol of its own whose name no other symbol
-# has (the order file names symbols, and a local name may recur in many objects); a section
-# with none (the linker's own .got) is left where it is.
+# Each prints "SIZE NAME" lines. MAP is lld's map of BINARY; a symbol named last on a line of
+# the file ORDERED (environment) is not printed again. A section is named by a symbol of its
+# own whose name no other symbol has (the order file names symbols, and a local name may recur
+# in many objects); a section with none (the linker's own .got) is left where it is.
 import bisect, functools, os, re, struct, subprocess, sys
 
 DATA = (".data", ".bss", ".data.rel.ro", ".tdata", ".tbss")
