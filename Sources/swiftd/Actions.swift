@@ -6,8 +6,10 @@ import Daemonize
 enum Actions {
     static func start(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         try refuseRunOnly(parsed, "start")
-        if let several = try several("start", parsed) { return several }
-        return Commands.report(controller.start(try loaded("start", parsed, controller).configuration), parsed)
+        // Several: each supervised one is started in this process, the others by a swiftd of their own.
+        let starts = Several.InProcess(controller: controller, kind: .start, parsed: parsed)
+        if let several = try several("start", parsed, inProcess: starts) { return several }
+        return Commands.report(controller.start(try loaded(parsed, "start", controller).configuration), parsed)
     }
 
     /// `--busy-exit-code` says what `run` exits with when NAME already runs;
@@ -18,15 +20,16 @@ enum Actions {
     }
 
     /// Several names: each checked now, then handled as if alone (`Several`:
-    /// a swiftd of its own, or for `stops` a stop begun and waited for here).
-    private static func several(_ command: String, _ parsed: ParsedArguments, stops: Several.Stops? = nil) throws -> Int32? {
+    /// a swiftd of its own, or with `inProcess` a start or stop begun and
+    /// waited for here).
+    private static func several(_ command: String, _ parsed: ParsedArguments, inProcess: Several.InProcess? = nil) throws -> Int32? {
         guard parsed.positionals.count > 1 else { return nil }
         let names = try parsed.positionals.map { try Commands.name($0, for: command) }
-        return Several.run(command, names: names, arguments: Commands.argumentsForEach(parsed), stops: stops)
+        return Several.run(command, names: names, arguments: Commands.argumentsForEach(parsed), inProcess: inProcess)
     }
 
     static func run(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        let configuration = try loaded("run", parsed, controller).configuration
+        let configuration = try loaded(parsed, "run", controller).configuration
         if !configuration.supervise {
             throw UsageError(message: "run always supervises: --no-supervise is for start", command: "run")
         }
@@ -34,13 +37,17 @@ enum Actions {
     }
 
     static func check(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        check(try loaded("check", parsed, controller), paths: controller.paths)
+        check(try loaded(parsed, "check", controller), paths: controller.paths)
     }
 
     /// The configuration of `start`, `run` and `check`: the command after
     /// `--`, else NAME.conf or NAME in PATH, with the options on top.
-    private static func loaded(_ command: String, _ parsed: ParsedArguments, _ controller: ServiceController) throws -> ConfigurationLoader.Loaded {
-        let name = try Commands.name(parsed.positionals[0], for: command)
+    private static func loaded(_ parsed: ParsedArguments, _ command: String, _ controller: ServiceController) throws -> ConfigurationLoader.Loaded {
+        try loaded(try Commands.name(parsed.positionals[0], for: command), command, parsed, controller)
+    }
+
+    /// The same for `name`, one of several.
+    static func loaded(_ name: ServiceName, _ command: String, _ parsed: ParsedArguments, _ controller: ServiceController) throws -> ConfigurationLoader.Loaded {
         if let words = parsed.command, words.isEmpty { throw UsageError(message: "no command after --", command: command) }
         return try ConfigurationLoader.load(name, paths: controller.paths, command: parsed.command, options: Commands.startSettings(parsed))
     }
@@ -71,8 +78,8 @@ enum Actions {
             timeout = t
         }
         // Several: each supervised one is waited for in this process, the others by a swiftd of their own.
-        let stops = Several.Stops(controller: controller, signal: signal, timeout: timeout, parsed: parsed)
-        if let several = try several("stop", parsed, stops: stops) { return several }
+        let stops = Several.InProcess(controller: controller, kind: .stop(signal: signal, timeout: timeout), parsed: parsed)
+        if let several = try several("stop", parsed, inProcess: stops) { return several }
         let name = try Commands.name(parsed.positionals[0], for: "stop")
         return Commands.report(controller.stop(name, signal: signal, timeout: timeout), parsed)
     }

@@ -66,8 +66,50 @@ struct OperatorTests {
         }
     }
 
-    /// Each of several names is started by a swiftd of its own: a service
-    /// started with others must be given exactly what one started alone is
+    /// A start of several names forks each supervised service's supervisor
+    /// in the command itself and waits for their reports together; exec
+    /// mode goes to a swiftd of its own. Each ends as a start of its own
+    /// would, and a supervisor that reported a failure has exited, with
+    /// everything of its service, when the command ends.
+    @Test func aStartOfSeveralNamesEndsEachAsAStartOfItsOwnWould() throws {
+        try withHarness("several-start") { h throws in
+            let service = "\(h.fixturePath) service"
+            try h.writeConfig("plain", "command = \(service)\n")
+            try h.writeConfig("failing", "command = \(service) --fork 2 --exit 3 --after 300\n")
+            try h.writeConfig("exec", "command = \(service)\nno-supervise = yes\n")
+            try h.writeConfig("other", "command = \(service)\n")
+            let start = try h.spawnSwiftd(["start", "plain", "failing", "exec", "other", "--min-uptime", "1s"])
+            // For most of the first second, all four are being started.
+            var seen: Set<String> = []
+            let until = Monotonic.now() + 800_000_000
+            while Monotonic.now() < until {
+                // Read each time: the command itself may not be past its own execve at first.
+                let own = (try? FileSystem.read("/proc/\(start.pid)/cmdline", limit: 4096)) ?? []
+                for child in ProcessTable.children(of: start.pid) {
+                    let words = (try? FileSystem.read("/proc/\(child)/cmdline", limit: 4096)) ?? []
+                    // A child forked, or not yet past its execve, shows the command's own words; a supervisor, its title.
+                    guard words != own, words.split(separator: 0).dropFirst().first.map({ String(decoding: $0, as: UTF8.self) }) == "start" else { continue }
+                    if let name = words.split(separator: 0).dropFirst(2).first { seen.insert(String(decoding: name, as: UTF8.self)) }
+                }
+                Monotonic.sleep(nanoseconds: 5_000_000)
+            }
+            #expect(seen == ["exec"], "only exec mode needs a swiftd of its own: \(seen)")
+            let result = start.wait(timeout: 60)
+            #expect(result.code == 1, "\(result)")
+            let plain = try #require(h.pid("plain")), exec = try #require(h.pid("exec")), other = try #require(h.pid("other"))
+            #expect(result.stdout == "plain started (pid \(plain))\nexec started (pid \(exec))\nother started (pid \(other))\n", "\(result)")
+            #expect(result.stderr.hasPrefix("swiftd: failing failed to start: exited with status 3"), "\(result)")
+            // Nothing of the failed one is left: neither its supervisor nor its service's children.
+            #expect(h.lockHolder("failing") == nil)
+            let status = try h.swiftd(["status", "failing"])
+            #expect(status.code == 1 && status.stdout.hasPrefix("failing: failed to start: exited with status 3"), "\(status)")
+            #expect(try h.swiftd(["stop", "plain", "exec", "other"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    /// Each of several names is started as if alone: a service started with
+    /// others must be given exactly what one started alone is
     /// (no descriptor of the command or of a sibling's pipes).
     @Test(arguments: [[], ["--no-supervise"]])
     func aServiceStartedWithOthersIsGivenWhatOneStartedAloneIs(_ mode: [String]) throws {

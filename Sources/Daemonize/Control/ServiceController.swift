@@ -32,31 +32,90 @@ package struct ServiceController: Sendable {
     /// Starts the service and returns only once it runs (survived its start
     /// window or said it is ready), or with the reason it does not.
     package func start(_ configuration: ServiceConfiguration) -> Outcome {
+        var progress = beginStart(configuration)
+        while true {
+            switch progress {
+            case .done(let outcome):
+                return outcome
+            case .waiting(let pending):
+                _ = try? pending.descriptor.waitReadable(timeoutMilliseconds: -1)
+                progress = advance(pending)
+            case .wouldWait:
+                preconditionFailure("a start allowed to wait does not say it would")
+            }
+        }
+    }
+
+    /// The first part of `start`: everything up to the fork of a supervised
+    /// service's supervisor, whose report `advance` then takes; a service in
+    /// exec mode, or one already running, is done here. With `mayWait`
+    /// false, a start that would have to wait here instead (see
+    /// `StartProgress.wouldWait`) is not begun.
+    package func beginStart(_ configuration: ServiceConfiguration, mayWait: Bool = true) -> StartProgress {
         var configuration = configuration
         do {
             let credentials = try prepare(&configuration)
             let name = configuration.name
-            if let running = try runningInstance(name) {
-                return Outcome(code: ExitCode.success, output: running)
+            if let running = try runningInstance(name, mayWait: mayWait) {
+                return .done(Outcome(code: ExitCode.success, output: running))
             }
+            guard mayWait || (configuration.supervise && !hasLeftovers(name)) else { return .wouldWait }
             CrashPoint.reach("after-probe")
             clearLeftovers(name)
-            return configuration.supervise ? try startSupervised(configuration) : try startExec(configuration, credentials: credentials)
+            guard configuration.supervise else { return .done(try startExec(configuration, credentials: credentials)) }
+            return try startSupervised(configuration)
+        } catch is WouldWait {
+            return .wouldWait
         } catch let error as ConfigurationError {
-            return Outcome(code: configuration.exitCode(for: error), error: error.message)
+            return .done(Outcome(code: configuration.exitCode(for: error), error: error.message))
         } catch let error as ServiceError {
-            return .failure(error)
+            return .done(.failure(error))
         } catch {
-            return Outcome(code: ExitCode.of(error), error: "\(configuration.name): \(error)")
+            return .done(Outcome(code: ExitCode.of(error), error: "\(configuration.name): \(error)"))
         }
     }
+
+    /// Takes a start on once `pending.descriptor` is readable: the
+    /// supervisor's report, or its exit after a failure.
+    package func advance(_ pending: PendingStart) -> StartProgress {
+        let name = pending.name
+        if let (supervisor, outcome) = pending.exiting {
+            let status = try? supervisor.reap()
+            supervisor.close()
+            return .done(startOutcome(name, outcome, supervisor: status))
+        }
+        guard let outcome = pending.startup.received() else { return .waiting(pending) }
+        if case .ready = outcome { return .done(startOutcome(name, outcome, supervisor: nil)) }
+        // The supervisor stops what is left, then exits: wait for it, so that
+        // nothing of the service is running when the start is over. (Nil pid:
+        // the intermediate child failed; it has been reaped.)
+        guard let pid = pending.startup.daemonPID, let supervisor = try? ProcessHandle.open(pid: pid) else {
+            return .done(startOutcome(name, outcome, supervisor: pending.startup.waitForDaemonExit()))
+        }
+        return .waiting(PendingStart(name: name, startup: pending.startup, exiting: (supervisor, outcome)))
+    }
+
+    /// What a start says: the supervisor's report, or that it died before
+    /// it made one (`status`: how it ended).
+    private func startOutcome(_ name: ServiceName, _ outcome: Daemon.Startup.Outcome, supervisor status: ExitStatus?) -> Outcome {
+        switch outcome {
+        case .ready(let message, let code): return Outcome(code: code, output: message)
+        case .failed(let message, let code): return Outcome(code: code, error: message)
+        case .closed, .timedOut:
+            return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: "its supervisor \(status.map { "\($0)" } ?? "died")", lines: []))
+        }
+    }
+
+    /// Thrown inside `beginStart` when it may not wait and would have to.
+    private struct WouldWait: Error {}
 
     /// "NAME is already running (pid N)" when something of the service runs
     /// (its lock is held, or its record names a live supervisor or exec-mode
     /// process), nil when it can be started. A lock held without a pid by a
     /// process that is not the service's (a command clearing what a dead
-    /// instance left) is waited for; a new supervisor's pid, briefly.
-    func runningInstance(_ name: ServiceName) throws -> String? {
+    /// instance left) is waited for, unless `mayWait` is false (then
+    /// `WouldWait` is thrown); a new supervisor's pid, briefly.
+    func runningInstance(_ name: ServiceName, mayWait: Bool = true) throws -> String? {
         let started = Monotonic.now()
         var pause: Int64 = 1_000_000
         while true {
@@ -77,6 +136,7 @@ package struct ServiceController: Sendable {
                     throw ServiceError("\(name): \(snapshot.pidPath) stays locked by a process that is neither its supervisor nor the service (not starting)",
                                        code: ExitCode.failure)
                 }
+                guard mayWait else { throw WouldWait() }
             case .untrusted(let holder):
                 throw ServiceError(untrustedLock(snapshot, holder: holder), code: ExitCode.failure)
             case .absent, .free:
@@ -164,8 +224,7 @@ package struct ServiceController: Sendable {
     /// instance that is gone: then no supervisor runs the service or can
     /// start it meanwhile, and the record is not a newcomer's.
     func clearLeftovers(_ name: ServiceName) {
-        guard let first = try? ServiceState.read(paths.stateFile(name), name: name), !Leftovers.find(first).isEmpty,
-              let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) else { return }
+        guard hasLeftovers(name), let lock = try? PIDFile.acquire(at: paths.pidFile(name), pid: nil, waitForPID: .zero) else { return }
         defer { lock.release() }
         CrashPoint.reach("clearing-leftovers")
         guard let recorded = try? ServiceState.read(paths.stateFile(name), name: name) else { return }
@@ -177,7 +236,14 @@ package struct ServiceController: Sendable {
         Leftovers.stop(recorded, plan: StopRequest.plan(recorded.configuration))
     }
 
-    private func startSupervised(_ configuration: ServiceConfiguration) throws -> Outcome {
+    /// Whether the record names processes of a dead instance that a start
+    /// would stop first (`clearLeftovers`).
+    func hasLeftovers(_ name: ServiceName) -> Bool {
+        guard let recorded = try? ServiceState.read(paths.stateFile(name), name: name) else { return false }
+        return !Leftovers.find(recorded).isEmpty
+    }
+
+    private func startSupervised(_ configuration: ServiceConfiguration) throws -> StartProgress {
         let name = configuration.name
         CrashPoint.reach("before-fork")
         switch try Daemon.fork(DaemonOptions()) {
@@ -195,17 +261,7 @@ package struct ServiceController: Sendable {
                 CurrentProcess.exit(1)
             }
         case .original(let startup):
-            switch startup.wait() {
-            case .ready(let message, let code): return Outcome(code: code, output: message)
-            case .failed(let message, let code):
-                // The supervisor stops what is left, then exits: wait for it,
-                // so that nothing of the service is running when start returns.
-                _ = startup.waitForDaemonExit()
-                return Outcome(code: code, error: message)
-            case .closed, .timedOut:
-                let status = startup.waitForDaemonExit()
-                return Outcome(code: ExitCode.failure, error: Wording.startFailure(name, reason: "its supervisor \(status.map { "\($0)" } ?? "died")", lines: []))
-            }
+            return .waiting(PendingStart(name: name, startup: startup, exiting: nil))
         }
     }
 

@@ -114,8 +114,7 @@ public final class Daemon: Sendable {
         }
         writeEnd.close()
         opened.forEach { $0.close() }
-        _ = CurrentProcess.reap(first)
-        return .original(Startup(channel: readEnd, timeout: options.readyTimeout.map { Interval($0) }))
+        return .original(Startup(channel: readEnd, timeout: options.readyTimeout.map { Interval($0) }, intermediate: first))
     }
 
     /// Refuses a pidfile that cannot be used, before anything forks: its

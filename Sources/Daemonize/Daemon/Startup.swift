@@ -9,13 +9,30 @@ extension Daemon {
         /// The daemon's pid, once the intermediate process has sent it.
         package private(set) var daemonPID: pid_t?
         private var outcome: Outcome?
+        /// The intermediate child, not reaped yet: it sends the daemon's pid
+        /// and exits at once, so it is reaped when anything comes (or at the
+        /// end of this), not waited for by `Daemon.fork`. A command starting
+        /// several services forks the next while this one goes on.
+        private var intermediate: pid_t?
 
-        init(channel: FileDescriptor, timeout: Interval?) {
+        init(channel: FileDescriptor, timeout: Interval?, intermediate: pid_t) {
             self.channel = channel
             self.timeout = timeout
+            self.intermediate = intermediate
         }
 
-        deinit { channel.close() }
+        deinit {
+            reapIntermediate()
+            channel.close()
+        }
+
+        /// Once it has written (or died): it is exiting, so this waits only
+        /// for that. Then the daemon is this process's child.
+        private func reapIntermediate() {
+            guard let pid = intermediate else { return }
+            intermediate = nil
+            _ = CurrentProcess.reap(pid)
+        }
 
         /// What the daemon said.
         package enum Outcome: Hashable, Sendable {
@@ -27,6 +44,35 @@ extension Daemon {
             case closed
             /// No report within the ready timeout.
             case timedOut
+        }
+
+        /// The channel: readable when the daemon has sent something (or
+        /// closed it), for a caller that waits on several at once.
+        package var descriptor: FileDescriptor { channel }
+
+        /// The outcome, if the daemon has sent it (or closed the channel):
+        /// reads the records already sent, without waiting. A record is
+        /// written whole in one write of less than PIPE_BUF, so a readable
+        /// channel holds whole records.
+        package func received() -> Outcome? {
+            if let outcome { return outcome }
+            while (try? channel.waitReadable(timeoutMilliseconds: 0)) == true {
+                guard take(StatusChannel.read(from: channel)) else { return outcome }
+            }
+            return nil
+        }
+
+        /// Takes one record in; false once there is an outcome (the record
+        /// was a report, or nil: the channel closed).
+        private func take(_ record: StatusChannel.Record?) -> Bool {
+            reapIntermediate()
+            switch record {
+            case .pid(let pid)?: daemonPID = pid
+            case .ready(let code, let message)?: outcome = .ready(message: message, exitCode: code)
+            case .failed(let code, let message)?: outcome = .failed(message: message, exitCode: code)
+            case nil: outcome = .closed
+            }
+            return outcome == nil
         }
 
         /// Waits for the daemon's report (or for the channel to close).
@@ -41,16 +87,8 @@ extension Daemon {
                         return .timedOut
                     }
                 }
-                guard let record = StatusChannel.read(from: channel) else { break }
-                switch record {
-                case .pid(let pid): daemonPID = pid
-                case .ready(let code, let message): outcome = .ready(message: message, exitCode: code)
-                case .failed(let code, let message): outcome = .failed(message: message, exitCode: code)
-                }
-                if let outcome { return outcome }
+                if !take(StatusChannel.read(from: channel)), let outcome { return outcome }
             }
-            outcome = .closed
-            return .closed
         }
 
         /// Waits for the daemon to exit and reaps it (the original adopted it
