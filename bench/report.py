@@ -469,7 +469,7 @@ if FLEET_NS:
     w("## A thousand services")
     w("")
     w("%s services at once under each supervisor (row 10): swiftd by its several-names commands (`swiftd start "
-      "fleet1 ... fleetN -- /bin/sleep ARG`, one swiftd a name, 32 at a time), runit by `runsvdir` over N service directories, "
+      "fleet1 ... fleetN -- /bin/sleep ARG`, each supervisor forked by the command itself, 32 starts under way at a time; `stop` asks them all from the one command), runit by `runsvdir` over N service directories, "
       "s6 by `s6-svscan`, daemontools by `svscan`, supervisord with N programs (`startsecs=0`). Each service is "
       "`/bin/sleep` (under the scanners `./run` is `#!/bin/sh` + `exec /bin/sleep ARG`). Up: from the command (or "
       "the scanner's start) until N services run (a count of the processes with that exact command line, every "
