@@ -108,6 +108,24 @@ struct OperatorTests {
         }
     }
 
+    /// A supervisor is titled `swiftd: NAME` in `ps` and its command line,
+    /// with nothing of the other names a start of several was given.
+    @Test func aSupervisorOfSeveralIsTitledWithItsOwnNameOnly() throws {
+        try withHarness("several-title") { h throws in
+            let names = (1...40).map { "titled\($0)" }
+            #expect(try h.swiftd(["start"] + names + ["--min-uptime", "0", "--", h.fixturePath, "service"]).code == 0)
+            for name in ["titled1", "titled20", "titled40"] {
+                let supervisor = try #require(h.lockHolder(name))
+                let line = (try? FileSystem.read("/proc/\(supervisor)/cmdline", limit: 65536)) ?? []
+                let shown = String(decoding: line.split(separator: 0, omittingEmptySubsequences: false).first ?? [], as: UTF8.self)
+                #expect(shown == "swiftd: \(name)", "\(name): \(line.count) bytes")
+                #expect(!line.dropFirst(shown.utf8.count).contains { $0 != 0 }, "\(name): only the title: \(line.count) bytes")
+            }
+            #expect(try h.swiftd(["stop"] + names).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
     /// Each of several names is started as if alone: a service started with
     /// others must be given exactly what one started alone is
     /// (no descriptor of the command or of a sibling's pipes).

@@ -19,9 +19,15 @@ package enum ProcessTitle {
             end = arg + length + 1
         }
         let capacity = end - first
-        guard capacity > 1 else { return }
-        let bytes = Array(title.utf8.prefix(capacity - 1))
-        first.update(repeating: 0, count: capacity)
+        guard capacity > 2 else { return }
+        // Only the title, its NUL and the last byte are written, not the
+        // whole space: a supervisor of `swiftd start` of 1,000 names would
+        // otherwise copy every page of those names (12 kB each). A last byte
+        // that is not NUL tells Linux the arguments were overwritten: it
+        // then shows them up to the first NUL, the title.
+        let bytes = Array(title.utf8.prefix(capacity - 2))
         for (i, b) in bytes.enumerated() { first[i] = CChar(bitPattern: b) }
+        first[bytes.count] = 0
+        first[capacity - 1] = CChar(bitPattern: UInt8(ascii: " "))
     }
 }
