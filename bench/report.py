@@ -300,10 +300,10 @@ def build_notes():
     if "10" in missed and NMAX:
         sup = fmem.get(("swiftd", NMAX, "supervisors"))
         s6 = fmem.get(("s6", NMAX, "supervisors"))
-        t = ("**Row 10, a thousand services.** Up: swiftd %s, runsvdir %s; stop: swiftd %s, runit %s. Each swiftd "
-             "service is started by a `swiftd start` of its own (one process start of the caller, the double fork, "
-             "the supervisor's set-up, the confirmed exec), 32 at a time on %s cores; runsvdir forks one small runsv "
-             "a directory. The stop of all asks every supervisor from the one command and waits on their pidfds "
+        t = ("**Row 10, a thousand services.** Up: swiftd %s, runsvdir %s; stop: swiftd %s, runit %s. The one "
+             "`swiftd start` forks each service's supervisor itself (the double fork, the supervisor's set-up, the "
+             "confirmed exec), 32 under way at a time on %s cores (a `swiftd start` of its own a name took 2,172 ms "
+             "against runsvdir's 2,131 in an earlier run); runsvdir forks one small runsv a directory. The stop of all asks every supervisor from the one command and waits on their pidfds "
              "together (it started a `swiftd stop` per name before: 2,687 ms against runsvdir's 1,282 in the run "
              "before). Status of all: `swiftd status` %s and `swiftd list` %s against `sv status` %s: per service "
              "swiftd takes a shared lock on the pidfile to probe it (nine system calls in all with reading the "
@@ -315,8 +315,9 @@ def build_notes():
                          M.get("cores"), ms(fleet_status("swiftd", NMAX)), ms(hf("fleet_list_swiftd_n%d" % NMAX)),
                          ms(fleet_status("runit", NMAX))))
         if sup and s6:
-            t += (" Memory: %d kB of Pss a swiftd supervisor (%d kB anonymous) against %d kB (%d kB) an s6-supervise. "
-                  "Seen in `/proc/PID/pagemap` of an idle supervisor while developing this: of its 148 kB "
+            t += (" Memory: %d kB of Pss a swiftd supervisor (%d kB anonymous) against %d kB (%d kB) an s6-supervise "
+                  "(the supervisors of the one start share the pages they inherited from it: each counts them in its "
+                  "RssAnon, their Pss divides them). Seen in `/proc/PID/pagemap` of an idle supervisor while developing this: of its 148 kB "
                   "anonymous, 52 kB are the static binary's zero-initialised data (`.bss`: the Swift runtime's "
                   "metadata pool, the standard library's metadata caches, which lie spread over its one 86 kB "
                   "section, and the variables swiftd and libc write), 20 kB its written data, 12 kB relocated "
