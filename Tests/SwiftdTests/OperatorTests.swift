@@ -45,8 +45,9 @@ struct OperatorTests {
             // For most of the first second, slow, exec and hung are all being stopped.
             var seen: Set<String> = []
             let until = Monotonic.now() + 800_000_000
-            let own = (try? FileSystem.read("/proc/\(stop.pid)/cmdline", limit: 4096)) ?? []
             while Monotonic.now() < until {
+                // Read each time: the command itself may not be past its own execve at first.
+                let own = (try? FileSystem.read("/proc/\(stop.pid)/cmdline", limit: 4096)) ?? []
                 for child in ProcessTable.children(of: stop.pid) {
                     let words = (try? FileSystem.read("/proc/\(child)/cmdline", limit: 4096)) ?? []
                     // A child not yet past its execve still shows the command's own words.
