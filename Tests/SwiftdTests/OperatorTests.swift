@@ -43,19 +43,7 @@ struct OperatorTests {
             kill(hung, SIGSTOP)
             let stop = try h.spawnSwiftd(["stop", "plain", "slow", "gone", "exec", "hung", "--timeout", "1s"])
             // For most of the first second, slow, exec and hung are all being stopped.
-            var seen: Set<String> = []
-            let until = Monotonic.now() + 800_000_000
-            while Monotonic.now() < until {
-                // Read each time: the command itself may not be past its own execve at first.
-                let own = (try? FileSystem.read("/proc/\(stop.pid)/cmdline", limit: 4096)) ?? []
-                for child in ProcessTable.children(of: stop.pid) {
-                    let words = (try? FileSystem.read("/proc/\(child)/cmdline", limit: 4096)) ?? []
-                    // A child not yet past its execve still shows the command's own words.
-                    guard words != own else { continue }
-                    if let name = words.split(separator: 0).dropFirst(2).first { seen.insert(String(decoding: name, as: UTF8.self)) }
-                }
-                Monotonic.sleep(nanoseconds: 5_000_000)
-            }
+            let seen = namesGivenASwiftdOfTheirOwn(by: stop.pid, "stop")
             #expect(seen == ["exec"], "only exec mode needs a swiftd of its own: \(seen)")
             let result = stop.wait(timeout: 60)
             #expect(result.code == 0, "\(result)")
@@ -81,19 +69,7 @@ struct OperatorTests {
             try h.writeConfig("other", "command = \(service)\n")
             let start = try h.spawnSwiftd(["start", "plain", "failing", "exec", "other", "--min-uptime", "1s"])
             // For most of the first second, all four are being started.
-            var seen: Set<String> = []
-            let until = Monotonic.now() + 800_000_000
-            while Monotonic.now() < until {
-                // Read each time: the command itself may not be past its own execve at first.
-                let own = (try? FileSystem.read("/proc/\(start.pid)/cmdline", limit: 4096)) ?? []
-                for child in ProcessTable.children(of: start.pid) {
-                    let words = (try? FileSystem.read("/proc/\(child)/cmdline", limit: 4096)) ?? []
-                    // A child forked, or not yet past its execve, shows the command's own words; a supervisor, its title.
-                    guard words != own, words.split(separator: 0).dropFirst().first.map({ String(decoding: $0, as: UTF8.self) }) == "start" else { continue }
-                    if let name = words.split(separator: 0).dropFirst(2).first { seen.insert(String(decoding: name, as: UTF8.self)) }
-                }
-                Monotonic.sleep(nanoseconds: 5_000_000)
-            }
+            let seen = namesGivenASwiftdOfTheirOwn(by: start.pid, "start")
             #expect(seen == ["exec"], "only exec mode needs a swiftd of its own: \(seen)")
             let result = start.wait(timeout: 60)
             #expect(result.code == 1, "\(result)")
@@ -239,5 +215,25 @@ struct OperatorTests {
         let help = try run(product("swiftd"), ["help", "run"])
         #expect(help.code == 0 && !help.stdout.contains("--no-supervise"), "\(help)")
         #expect(try run(product("swiftd"), ["help", "start"]).stdout.contains("--no-supervise"))
+    }
+
+    /// For 0.8 s, the names that the several-names command `pid` hands to a
+    /// `swiftd WORD NAME ...` child of its own.
+    private func namesGivenASwiftdOfTheirOwn(by pid: pid_t, _ word: String) -> Set<String> {
+        var seen: Set<String> = []
+        let until = Monotonic.now() + 800_000_000
+        while Monotonic.now() < until {
+            // Read each time: the command itself may not be past its own execve at first.
+            let own = (try? FileSystem.read("/proc/\(pid)/cmdline", limit: 4096)) ?? []
+            for child in ProcessTable.children(of: pid) {
+                let words = (try? FileSystem.read("/proc/\(child)/cmdline", limit: 4096)) ?? []
+                // A child forked, or not yet past its execve, shows the command's own words; a supervisor, its title.
+                let parts = words.split(separator: 0)
+                guard words != own, parts.dropFirst().first.map({ String(decoding: $0, as: UTF8.self) }) == word else { continue }
+                if let name = parts.dropFirst(2).first { seen.insert(String(decoding: name, as: UTF8.self)) }
+            }
+            Monotonic.sleep(nanoseconds: 5_000_000)
+        }
+        return seen
     }
 }

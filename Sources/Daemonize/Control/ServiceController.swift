@@ -59,9 +59,10 @@ package struct ServiceController: Sendable {
             if let running = try runningInstance(name, mayWait: mayWait) {
                 return .done(Outcome(code: ExitCode.success, output: running))
             }
-            guard mayWait || (configuration.supervise && !hasLeftovers(name)) else { return .wouldWait }
+            // Not allowed to wait: nothing left to clear, so the state file is not read again.
+            if !mayWait, !configuration.supervise || hasLeftovers(name) { return .wouldWait }
             CrashPoint.reach("after-probe")
-            clearLeftovers(name)
+            if mayWait { clearLeftovers(name) }
             guard configuration.supervise else { return .done(try startExec(configuration, credentials: credentials)) }
             return try startSupervised(configuration)
         } catch is WouldWait {
