@@ -5,19 +5,23 @@ extension ServiceController {
     package func knownServices() -> [ServiceName] {
         // A service has a pidfile, a state file or both: their stems, sorted,
         // each checked and kept once (no set: a thousand services are two
-        // thousand entries to hash).
+        // thousand entries to hash). Suffixes are matched on the entry's
+        // bytes: a String is made for a stem only.
         var stems: [String] = []
-        for entry in ProcessTable.entries(of: paths.runDirectory) {
-            if entry.hasSuffix(".pid") {
-                stems.append(String(entry.dropLast(4)))
-            } else if entry.hasSuffix(".state") {
-                stems.append(String(entry.dropLast(6)))
+        ProcessTable.forEachEntry(of: paths.runDirectory) { entry in
+            for suffix in [".pid", ".state"] as [StaticString] where entry.count > suffix.utf8CodeUnitCount {
+                let stem = entry.count - suffix.utf8CodeUnitCount
+                if memcmp(entry.baseAddress! + stem, suffix.utf8Start, suffix.utf8CodeUnitCount) == 0 {
+                    stems.append(String(decoding: UnsafeBufferPointer(rebasing: entry[..<stem]), as: UTF8.self))
+                    return
+                }
             }
         }
         stems.sort()
         var names: [ServiceName] = []
-        for (index, stem) in stems.enumerated() where index == 0 || stem != stems[index - 1] {
-            if let name = ServiceName(stem) { names.append(name) }
+        names.reserveCapacity(stems.count / 2 + 1)
+        for index in stems.indices where index == 0 || stems[index] != stems[index - 1] {
+            if let name = ServiceName(stems[index]) { names.append(name) }
         }
         return names
     }

@@ -2,35 +2,43 @@ internal import Glibc
 
 /// Reading `NAME.state` back: `ServiceState.read` and every status, list and
 /// restart go through `decode`. Lines are split, keys matched and numbers read
-/// on the bytes; a String is made only for a value that is text.
+/// on the bytes, in place (a buffer, not slices of the array: no retain, no
+/// bounds check for each); a String is made only for a value that is text.
 extension ServiceState {
+    private typealias Bytes = UnsafeBufferPointer<UInt8>
+
     /// Parses the file's text; unknown keys are ignored (a newer swiftd may add some).
     package static func decode(_ bytes: [UInt8], name: ServiceName) throws -> ServiceState {
+        try bytes.withUnsafeBufferPointer { try decode(text: $0, name: name) }
+    }
+
+    private static func decode(text bytes: Bytes, name: ServiceName) throws -> ServiceState {
         // A record swiftd wrote is ASCII unless a value is not (one pass
         // says so); anything else is checked for NUL and UTF-8 the long way.
-        if !bytes.withUnsafeBufferPointer({ $0.allSatisfy { $0 != 0 && $0 < 0x80 } }) {
+        if !bytes.allSatisfy({ $0 != 0 && $0 < 0x80 }) {
             guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
-            guard String(validatingUTF8CString: bytes) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
+            guard String(validatingUTF8CString: Array(bytes)) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
         }
         var state = ServiceState(configuration: ServiceConfiguration(name: name))
         var argv: [String] = []
+        argv.reserveCapacity(4)  // most commands: one allocation, not one for each word
         var sawVersion = false
         // Lines and "=" are found by byte, not by Character: a value that
         // starts with a combining mark would otherwise fuse with the "=". In
         // valid UTF-8 the bytes of "\n" and "=" occur only as those scalars.
         // Each line is a slice found in place: no array of lines is built.
         var number = 0
-        var next = bytes.startIndex
-        while next < bytes.endIndex {
-            let end = bytes[next...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
-            let line = bytes[next..<end]
+        var next = 0
+        while next < bytes.count {
+            let end = index(of: UInt8(ascii: "\n"), in: bytes, from: next) ?? bytes.count
+            let line = Bytes(rebasing: bytes[next..<end])
             next = end + 1
             if line.isEmpty { continue }
             number += 1
-            guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else {
+            guard let eq = index(of: UInt8(ascii: "="), in: line, from: 0) else {
                 throw ConfigurationError(key: "", message: "line \(number): expected key=value")
             }
-            let key = line[..<eq], value = line[(eq + 1)...]
+            let key = Bytes(rebasing: line[..<eq]), value = Bytes(rebasing: line[(eq + 1)...])
             if Self.key(key, is: "version") {
                 let version = unescape(value)
                 guard version == "1" else { throw ConfigurationError(key: "version", message: "line \(number): unsupported version \(version)") }
@@ -46,11 +54,18 @@ extension ServiceState {
         return state
     }
 
+    /// Where `byte` first occurs in `bytes` at or after `start` (memchr).
+    private static func index(of byte: UInt8, in bytes: Bytes, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress, start < bytes.count,
+              let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
+        return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+    }
+
     /// One `key=value` line of the file (`line` counts the non-empty lines).
     /// The key is matched, and a number read, from the bytes themselves: no
     /// String is made for them (a status of a thousand services reads
     /// fifteen thousand lines). A value with an escape in it goes the long way.
-    private mutating func take(_ key: ArraySlice<UInt8>, _ value: ArraySlice<UInt8>, line: Int, name: ServiceName) throws {
+    private mutating func take(_ key: Bytes, _ value: Bytes, line: Int, name: ServiceName) throws {
         func bad() -> ConfigurationError {
             let key = String(decoding: key, as: UTF8.self)
             return ConfigurationError(key: key, message: "line \(line): bad \(key) '\(ServiceState.unescape(value))'")
@@ -69,7 +84,7 @@ extension ServiceState {
             guard let t = ServiceState.number(value, as: UInt64.self) else { throw bad() }
             return t
         }
-        if key.count > 7, ServiceState.key(key.prefix(7), is: "config.") {
+        if key.count > 7, ServiceState.key(Bytes(rebasing: key.prefix(7)), is: "config.") {
             // A setting a newer swiftd knows and this one does not is
             // skipped, like any unknown key; a bad value of a known one is an error.
             guard let setting = ServiceConfiguration.key(String(decoding: key.dropFirst(7), as: UTF8.self)) else { return }
@@ -82,8 +97,11 @@ extension ServiceState {
         }
         let k = { (known: StaticString) in ServiceState.key(key, is: known) }
         if k("name") {
-            // By scalar, as every name is compared: never by canonical equivalence.
-            guard text().unicodeScalars.elementsEqual(name.rawValue.unicodeScalars) else {
+            // By scalar, as every name is compared: never by canonical
+            // equivalence. (Without an escape, by byte: the same in UTF-8.)
+            let same = value.contains(UInt8(ascii: "\\")) ? text().unicodeScalars.elementsEqual(name.rawValue.unicodeScalars)
+                                                           : value.elementsEqual(name.rawValue.utf8)
+            guard same else {
                 throw ConfigurationError(key: "name", message: "line \(line): names service '\(text())', not '\(name)'")
             }
         } else if k("mode") { guard let m = Mode(rawValue: text()) else { throw bad() }; mode = m }
@@ -111,31 +129,25 @@ extension ServiceState {
     }
 
     /// The key of a line is exactly `known` (ASCII), byte for byte.
-    private static func key(_ key: ArraySlice<UInt8>, is known: StaticString) -> Bool {
-        let count = known.utf8CodeUnitCount
-        guard key.count == count else { return false }
-        var index = key.startIndex
-        for offset in 0..<count {
-            guard key[index] == known.utf8Start[offset] else { return false }
-            index += 1
-        }
-        return true
+    @inline(__always)
+    private static func key(_ key: Bytes, is known: StaticString) -> Bool {
+        key.count == known.utf8CodeUnitCount && memcmp(key.baseAddress!, known.utf8Start, key.count) == 0
     }
 
     /// Seconds as `formatSeconds` writes them ("1796052939.806"): whole
     /// milliseconds (below 2^53, so exact) over 1000, one correctly rounded
     /// division: the same Double as `Double(text)`, without its strtod. Any
     /// other form goes through Double(text).
-    private static func seconds(_ value: ArraySlice<UInt8>) -> Double? {
+    private static func seconds(_ value: Bytes) -> Double? {
         if value.count >= 5, value.count <= 16, value[value.endIndex - 4] == UInt8(ascii: "."),
-           let whole = digits(value.dropLast(4)), let fraction = digits(value.suffix(3)) {
+           let whole = digits(Bytes(rebasing: value.dropLast(4))), let fraction = digits(Bytes(rebasing: value.suffix(3))) {
             return Double(whole * 1000 + fraction) / 1000
         }
         return Double(unescape(value))
     }
 
     /// Plain decimal digits (at most 18, so that they fit any count), else nil.
-    private static func digits(_ value: ArraySlice<UInt8>) -> Int64? {
+    private static func digits(_ value: Bytes) -> Int64? {
         guard !value.isEmpty, value.count <= 18 else { return nil }
         var n: Int64 = 0
         for digit in value {
@@ -148,12 +160,12 @@ extension ServiceState {
     /// A count or a clock reading. Plain digits, the form `encoded` writes,
     /// are read in place; anything else (an escape, a sign, more digits than
     /// fit at once) as the standard library reads the unescaped text.
-    private static func number<T: FixedWidthInteger>(_ value: ArraySlice<UInt8>, as: T.Type) -> T? {
+    private static func number<T: FixedWidthInteger>(_ value: Bytes, as: T.Type) -> T? {
         if let n = digits(value) { return T(exactly: n) }
         return T(unescape(value))
     }
 
-    private static func unescape(_ bytes: ArraySlice<UInt8>) -> String {
+    private static func unescape(_ bytes: Bytes) -> String {
         let text = String(decoding: bytes, as: UTF8.self)
         // Most values hold no escape: decoded at once, not scalar by scalar.
         guard bytes.contains(UInt8(ascii: "\\")) else { return text }

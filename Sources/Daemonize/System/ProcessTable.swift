@@ -79,17 +79,26 @@ package enum ProcessTable {
 
     /// The names in directory `path` ("." and ".." left out); empty when unreadable.
     package static func entries(of path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
         var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            names.append(name)
-        }
+        forEachEntry(of: path) { names.append(String(decoding: $0, as: UTF8.self)) }
         return names
+    }
+
+    /// Hands `body` the bytes of each name in directory `path` ("." and ".."
+    /// left out), valid only during the call: a caller that keeps few of
+    /// them (`knownServices`) makes no String of the others.
+    package static func forEachEntry(of path: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard let dir = opendir(path) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { start in
+                    let name = UnsafeBufferPointer(start: start, count: strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self)))
+                    if name.count == 1 && name[0] == UInt8(ascii: ".") || name.count == 2 && name[0] == UInt8(ascii: ".") && name[1] == UInt8(ascii: ".") { return }
+                    body(name)
+                }
+            }
+        }
     }
 
     /// How many threads the calling process has.
