@@ -29,8 +29,9 @@ struct ServiceSnapshot {
     var lock: Lock
     /// The pidfile's identity, when there is one.
     var file: FileLocks.FileID?
-    /// The record, when there is one and it reads.
-    var recorded: ServiceState?
+    /// The record, when there is one and it reads (boxed: see `ServiceState.Box`).
+    private(set) var record: ServiceState.Box?
+    var recorded: ServiceState? { record?.state }
     /// What is wrong with the record, when it does not read.
     var recordError: InvalidFile?
 
@@ -47,7 +48,7 @@ struct ServiceSnapshot {
         let deadline = Monotonic.now() + 200_000_000
         while true {
             let snapshot = try readOnce(name, paths: paths)
-            guard case .held(let pid?) = snapshot.lock, snapshot.recorded?.mode == .exec, snapshot.recorded?.pid != pid,
+            guard case .held(let pid?) = snapshot.lock, snapshot.record?.state.mode == .exec, snapshot.record?.state.pid != pid,
                   Monotonic.now() < deadline else { return snapshot }
             Monotonic.sleep(nanoseconds: 2_000_000)
         }
@@ -57,7 +58,7 @@ struct ServiceSnapshot {
         var snapshot = ServiceSnapshot(name: name, pidPath: paths.pidFile(name), lock: .absent)
         let pidfile = try PIDFile.Snapshot.read(snapshot.pidPath)
         do {
-            snapshot.recorded = try ServiceState.read(paths.stateFile(name), name: name)
+            snapshot.record = try ServiceState.read(paths.stateFile(name), name: name).map(ServiceState.Box.init)
         } catch let error as InvalidFile where error.problem == .malformed {
             snapshot.recordError = error
         }
@@ -67,7 +68,7 @@ struct ServiceSnapshot {
         if !pidfile.locked {
             snapshot.lock = .free(pid: pid)
         } else if pidfile.othersCanOpen, case .process(let holder) = FileLocks.flockHolder(of: pidfile.file),
-                  holder == nil || (holder != snapshot.recorded?.supervisorPID && holder != snapshot.recorded?.pid) {
+                  holder == nil || (holder != snapshot.record?.state.supervisorPID && holder != snapshot.record?.state.pid) {
             // A file others can open (left by an older swiftd, 0644): its lock
             // counts only when a process the record names took it.
             snapshot.lock = .untrusted(holder: holder)
@@ -91,7 +92,7 @@ struct ServiceSnapshot {
     }
 
     var isExecMode: Bool {
-        if let recorded { return recorded.mode == .exec }
+        if let record { return record.state.mode == .exec }
         if case .held(let pid?) = lock { return pid == PIDFile.lockHolder(at: pidPath) }
         return false
     }

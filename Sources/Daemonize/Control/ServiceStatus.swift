@@ -21,14 +21,14 @@ package struct ServiceStatus: Sendable {
     package var statusText: String?
     /// Why it is dead, failed or unknown.
     package var detail: String?
-    /// The recorded state, when readable. Kept in a box: a status is copied
-    /// whole wherever it is read out of an array or passed on, and a state
-    /// has dozens of fields to retain and release for each copy.
+    /// The recorded state, when readable. Kept in a box (the snapshot's own):
+    /// a status is copied whole wherever it is read out of an array or passed
+    /// on, and a state has dozens of fields to retain and release for each copy.
     package var recorded: ServiceState? {
         get { recordedBox?.state }
-        set { recordedBox = newValue.map(RecordedBox.init) }
+        set { recordedBox = newValue.map(ServiceState.Box.init) }
     }
-    private var recordedBox: RecordedBox?
+    private var recordedBox: ServiceState.Box?
 
     /// While a restart in place overlaps, the other instance: the new one
     /// starting, else the old one stopping. (Read through the box: `recorded`
@@ -38,10 +38,6 @@ package struct ServiceStatus: Sendable {
     /// The command it was recorded with, for `list`.
     package var recordedCommand: [String]? { recordedBox?.state.configuration.argv }
 
-    private final class RecordedBox: Sendable {
-        let state: ServiceState
-        init(_ state: ServiceState) { self.state = state }
-    }
 
     package init(name: ServiceName, state: State) {
         self.name = name
@@ -66,12 +62,13 @@ package struct ServiceStatus: Sendable {
             status.detail = "\(error)"
             return status
         }
-        if let recorded = snapshot.recorded {
-            status.recorded = recorded
-            status.mode = recorded.mode
-            status.restarts = recorded.restarts
-            status.lastExit = recorded.lastExit
-            status.statusText = recorded.statusText
+        if let record = snapshot.record {
+            // The snapshot's box itself, its fields read through it: no copy of the record.
+            status.recordedBox = record
+            status.mode = record.state.mode
+            status.restarts = record.state.restarts
+            status.lastExit = record.state.lastExit
+            status.statusText = record.state.statusText
         }
         switch snapshot.lock {
         case .held(let pid):
@@ -89,25 +86,25 @@ package struct ServiceStatus: Sendable {
     /// A locked pidfile. False when, in exec mode, its main process is gone
     /// and the lock went with it meanwhile: the caller looks again (once).
     private mutating func describeHeld(_ snapshot: ServiceSnapshot, pid: pid_t?, paths: ServicePaths, mayLookAgain: Bool) -> Bool {
-        let recorded = snapshot.recorded
+        let record = snapshot.record
         let exec = snapshot.isExecMode
         mode = exec ? .exec : .supervised
         // The supervisor is who the record says; only without a record is
         // the (slower) kernel lock table asked.
-        supervisorPID = exec ? nil : recorded.map { $0.supervisorPID } ?? PIDFile.lockHolder(at: paths.pidFile(name))
+        supervisorPID = exec ? nil : record.map { $0.state.supervisorPID } ?? PIDFile.lockHolder(at: paths.pidFile(name))
         self.pid = pid
-        let phase = recorded?.phase
+        let phase = record?.state.phase
         guard let pid else {
             state = phase == .backoff ? .restarting : phase == .stopping ? .stopping : .starting
             return true
         }
         state = phase == .starting ? .starting : phase == .stopping ? .stopping : .running
-        if exec, let main = recorded?.main, main.pid == pid, (try? main.isAlive()) == false {
+        if exec, let main = record?.state.main, main.pid == pid, (try? main.isAlive()) == false {
             if mayLookAgain && !snapshot.stillHeldAsSeen() { return false }
             // Still locked: what holds the lock is what it left.
             self.pid = nil
             detail = "its main process \(pid) exited; processes it left hold its lock (it put itself in the background?)"
-        } else if let recorded, recorded.pid == pid, let since = recorded.serviceSince {
+        } else if let record, record.state.pid == pid, let since = record.state.serviceSince {
             uptime = ServiceStatus.uptime(since: since)
         }
         return true
@@ -119,12 +116,12 @@ package struct ServiceStatus: Sendable {
         if let recordError = snapshot.recordError {
             state = .unknown
             detail = recordError.message
-        } else if let recorded = snapshot.recorded, let live = (try? recorded.liveInstance()) ?? nil {
-            state = recorded.phase == .backoff ? .restarting : .running
+        } else if let record = snapshot.record, let live = (try? record.state.liveInstance()) ?? nil {
+            state = record.state.phase == .backoff ? .restarting : .running
             pid = live.pid
             supervisorPID = live.supervisor
-            if let since = recorded.serviceSince, live.pid != nil { uptime = ServiceStatus.uptime(since: since) }
-            detail = recorded.mode == .exec && snapshot.lock != .absent ? "it closed its lock's descriptor" : "its pidfile was removed"
+            if let since = record.state.serviceSince, live.pid != nil { uptime = ServiceStatus.uptime(since: since) }
+            detail = record.state.mode == .exec && snapshot.lock != .absent ? "it closed its lock's descriptor" : "its pidfile was removed"
         } else if case .free(let stale?) = snapshot.lock {
             // A pid nobody holds the lock for: what a dead instance left. (An
             // empty file is one a holder is removing as it lets go, or one a
@@ -132,16 +129,16 @@ package struct ServiceStatus: Sendable {
             state = .dead
             pid = stale
             detail = "pidfile left, pid \(stale)"
-        } else if let recorded = snapshot.recorded {
-            switch recorded.phase {
+        } else if let record = snapshot.record {
+            switch record.state.phase {
             case .failed:
                 state = .failed
-                detail = recorded.failure
+                detail = record.state.failure
             case .exited: state = .exited
             case .stopped: state = .stopped
             case .starting, .running, .backoff, .stopping:
                 state = .dead
-                detail = "its \(recorded.mode == .supervised ? "supervisor" : "process") is gone"
+                detail = "its \(record.state.mode == .supervised ? "supervisor" : "process") is gone"
             }
         }
     }

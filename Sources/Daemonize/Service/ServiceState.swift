@@ -67,6 +67,15 @@ package struct ServiceState: Hashable, Sendable {
         self.configuration = configuration
     }
 
+    /// A record read once and passed around (a command's snapshot, then the
+    /// status made of it): copying one copies a reference, not the dozens
+    /// of fields a record has to retain and release, and reading a field
+    /// through it copies that field only.
+    package final class Box: Sendable {
+        package let state: ServiceState
+        init(_ state: ServiceState) { self.state = state }
+    }
+
     /// Reads the state file of `name` at `path`; nil when there is none.
     /// - Throws: the `SystemError` of a file that cannot be read (another
     ///   user's: `EACCES`), or an `InvalidFile` naming the file and what is
