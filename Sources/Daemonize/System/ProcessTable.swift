@@ -94,8 +94,7 @@ package enum ProcessTable {
             withUnsafePointer(to: &entry.pointee.d_name) { pointer in
                 pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { start in
                     let name = UnsafeBufferPointer(start: start, count: strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self)))
-                    if name.count == 1 && name[0] == UInt8(ascii: ".") || name.count == 2 && name[0] == UInt8(ascii: ".") && name[1] == UInt8(ascii: ".") { return }
-                    body(name)
+                    if !name.elementsEqual(".".utf8) && !name.elementsEqual("..".utf8) { body(name) }
                 }
             }
         }
