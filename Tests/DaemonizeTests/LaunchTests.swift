@@ -84,7 +84,7 @@ import Testing
     /// setuid would mark and signal the launcher's threads, under a lock one of
     /// them may hold (a race this test cannot force). What it checks: the
     /// program runs as the user, and every thread of the launcher is still root.
-    @Test(.enabled(if: HostileUser.canRun)) func privilegeDropInTheChildLeavesTheLaunchersThreadsAlone() throws {
+    @Test(.requires(.hostileUser)) func privilegeDropInTheChildLeavesTheLaunchersThreadsAlone() throws {
         let user = try HostileUser.require()
         try withScratch("launch-user") { scratch throws in
             let result = try launch(scratch, ["--threads", "--user", HostileUser.name], [fixture, "describe"])

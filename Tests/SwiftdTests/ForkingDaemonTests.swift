@@ -182,7 +182,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: HostileUser.canRun, "acting as another user needs root"))
+    @Test(.requires(.hostileUser))
     func aPidfileInADirectoryThisUserCannotSearchIsAUsageError() throws {
         try withUserHarness("forking-search") { h, user throws in
             let closed = h.scratch.file("closed")

@@ -10,11 +10,11 @@ import Testing
         Loopback.ask(port, "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
     }
 
-    @Test(.enabled(if: FileSystem.exists("/usr/bin/python3") || Environment.value("PATH")?.contains("python") == true))
+    @Test(.requires(.python3))
     func pythonHTTPServerServesAndStops() throws {
         try withHarness("http") { h throws in
             let port = try Loopback.freePort()
-            let start = try h.swiftd(["start", "web", "--chdir", h.scratch.path, "--", "python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1"])
+            let start = try h.swiftd(["start", "web", "--chdir", h.scratch.path, "--", "/usr/bin/python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1"])
             #expect(start.code == 0, "\(start)")
             var first: String?
             #expect(eventually(timeout: 15) { first = get(port); return first != nil })

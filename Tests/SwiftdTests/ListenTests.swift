@@ -65,7 +65,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: HostileUser.canRun))
+    @Test(.requires(.hostileUser))
     func aUserServiceServesAPrivilegedPort() throws {
         try withUserHarness("listen-root") { h, user throws in
             let port = try #require((600..<1000).map(UInt16.init).first { !Loopback.connects($0) && Loopback.canBind($0) })
@@ -89,13 +89,7 @@ import Testing
         }
     }
 
-    /// The machine has the IPv6 loopback address (not every container has).
-    static var hasIPv6Loopback: Bool {
-        String(decoding: (try? FileSystem.read("/proc/net/if_inet6", limit: 1 << 16)) ?? [], as: UTF8.self)
-            .split(separator: "\n").contains { $0.hasPrefix("00000000000000000000000000000001 ") }
-    }
-
-    @Test(.enabled(if: hasIPv6Loopback, "no ::1 here"))
+    @Test(.requires(.ipv6Loopback))
     func anIPv6AddressIsBoundAndListening() throws {
         try withHarness("listen-tcp6") { h throws in
             let port = try Loopback.freePort()
@@ -116,7 +110,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: HostileUser.canRun))
+    @Test(.requires(.hostileUser))
     func aUnixSocketFileTakesTheOwnerAndModeItIsGiven() throws {
         try withUserHarness("listen-owner") { h, user throws in
             let path = h.scratch.file("owned.sock")

@@ -23,7 +23,7 @@ import Testing
         Loopback.body(port, "GET / HTTP/1.0\r\n\r\n").flatMap { $0.split(separator: " ").first }.flatMap { pid_t($0.dropFirst(4)) }
     }
 
-    @Test(.enabled(if: FileSystem.exists("/usr/bin/python3")))
+    @Test(.requires(.python3))
     func aNewInstanceThatFailsLeavesTheOldOneServing() throws {
         try withHarness("overlap-fail") { h throws in
             let port = try startServer(h, "web", ["--ready-timeout", "1s"])
@@ -60,7 +60,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileSystem.exists("/usr/bin/python3")))
+    @Test(.requires(.python3))
     func statusListAndStopWhileTwoInstancesRun() throws {
         try withHarness("overlap-both") { h throws in
             _ = try startServer(h, "web", ["--ready-timeout", "30s"])

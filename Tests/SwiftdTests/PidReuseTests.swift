@@ -54,7 +54,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/unshare") && FileSystem.exists("/usr/bin/nsenter"), "needs root, unshare, nsenter"))
+    @Test(.requires(.root, .unshare, .nsenter))
     func pidOneIsNeverSignalled() throws {
         try withHarness("reuse-init") { h throws in
             let signals = h.scratch.file("signals")
@@ -83,7 +83,7 @@ extension PidReuseTests {
     /// descriptor could once leave it: refused, nothing sent. In a pid
     /// namespace whose PID 1 records every signal, so that even a regression
     /// could not reach the machine's init.
-    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/unshare") && FileSystem.exists("/usr/bin/nsenter"), "needs root, unshare, nsenter"))
+    @Test(.requires(.root, .unshare, .nsenter))
     func aLockedPidfileNamingPidOneIsRefused() throws {
         try withHarness("reuse-locked-one") { h throws in
             let signals = h.scratch.file("signals")

@@ -5,7 +5,7 @@ import Testing
 
 /// `--user`/`--group`, and swiftd itself without privileges.
 @Suite(.timeLimit(.minutes(5))) struct PrivilegeTests {
-    @Test(.enabled(if: geteuid() == 0, "needs root to switch users"))
+    @Test(.requires(.root))
     func serviceRunsAsTheUserWithItsGroupsAndFilesStayRoot() throws {
         try withHarness("user") { h throws in
             chmod(h.scratch.path, 0o711)
@@ -25,7 +25,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv"), "needs root and setpriv"))
+    @Test(.requires(.root, .setpriv))
     func serviceUserCannotTouchItsSupervisorOrItsFiles() throws {
         try withHarness("user-isolation") { h throws in
             chmod(h.scratch.path, 0o711)
@@ -51,7 +51,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: geteuid() == 0, "needs root to switch groups"))
+    @Test(.requires(.root))
     func groupOptionsSetThePrimaryGroup() throws {
         try withHarness("group") { h throws in
             chmod(h.scratch.path, 0o711)
@@ -89,7 +89,7 @@ import Testing
                 environment: h.scratch.environment)
     }
 
-    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv"), "needs root and setpriv"))
+    @Test(.requires(.root, .setpriv))
     func failedPrivilegeChangeIsFourNamingTheStep() throws {
         try withHarness("user-fail") { h throws in
             chmod(h.scratch.path, 0o711)
@@ -105,7 +105,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv"), "needs root and setpriv"))
+    @Test(.requires(.root, .setpriv))
     func unwritableRunDirectoryIsFourNamingIt() throws {
         try withHarness("rundir-ro") { h throws in
             chmod(h.scratch.path, 0o711)

@@ -64,7 +64,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: getuid() == 0, "real-time scheduling needs root"))
+    @Test(.requires(.root))
     func realTimeSchedulingForRoot() throws {
         try withHarness("procenv-rt") { h throws in
             for mode in Self.modes {

@@ -7,7 +7,8 @@ import Testing
 /// (`.ci/run` installs redis-server, nginx and memcached), each started in
 /// the background with its own pidfile and `--pidfile`: start says which pid
 /// the daemon has, status, signal and reload reach it, a daemon that dies is
-/// started again, and stop leaves nothing. Skipped where a program is missing.
+/// started again, and stop leaves nothing. Skipped where a program is missing
+/// (failed under CI).
 @Suite(.timeLimit(.minutes(5))) struct RealDaemonTests {
     /// One daemon: how to start it, and a request its port answers.
     struct Daemon {
@@ -63,7 +64,7 @@ import Testing
         #expect(try h.swiftd(["status", d.name]).code == 3)
     }
 
-    @Test(.enabled(if: FileSystem.exists("/usr/bin/redis-server"), "redis-server is not installed"))
+    @Test(.requires(.program("/usr/bin/redis-server", from: "redis-server")))
     func redisServerDaemonizeYes() throws {
         try withHarness("real-redis") { h throws in
             let port = try Loopback.freePort()
@@ -77,7 +78,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileSystem.exists("/usr/sbin/nginx"), "nginx is not installed"))
+    @Test(.requires(.program("/usr/sbin/nginx", from: "nginx")))
     func nginxWithItsPidDirective() throws {
         try withHarness("real-nginx") { h throws in
             let port = try Loopback.freePort()
@@ -113,7 +114,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileSystem.exists("/usr/bin/memcached"), "memcached is not installed"))
+    @Test(.requires(.program("/usr/bin/memcached", from: "memcached")))
     func memcachedDashD() throws {
         try withHarness("real-memcached") { h throws in
             let port = try Loopback.freePort()

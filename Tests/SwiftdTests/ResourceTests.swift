@@ -5,7 +5,7 @@ import Testing
 
 /// Resource faults (issue 7, scenario 5) and inherited descriptors (scenario 8).
 @Suite(.timeLimit(.minutes(5))) struct ResourceTests {
-    @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
+    @Test(.requires(.root))
     func fullRunDirectoryFailsTheStartCleanly() throws {
         try withHarness("full-rundir") { h throws in
             try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)

@@ -117,7 +117,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: geteuid() == 0 && FileSystem.exists("/usr/bin/unshare"), "needs root and unshare"))
+    @Test(.requires(.root, .unshare))
     func asPIDOneItReapsEveryZombie() throws {
         try withHarness("run-pid1") { h throws in
             let script = "for i in 1 2 3 4 5; do (sleep 0.1 &); done; sleep 1; echo zombies=$(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l); echo pid1=$(cat /proc/1/comm)"

@@ -203,7 +203,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
+    @Test(.requires(.root))
     func fullDiskDropsLinesAndSaysSoWhenSpaceReturns() throws {
         try withHarness("log-full") { h throws in
             try FileSystem.makeDirectories(h.logDirectory, mode: 0o755)

@@ -2,7 +2,9 @@ import Glibc
 import Daemonize
 
 /// A real unprivileged user for the hostile-user tests: `swiftd-test`, which
-/// `.ci/run` creates when it is missing (`useradd --system swiftd-test`).
+/// `make check` creates when it is missing and it runs as root
+/// (`useradd --system swiftd-test`). Tests that act as it say
+/// `.requires(.hostileUser)`.
 /// Commands run as it through `setpriv`, keeping the test's environment (and
 /// so its mark: cleanup finds them whatever they became).
 package struct HostileUser: Sendable {
@@ -10,11 +12,7 @@ package struct HostileUser: Sendable {
     package let uid: uid_t
     package let gid: gid_t
 
-    /// True when the hostile-user tests can run here: they need root to act as another user.
-    package static var canRun: Bool { geteuid() == 0 && FileSystem.exists("/usr/bin/setpriv") }
-
-    /// The user, or an error that says how to create it: as root, a missing
-    /// user fails the test rather than skipping it.
+    /// The user, or an error that says how to create it.
     package static func require() throws -> HostileUser {
         guard let credentials = try? Credentials.lookup(user: name, group: nil), let uid = credentials.uid, let gid = credentials.gid else {
             throw SystemError("getpwnam", path: "\(name) (create it: useradd --system \(name))", errno: .noSuchFile)

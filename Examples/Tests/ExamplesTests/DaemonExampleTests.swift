@@ -6,7 +6,7 @@ import Daemonize
 /// program (Examples/Sources/daemon, asyncmain), checked through /proc.
 @Suite(.timeLimit(.minutes(5)))
 struct DaemonExampleTests {
-    /// The unprivileged user .ci/run creates, when it exists and we are root.
+    /// The unprivileged user make check creates, when it exists and we are root.
     static var testUser: (uid_t, gid_t)? {
         guard geteuid() == 0, let entry = getpwnam("swiftd-test") else { return nil }
         return (entry.pointee.pw_uid, entry.pointee.pw_gid)
@@ -43,7 +43,7 @@ struct DaemonExampleTests {
         return String(decoding: buffer[..<max(n, 0)], as: UTF8.self)
     }
 
-    @Test(.enabled(if: testUser != nil, "needs root and the swiftd-test user"))
+    @Test(.requires("root and the user swiftd-test (make check creates it)", { testUser != nil }))
     func thePrivilegedActionBindsAsRootThenTheDaemonRunsAsTheUser() throws {
         try withSandbox("privileged") { sandbox in
             let (uid, _) = try #require(Self.testUser)
@@ -87,7 +87,7 @@ struct DaemonExampleTests {
         }
     }
 
-    @Test(.enabled(if: testUser != nil, "needs root and the swiftd-test user"))
+    @Test(.requires("root and the user swiftd-test (make check creates it)", { testUser != nil }))
     func anUnsearchablePidfileDirectoryIsPermissionDenied() throws {
         try withSandbox("eacces") { sandbox in
             let user = try #require(Self.testUser)
