@@ -74,6 +74,27 @@ import Testing
         }
     }
 
+    /// A supervisor at its end records how the service ended, then lets go
+    /// of the lock: a status read in between says what the record says,
+    /// never "starting" (0). A crash point holds the supervisor there.
+    /// (Seen under load: "job: starting (pid ?), 0 restarts", exit 0, for a
+    /// service that had exited.)
+    @Test func aSupervisorOnItsWayOutIsNoStartingService() throws {
+        try withHarness("status-finished") { h throws in
+            let env = h.environment(pausingAt: "finished-recorded")
+            let start = try h.swiftd(["start", "job", "--restart", "no", "--", h.fixturePath, "service", "--exit", "0", "--after", "200"], environment: env)
+            #expect(start.code == 0, "\(start)")
+            let supervisor = try #require(h.stoppedProcess(), "the supervisor paused once it recorded the end")
+            #expect(h.lockHolder("job") == supervisor)
+            let status = try h.swiftd(["status", "job"])
+            #expect(status.code == 3 && status.stdout == "job: exited with status 0\n", "\(status)")
+            kill(supervisor, SIGCONT)
+            #expect(eventually { h.lockHolder("job") == nil })
+            let after = try h.swiftd(["status", "job"])
+            #expect(after.code == status.code && after.stdout == status.stdout, "\(after)")
+        }
+    }
+
     /// A supervisor at its end lets go of its pidfile's lock, then removes
     /// the (empty) file: a status read in between says what the record
     /// says, "stopped" (3), never "dead (pidfile left)" (1). A crash point

@@ -95,7 +95,8 @@ import Testing
         try withHarness("exit0-no") { h throws in
             #expect(try h.startService("job", ["--restart", "no"], service: ["--exit", "0", "--after", "200"]).code == 0)
             #expect(eventually { h.state("job")?.phase == .exited })
-            #expect(try h.swiftd(["status", "job"]).code == 3)
+            let status = try h.swiftd(["status", "job"])
+            #expect(status.code == 3, "\(status)")
         }
     }
 

@@ -95,6 +95,18 @@ package struct ServiceStatus: Sendable {
         self.pid = pid
         let phase = record?.state.phase
         guard let pid else {
+            // The record, read after the lock, says the service ended: its
+            // supervisor is on its way out (it records the end, then lets go
+            // of the lock), unless a new one took the lock before its first
+            // record (another holder). The lock table says which, or that
+            // the lock is gone by now; the record is the truth either way.
+            if let record, !record.state.isActive {
+                let holder = PIDFile.lockHolder(at: paths.pidFile(name))
+                if holder == nil || holder == record.state.supervisorPID {
+                    describeUnlocked(snapshot)
+                    return true
+                }
+            }
             state = phase == .backoff ? .restarting : phase == .stopping ? .stopping : .starting
             return true
         }

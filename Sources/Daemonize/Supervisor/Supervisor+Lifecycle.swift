@@ -233,6 +233,7 @@ extension Supervisor {
         state.oldPID = nil
         state.droppedLines = output.droppedTotal
         save()
+        CrashPoint.reach("finished-recorded")
         reporter.failed("\(configuration.name) stopped during startup", status: "stopped", code: ExitCode.failure)
         for socket in sockets { socket.close() }
         pidFile?.release()
