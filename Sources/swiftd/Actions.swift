@@ -29,15 +29,15 @@ enum Actions {
     }
 
     static func run(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        let configuration = try loaded(parsed, "run", controller).configuration
+        let configuration = ServiceController.runConfiguration(try loaded(parsed, "run", controller))
         if !configuration.supervise {
             throw UsageError(message: "run always supervises: --no-supervise is for start", command: "run")
         }
-        return controller.run(configuration)
+        return controller.run(configuration, quiet: parsed.quiet)
     }
 
     static func check(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
-        check(try loaded(parsed, "check", controller), paths: controller.paths)
+        check(try loaded(parsed, "check", controller), controller: controller)
     }
 
     /// The configuration of `start`, `run` and `check`: the command after
@@ -197,14 +197,12 @@ enum Actions {
         print(String(decoding: table, as: UTF8.self), terminator: "")
     }
 
-    static func check(_ loaded: ConfigurationLoader.Loaded, paths: ServicePaths) -> Int32 {
+    static func check(_ loaded: ConfigurationLoader.Loaded, controller: ServiceController) -> Int32 {
+        let paths = controller.paths
         var c = loaded.configuration
         do {
-            try c.validate()
-            try c.readEnvironmentFiles()
-            try c.checkProcessEnvironment()
-            _ = try c.credentials()
-            _ = try c.resolvedExecutable()
+            // What start, run and restart check first, all of it.
+            _ = try controller.validate(&c)
         } catch let error as LaunchError {
             Standard.error("swiftd: \(c.name): \(error)")
             return ExitCode.notConfigured

@@ -77,6 +77,8 @@ struct Command {
 
                 Stops NAME (if it runs) and starts it again with the command and options recorded at its last
                 start (re-reading NAME.conf when it came from one); OPTIONS are start options that override them.
+                The result is checked first, as check does: when it is wrong (an unknown user, a missing env file,
+                chroot or command...), NAME runs on untouched and restart exits with start's code and why.
                 """ },
                 run: { try Actions.restart($0, $1) }),
         Command("status", ["NAME"], minimum: 0, options: [OptionSpec(long: "json", takesValue: false)], repeatsLast: true,
@@ -137,11 +139,12 @@ struct Command {
         Command("run", ["NAME"], minimum: 1, options: startOptions, acceptsCommand: true,
                 line: "run     NAME [OPTIONS] [-- COMMAND [ARG...]]   supervise in the foreground",
                 help: { Usage.startHelp(verb: "run", about: """
-                Supervises NAME in the foreground: output goes to swiftd's own stdout and stderr unless --log is
-                given, and swiftd prints nothing of its own while all goes well. TERM stops the service (its
-                stop-signal), INT stops it with INT, HUP QUIT USR1 USR2 are passed on; exits with the service's
-                status (128+N when killed by signal N); a job that exits 0 within --min-uptime succeeded. Exits 1
-                (or --busy-exit-code N) when NAME is already running.
+                Supervises NAME in the foreground: output goes to swiftd's own stdout and stderr unless --log FILE
+                is given (no log file or dir is made otherwise), and swiftd prints nothing of its own while all goes
+                well. TERM stops the service (its stop-signal), INT stops it with INT, HUP QUIT USR1 USR2 are passed
+                on; exits with the service's status (128+N when killed by signal N); a job that exits 0 within
+                --min-uptime succeeded. Exits 1 (or --busy-exit-code N) when NAME is already running, silently
+                with -q. As PID 1 with neither --restart nor --restart-exit-code set, runs the command once.
                 """) },
                 run: { try Actions.run($0, $1) }),
         Command("check", ["NAME"], minimum: 1, options: startOptions,
@@ -149,8 +152,10 @@ struct Command {
                 help: { """
                 usage: swiftd check NAME [OPTIONS]
 
-                Reads NAME.conf (or finds NAME in PATH), applies OPTIONS, and prints every effective setting with
-                where it came from. Exit 0 when valid, 6 when not.
+                Reads NAME.conf (or finds NAME in PATH), applies OPTIONS, checks the result as start and restart
+                do (user, group, env files, chroot, limits, command, working directory, listen addresses, log;
+                nothing is created), and prints every effective setting with where it came from. Exit 0 when
+                valid, 6 when not.
                 """ },
                 run: { try Actions.check($0, $1) }),
         Command("forget", ["NAME"], minimum: 1,

@@ -73,6 +73,12 @@ import Testing
             #expect(busy.stderr == "swiftd: job is already running (pid \(pid))\n")
             let quiet = try h.swiftd(["run", "job", "--busy-exit-code", "0", "--", h.fixturePath, "service"])
             #expect(quiet.code == 0 && quiet.stdout.isEmpty && quiet.stderr.isEmpty, "\(quiet)")
+            // A cron guard with -q prints nothing, whatever its code (as flock -n -E 99).
+            for arguments in [["-q", "--busy-exit-code", "99"], ["--quiet"], ["--busy-exit-code", "99", "--quiet"]] {
+                let silent = try h.swiftd(["run", "job"] + arguments + ["--", h.fixturePath, "service"])
+                #expect(silent.code == (arguments.contains("99") ? 99 : 1) && silent.stdout.isEmpty && silent.stderr.isEmpty, "\(arguments): \(silent)")
+            }
+            #expect(h.pid("job") == pid, "the busy runs left the first alone")
             for command in ["start", "restart"] {
                 let refused = try h.swiftd([command, "job", "--busy-exit-code", "3"])
                 #expect(refused.code == 2 && refused.stderr.hasPrefix("swiftd: --busy-exit-code is for run, not \(command)\n"), "\(refused)")
@@ -126,6 +132,97 @@ import Testing
             #expect(result.code == 0, "\(result)")
             #expect(result.values["pid1"] == "swiftd")
             #expect(result.values["zombies"] == "0", "\(result)")
+        }
+    }
+
+    /// A user whose home does not exist (nobody, a system user in cron), with
+    /// no XDG_RUNTIME_DIR: the job's output goes to run's own, no log file or
+    /// log dir is made for it, and its records go to /tmp/swiftd-UID.
+    @Test(.requires(.hostileUser))
+    func aUserWithoutAHomeRunsAJobToItsOwnOutput() throws {
+        try withUserHarness("run-nohome") { h, user throws in
+            let home = "/nonexistent-swiftd-\(getpid())"
+            try #require(!FileSystem.exists(home))
+            var env = h.scratch.environment.filter { entry in
+                !["HOME=", "XDG_", "SWIFTD_RUN_DIR=", "SWIFTD_LOG_DIR=", "SWIFTD_CONFIG_DIR="].contains { entry.hasPrefix($0) }
+            }
+            env.append("HOME=\(home)")
+            let name = "nohome-\(getpid())-\(Monotonic.now() % 1_000_000)"
+            let runDirectory = "/tmp/swiftd-\(user.uid)"
+            defer {
+                try? FileSystem.remove(Path.join(runDirectory, "\(name).state"))
+                try? FileSystem.remove(Path.join(runDirectory, "\(name).pid"))
+            }
+            func run(_ arguments: [String]) throws -> RunResult {
+                try TestSupport.run("/usr/bin/setpriv", user.prefix + [h.swiftdPath] + arguments, environment: env)
+            }
+            let job = try run(["run", name, "--", "/bin/sh", "-c", "echo out; echo err >&2"])
+            #expect(job.code == 0 && job.stdout == "out\n" && job.stderr == "err\n", "\(job)")
+            #expect(!FileSystem.exists(home), "nothing made under the missing home")
+            let status = try run(["status", name])
+            #expect(status.code == 3 && status.stdout.hasPrefix("\(name): "), "its record is in \(runDirectory): \(status)")
+            #expect(FileSystem.exists(Path.join(runDirectory, "\(name).state")))
+            // With --log FILE its output goes there, and nothing to its own.
+            try FileSystem.makeDirectory(h.scratch.file("own"), mode: 0o755)
+            chown(h.scratch.file("own"), user.uid, user.gid)
+            let logged = try run(["run", name, "--log", h.scratch.file("own/job.log"), "--", "/bin/sh", "-c", "echo out; echo err >&2"])
+            #expect(logged.code == 0 && logged.stdout.isEmpty && logged.stderr.isEmpty, "\(logged)")
+            #expect(h.text("own/job.log").hasSuffix("\nout\nerr\n"), "\(h.text("own/job.log"))")
+        }
+    }
+
+    /// As PID 1 (a container's init) with no restart setting, the command
+    /// runs once and run exits with its status, as tini and dumb-init do.
+    @Test(.requires(.root, .unshare))
+    func asPIDOneAFailingCommandRunsOnce() throws {
+        try withHarness("run-pid1-once") { h throws in
+            let runs = h.scratch.file("runs")
+            func init1(_ options: [String], _ script: String) throws -> RunResult {
+                try TestSupport.run("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.swiftdPath] + h.withDirectories(
+                    ["run", "job"] + options + ["--", "/bin/sh", "-c", "echo ran >> \(runs); " + script]), environment: h.scratch.environment)
+            }
+            let failed = try init1([], "sleep 0.3; exit 7")
+            #expect(failed.code == 7, "\(failed)")
+            #expect(h.text("runs") == "ran\n", "ran once: \(failed)")
+            #expect(!failed.stderr.contains("restarting"), "\(failed)")
+            // Killed by a signal: 128+N, once.
+            try FileSystem.writeAtomically(runs, [])
+            let killed = try init1([], "sleep 0.3; kill -KILL $$")
+            #expect(killed.code == 137 && h.text("runs") == "ran\n", "\(killed)")
+            // The restart exit code is a restart setting too: not given, 75 is a status like any other.
+            try FileSystem.writeAtomically(runs, [])
+            let tempfail = try init1([], "sleep 0.3; exit 75")
+            #expect(tempfail.code == 75 && h.text("runs") == "ran\n", "\(tempfail)")
+            // A restart setting given is kept: by option, and by the config file's key.
+            try FileSystem.writeAtomically(runs, [])
+            let respawned = try init1(["--restart", "on-failure", "--restart-delay", "10ms", "--start-limit", "2/1m"], "sleep 0.3; exit 7")
+            #expect(respawned.code == 7 && h.text("runs") == "ran\nran\n", "\(respawned)")
+            try FileSystem.writeAtomically(runs, [])
+            try h.writeConfig("job", "command = /bin/sh -c 'echo ran >> \(runs); sleep 0.3; exit 7'\nrestart = on-failure\nrestart-delay = 10ms\nstart-limit = 2/1m\n")
+            let configured = try TestSupport.run("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.swiftdPath] + h.withDirectories(["run", "job"]),
+                                                 environment: h.scratch.environment)
+            #expect(configured.code == 7 && h.text("runs") == "ran\nran\n", "\(configured)")
+        }
+    }
+
+    /// As PID 1, signals still reach the service (TERM stops it, the others
+    /// are passed on) and run exits with its status.
+    @Test(.requires(.root, .unshare))
+    func asPIDOneSignalsReachTheService() throws {
+        try withHarness("run-pid1-signals") { h throws in
+            let signals = h.scratch.file("signals")
+            let runner = try Spawned.start("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", h.swiftdPath] + h.withDirectories(
+                ["run", "job", "--", h.fixturePath, "service", "--record-signals", signals, "--stamp", h.scratch.file("stamps")]),
+                environment: h.scratch.environment)
+            #expect(eventually { h.text("stamps").hasPrefix("start") })
+            let init1 = try #require(h.processes(named: "swiftd").first, "swiftd, PID 1 of its namespace")
+            for signal in [SIGHUP, SIGUSR1, SIGUSR2] { kill(init1, signal) }
+            #expect(eventually { ["HUP", "USR1", "USR2"].allSatisfy { h.text("signals").contains($0) } }, "\(h.text("signals"))")
+            kill(init1, SIGTERM)
+            let result = runner.wait(timeout: 20)
+            #expect(result.code == 0, "the service exits 0 on TERM: \(result)")
+            #expect(h.text("signals").contains("TERM"))
+            #expect(h.text("stamps").split(separator: "\n").filter { $0.hasPrefix("start") }.count == 1, "started once: \(h.text("stamps"))")
         }
     }
 }

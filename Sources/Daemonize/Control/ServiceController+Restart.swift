@@ -7,7 +7,10 @@ extension ServiceController {
     /// A running service with `listen` sockets or `restart-mode = overlap`
     /// whose configuration is unchanged is restarted in place by its
     /// supervisor instead, which keeps the sockets open (see `restartInPlace`).
+    /// A configuration found wrong (`prepare`) touches nothing: the service
+    /// runs on, and the restart fails with why and start's exit code.
     package func restart(_ configuration: ServiceConfiguration) -> Outcome {
+        if let refused = refuseRestart(configuration) { return refused }
         if let inPlace = restartInPlace(configuration) { return inPlace }
         let stopped = stop(configuration.name)
         guard stopped.code == ExitCode.success else { return stopped }
@@ -16,6 +19,28 @@ extension ServiceController {
             started.output = output.replacingAll(" started ", with: " restarted ")
         }
         return started
+    }
+
+    /// Nil when `configuration` passes `prepare` (`validate`, then its log
+    /// made as the start will: the one test of some file systems); else the
+    /// outcome of a restart that did not touch the service, which says
+    /// whether it runs on.
+    private func refuseRestart(_ configuration: ServiceConfiguration) -> Outcome? {
+        var checked = configuration
+        let failure: Outcome
+        do {
+            _ = try prepare(&checked)
+            return nil
+        } catch let error as ConfigurationError {
+            failure = Outcome(code: configuration.exitCode(for: error), error: error.message)
+        } catch let error as ServiceError {
+            failure = .failure(error)
+        } catch {
+            failure = Outcome(code: ExitCode.of(error), error: "\(configuration.name): \(error)")
+        }
+        let status = status(configuration.name)
+        guard status.isRunning else { return failure }
+        return Outcome(code: failure.code, error: Wording.notRestarted(configuration.name, pid: status.pid, reason: failure.error ?? ""))
     }
 
     /// Asks the supervisor to restart its service in place and waits for

@@ -178,33 +178,52 @@ package struct ServiceController: Sendable {
         }
     }
 
-    /// Everything that can be checked before forking: the configuration, the
-    /// environment files (read now, for every run of this start), the run
-    /// dir, the user, the chroot and limits, the executable, the log file.
-    func prepare(_ configuration: inout ServiceConfiguration) throws -> Credentials? {
-        try configuration.validate()
-        if let file = configuration.daemonPIDFile, Path.absolute(file) == Path.absolute(paths.pidFile(configuration.name)) {
-            throw ConfigurationError(key: "pidfile", message: "pidfile \(file) is swiftd's own pidfile of \(configuration.name): give the daemon a file of its own")
-        }
-        try configuration.readEnvironmentFiles()
-        try configuration.checkProcessEnvironment()
+    /// Everything that can be checked before the service is touched, with
+    /// nothing created: the configuration's substance (`checkBeforeStart`:
+    /// settings, env files, chroot, limits, user, command, working directory,
+    /// listen addresses), then its files (`checkFiles`). `start` and `run` go
+    /// through it in `prepare`, `restart` before it stops anything, `check`
+    /// to say what is wrong.
+    package func validate(_ configuration: inout ServiceConfiguration, foreground: Bool = false) throws -> Credentials? {
+        let credentials = try configuration.checkBeforeStart()
+        try checkFiles(configuration, foreground: foreground)
+        return credentials
+    }
+
+    /// `validate`, with what a start creates: the run dir (before the files
+    /// are checked), then the log dir and the log.
+    func prepare(_ configuration: inout ServiceConfiguration, foreground: Bool = false) throws -> Credentials? {
+        let credentials = try configuration.checkBeforeStart()
         try paths.prepareRunDirectory()
         let stateFile = paths.stateFile(configuration.name)
         if let st = try? FileSystem.linkStatus(stateFile), st.st_mode & S_IFMT != S_IFREG {
             let what = st.st_mode & S_IFMT == S_IFLNK ? "is a symbolic link" : "not a regular file"
             throw ServiceError("state file \(stateFile): \(what) (refused)", code: ExitCode.failure)
         }
-        let credentials = try configuration.credentials()
-        _ = try configuration.resolvedExecutable()
-        if let log = configuration.logFile(in: paths) {
-            try paths.prepareLogDirectory(for: log)
-            do {
+        try checkFiles(configuration, foreground: foreground)
+        if let log = configuration.logFile(in: paths, foreground: foreground) {
+            try logFailure(log) {
+                try paths.prepareLogDirectory(for: log)
                 try FileSystem.openLog(log).close()
-            } catch let error as SystemError {
-                throw ServiceError("log \(log): \(error.errno == .tooManySymbolicLinks ? "is a symbolic link (refused)" : error.errno.description)",
-                                   code: ExitCode.forStart(error.errno))
-            } catch let error as InvalidFile {
-                throw ServiceError("log \(error.message)", code: ExitCode.of(error))
+            }
+        }
+        return credentials
+    }
+
+    /// The files of `configuration`, creating none: the daemon's pidfile is
+    /// not swiftd's own, the log and its directory (none for `run` writing
+    /// to its own output) can be written, syslog takes messages.
+    private func checkFiles(_ configuration: ServiceConfiguration, foreground: Bool) throws {
+        if let file = configuration.daemonPIDFile, Path.absolute(file) == Path.absolute(paths.pidFile(configuration.name)) {
+            throw ConfigurationError(key: "pidfile", message: "pidfile \(file) is swiftd's own pidfile of \(configuration.name): give the daemon a file of its own")
+        }
+        if let log = configuration.logFile(in: paths, foreground: foreground) {
+            try logFailure(log) {
+                try paths.checkLogDirectory(for: log)
+                do {
+                    // An existing log is opened as it will be; a missing one is not created.
+                    try FileSystem.openLog(log, create: false).close()
+                } catch let error as SystemError where error.errno == .noSuchFile {}
             }
         }
         if case .syslog = configuration.log {
@@ -216,7 +235,18 @@ package struct ServiceController: Sendable {
                 throw ServiceError("log syslog: nothing takes messages at \(socket) (\(error.errno)): is a syslog daemon running?", code: ExitCode.failure)
             }
         }
-        return credentials
+    }
+
+    /// Runs `body`, a check or creation of `log`, its failure said as the log's.
+    private func logFailure(_ log: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as SystemError where error.path == log {
+            throw ServiceError("log \(log): \(error.errno == .tooManySymbolicLinks ? "is a symbolic link (refused)" : error.errno.description)",
+                               code: ExitCode.forStart(error.errno))
+        } catch let error as InvalidFile where error.path == log {
+            throw ServiceError("log \(error.message)", code: ExitCode.of(error))
+        }
     }
 
     /// Kills what is left of a service whose supervisor (or exec-mode
@@ -263,44 +293,6 @@ package struct ServiceController: Sendable {
             }
         case .original(let startup):
             return .waiting(PendingStart(name: name, startup: startup, exiting: nil))
-        }
-    }
-
-    // MARK: run
-
-    /// `swiftd run`: supervises in the foreground and exits with the
-    /// service's status; exits with `busy-exit-code` (1) when NAME is
-    /// already running, saying so unless that code is 0.
-    package func run(_ configuration: ServiceConfiguration) -> Int32 {
-        var configuration = configuration
-        let name = configuration.name
-        func busy(_ pid: pid_t?, supervisor: pid_t?, phase: ServiceState.Phase? = nil) -> Int32 {
-            if configuration.busyExitCode != 0 { Standard.error("swiftd: " + Wording.alreadyRunning(name, pid: pid, supervisor: supervisor, phase: phase)) }
-            return configuration.busyExitCode
-        }
-        do {
-            _ = try prepare(&configuration)
-            let pidFile: PIDFile
-            do {
-                pidFile = try PIDFile.acquire(at: paths.pidFile(name), pid: nil)
-            } catch let locked as PIDFile.Locked {
-                return busy(locked.pid, supervisor: locked.holder)
-            }
-            if let recorded = try? ServiceState.read(paths.stateFile(name), name: name), let live = try recorded.liveInstance() {
-                pidFile.release()
-                return busy(live.pid, supervisor: live.supervisor, phase: recorded.phase)
-            }
-            let supervisor = try Supervisor(configuration: configuration, paths: paths, pidFile: pidFile, role: .foreground)
-            supervisor.run()
-        } catch let error as ServiceError {
-            Standard.error("swiftd: \(error.message)")
-            return error.code
-        } catch let error as ConfigurationError {
-            Standard.error("swiftd: \(error.message)")
-            return configuration.exitCode(for: error)
-        } catch {
-            Standard.error("swiftd: \(name): \(error)")
-            return ExitCode.of(error)
         }
     }
 }

@@ -114,19 +114,44 @@ extension ListenAddress {
         case .internet(let host, let port, let ipv6, let datagram):
             return try ListeningSocket.internet(host: host, port: port, ipv6: ipv6, datagram: datagram, label: text)
         case .unix(let path, let mode, let owner):
-            var uid: uid_t?
-            var gid: gid_t?
-            if let owner {
-                let (user, group) = owner.splitAtFirst(":").map { ($0.0, Optional($0.1)) } ?? (owner, nil)
-                do {
-                    let credentials = try Credentials.lookup(user: user.isEmpty ? nil : user, group: group)
-                    uid = user.isEmpty ? nil : credentials.uid
-                    gid = group == nil ? nil : credentials.gid
-                } catch {
-                    throw ListenError(address: text, reason: "owner=\(owner): \(error)", errno: nil)
-                }
-            }
+            let (uid, gid) = try ownerIDs(owner)
             return try ListeningSocket.unix(path: path, mode: mode, owner: uid, group: gid, label: text)
+        }
+    }
+
+    /// `owner=USER[:GROUP]` as ids: nil for the part not given.
+    private func ownerIDs(_ owner: String?) throws(ListenError) -> (uid_t?, gid_t?) {
+        guard let owner else { return (nil, nil) }
+        let (user, group) = owner.splitAtFirst(":").map { ($0.0, Optional($0.1)) } ?? (owner, nil)
+        do {
+            let credentials = try Credentials.lookup(user: user.isEmpty ? nil : user, group: group)
+            return (user.isEmpty ? nil : credentials.uid, group == nil ? nil : credentials.gid)
+        } catch {
+            throw ListenError(address: text, reason: "owner=\(owner): \(error)", errno: nil)
+        }
+    }
+
+    /// What can be known of a bind before it is made, without binding: a
+    /// host name resolves; a unix socket's directory exists, nothing but a
+    /// socket is at its path (anything else is never replaced), and its
+    /// `owner=` exists. (A port or path someone holds is found only by the bind.)
+    package func checkWithoutBinding() throws(ListenError) {
+        func fail(_ reason: String, _ errno: Errno? = nil) -> ListenError { ListenError(address: text, reason: reason, errno: errno) }
+        switch kind {
+        case .internet(let host, let port, let ipv6, let datagram):
+            do {
+                try ListeningSocket.checkInternet(host: host, port: port, ipv6: ipv6, datagram: datagram, label: text)
+            } catch {
+                throw fail("\(host ?? "*") does not resolve to an \(ipv6 ? "IPv6" : "IPv4") address")
+            }
+        case .unix(let path, _, let owner):
+            _ = try ownerIDs(owner)
+            let directory = Path.directory(of: path)
+            if let problem = FileSystem.directoryProblem(directory, inRoot: nil) {
+                throw fail("directory \(directory): \(problem == .noSuchFile ? "no such directory" : problem.description)", problem)
+            }
+            // Anything but a socket there is never replaced: the bind would fail so.
+            if let st = try? FileSystem.linkStatus(path), st.st_mode & S_IFMT != S_IFSOCK { throw fail("bind: \(Errno.exists)", .exists) }
         }
     }
 }

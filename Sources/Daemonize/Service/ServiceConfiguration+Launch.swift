@@ -9,7 +9,9 @@ extension ServiceConfiguration {
         do {
             return try Credentials.lookup(user: user, group: group)
         } catch let error as CredentialsError {
-            if case .configFile(let file) = source { throw ConfigurationError(key: "user", message: "\(file): \(error)", origin: .file(file)) }
+            // From the file unless the command line gave the user or group.
+            let given = commandLineOptions.contains { $0.splitAtFirst("=").map { ["user", "group"].contains($0.before) } ?? false }
+            if case .configFile(let file) = source, !given { throw ConfigurationError(key: "user", message: "\(file): \(error)", origin: .file(file)) }
             throw ConfigurationError(key: "user", message: "\(error)", origin: .commandLine)
         }
     }

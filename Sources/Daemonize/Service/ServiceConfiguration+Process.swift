@@ -90,9 +90,14 @@ extension ServiceConfiguration {
     /// Checks what can only be checked on this machine: the chroot directory
     /// exists and only its owner (this user or root) can write it, and the
     /// limits can be set (`nofile` within /proc/sys/fs/nr_open; a hard limit
-    /// raised only with `CAP_SYS_RESOURCE`, which root may lack in a container).
+    /// raised, or `oom-score-adjust` lowered below 0 and this process's own,
+    /// only with `CAP_SYS_RESOURCE`, which root may lack in a container).
     package func checkProcessEnvironment() throws {
         if let root = rootDirectory { try openRoot(root).close() }
+        if let wanted = oomScoreAdjustment, let current = CurrentProcess.oomScoreAdjustment, wanted < min(current, 0),
+           !CurrentProcess.hasCapability(CurrentProcess.capabilitySysResource) {
+            throw invalid("oom-score-adjust", "\(wanted)", "lowering it below \(min(current, 0)) needs CAP_SYS_RESOURCE, which this process lacks")
+        }
         for limit in limits {
             let text = ServiceConfiguration.limitText(limit)
             if limit.resource == .nofile, let most = FileSystem.readNumber("/proc/sys/fs/nr_open"),

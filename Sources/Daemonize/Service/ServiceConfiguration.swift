@@ -302,10 +302,11 @@ public struct ServiceConfiguration: Hashable, Sendable {
         commandLine = line
     }
 
-    /// The log file, nil for none.
-    package func logFile(in paths: ServicePaths) -> String? {
+    /// The log file, nil for none. In the `foreground` (`swiftd run`) the
+    /// default is swiftd's own output: no file.
+    package func logFile(in paths: ServicePaths, foreground: Bool = false) -> String? {
         switch log {
-        case .automatic: return paths.defaultLogFile(name)
+        case .automatic: return foreground ? nil : paths.defaultLogFile(name)
         case .file(let path): return Path.absolute(path)
         case .none, .syslog: return nil
         }

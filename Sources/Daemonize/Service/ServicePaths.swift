@@ -55,6 +55,26 @@ package struct ServicePaths: Hashable, Sendable {
         try Self.prepare(Path.directory(of: logFile), what: "log dir", mode: 0o755)
     }
 
+    /// Checks the log dir as `prepareLogDirectory` would, creating nothing:
+    /// when it is missing, the nearest directory above it that exists must
+    /// be one this user can create it in.
+    package func checkLogDirectory(for logFile: String) throws {
+        let directory = Path.directory(of: logFile)
+        do {
+            var existing = directory
+            while try FileSystem.linkStatus(existing) == nil, existing != "/" { existing = Path.directory(of: existing) }
+            if existing != directory {
+                if let problem = FileSystem.directoryProblem(existing, inRoot: nil) { throw SystemError("log dir", path: directory, errno: problem) }
+                if !FileSystem.isWritable(existing) { throw SystemError("log dir", path: directory) }
+                return
+            }
+        } catch let error as SystemError {
+            throw SystemError("log dir", path: directory, errno: error.errno)
+        }
+        try Self.checkSafe(directory, what: "log dir")
+        if !FileSystem.isWritable(directory) { throw SystemError("log dir", path: directory) }
+    }
+
     static func prepare(_ directory: String, what: String, mode: mode_t) throws {
         do {
             if try FileSystem.linkStatus(directory) == nil {

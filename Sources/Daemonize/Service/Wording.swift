@@ -32,6 +32,12 @@ enum Wording {
         "\(name) is running\(pid.map { " (pid \($0))" } ?? ""): stop it first"
     }
 
+    /// "REASON (web not restarted: it runs on, pid N)": a restart that found
+    /// the new configuration wrong before it touched the service.
+    static func notRestarted(_ name: ServiceName, pid: pid_t?, reason: String) -> String {
+        "\(reason) (\(name) not restarted: it runs on\(pid.map { ", pid \($0)" } ?? ""))"
+    }
+
     /// "web is not running".
     static func notRunning(_ name: ServiceName) -> String { "\(name) is not running" }
 

@@ -28,9 +28,10 @@ extension Supervisor {
             break
         }
         state.restartsBegun += 1
-        // As a restart by stop and start would: /etc/default/NAME edited meanwhile counts.
+        // As a restart by stop and start would: /etc/default/NAME edited meanwhile counts,
+        // and what is found wrong (a missing env file, command or chroot) stops nothing.
         do {
-            try configuration.readEnvironmentFiles()
+            _ = try configuration.checkBeforeStart()
         } catch {
             endReplacement(failure: (error as? ConfigurationError)?.message ?? "\(error)")
             return

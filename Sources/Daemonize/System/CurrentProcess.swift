@@ -33,6 +33,13 @@ package enum CurrentProcess {
         return effectiveUserID == 0
     }
 
+    /// This process's `/proc/self/oom_score_adj` (-1000 to 1000), which its
+    /// children inherit; nil when the kernel does not say.
+    package static var oomScoreAdjustment: Int32? {
+        guard let bytes = try? FileSystem.read("/proc/self/oom_score_adj", limit: 64) else { return nil }
+        return Int32(String(decoding: bytes, as: UTF8.self).trimmingSpaces)
+    }
+
     /// This process's soft and hard limit of resource `code` (an `RLIMIT_`
     /// number), nil for unlimited; nil when the kernel does not say.
     ///

@@ -94,6 +94,21 @@ package enum FileSystem {
         return nil
     }
 
+    /// Nil when `path` is a directory (inside `root`, as a process chrooted
+    /// there would see it, when given); the errno otherwise (`notDirectory`
+    /// for another kind of file).
+    ///
+    /// The corresponding C functions are `open` (`O_PATH`), or `openat2`
+    /// (`RESOLVE_IN_ROOT`), and `fstat`.
+    package static func directoryProblem(_ path: String, inRoot root: FileDescriptor?) -> Errno? {
+        let fd = root.map { dz_open_path_in_root($0.rawValue, path) } ?? dz_open_path(path, 0)
+        if fd < 0 { return Errno.current }
+        defer { FileDescriptor(rawValue: fd).close() }
+        var st = stat()
+        if fstat(fd, &st) != 0 { return Errno.current }
+        return st.st_mode & S_IFMT == S_IFDIR ? nil : .notDirectory
+    }
+
     /// Renames `from` to `to` unless `to` exists (then `Errno.exists`).
     /// An open descriptor of `from` then names `to` in /proc.
     ///
@@ -178,8 +193,10 @@ extension FileSystem {
     /// (one planted in a shared sticky directory), or a file with other hard
     /// links. The descriptor is non-blocking only where that matters (a FIFO
     /// is refused anyway).
-    package static func openLog(_ path: String, mode: mode_t = 0o644) throws -> FileDescriptor {
-        let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
+    /// With `create` false, a missing file is not created (ENOENT): a check
+    /// of an existing log before anything starts.
+    package static func openLog(_ path: String, mode: mode_t = 0o644, create: Bool = true) throws -> FileDescriptor {
+        let fd = try FileDescriptor.open(path, O_WRONLY | (create ? O_CREAT : 0) | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
         do {
             let st = try fd.status()
             if st.st_mode & S_IFMT != S_IFREG {

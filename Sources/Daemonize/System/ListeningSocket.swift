@@ -15,6 +15,19 @@ package struct ListeningSocket {
     /// The corresponding C functions are `getaddrinfo`, `socket`,
     /// `setsockopt` (`SO_REUSEADDR`, `IPV6_V6ONLY`), `bind` and `listen`.
     package static func internet(host: String?, port: UInt16, ipv6: Bool, datagram: Bool, label: String) throws -> ListeningSocket {
+        try withAddress(host: host, port: port, ipv6: ipv6, datagram: datagram, label: label) { try bindInternet($0, datagram: datagram, ipv6: ipv6, label: label) }
+    }
+
+    /// Resolves `host` and `port` as `internet` would bind them, and binds nothing.
+    ///
+    /// The corresponding C function is `getaddrinfo`.
+    package static func checkInternet(host: String?, port: UInt16, ipv6: Bool, datagram: Bool, label: String) throws {
+        try withAddress(host: host, port: port, ipv6: ipv6, datagram: datagram, label: label) { _ in }
+    }
+
+    /// Calls `body` with the first address `getaddrinfo` gives for a passive socket.
+    private static func withAddress<T>(host: String?, port: UInt16, ipv6: Bool, datagram: Bool, label: String,
+                                       _ body: (addrinfo) throws -> T) throws -> T {
         var hints = addrinfo()
         hints.ai_family = ipv6 ? AF_INET6 : AF_INET
         hints.ai_socktype = Int32(datagram ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue)
@@ -25,7 +38,11 @@ package struct ListeningSocket {
             throw SystemError("getaddrinfo", path: label, errno: found == EAI_SYSTEM ? .current : .invalid)
         }
         defer { freeaddrinfo(list) }
-        let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), first.pointee.ai_protocol)
+        return try body(first.pointee)
+    }
+
+    private static func bindInternet(_ first: addrinfo, datagram: Bool, ipv6: Bool, label: String) throws -> ListeningSocket {
+        let fd = socket(first.ai_family, first.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), first.ai_protocol)
         if fd < 0 { throw SystemError("socket", path: label) }
         let descriptor = FileDescriptor(rawValue: fd)
         do {
@@ -37,7 +54,7 @@ package struct ListeningSocket {
             if ipv6, setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
                 throw SystemError("setsockopt", path: label)
             }
-            if bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 { throw SystemError("bind", path: label) }
+            if bind(fd, first.ai_addr, first.ai_addrlen) != 0 { throw SystemError("bind", path: label) }
             if !datagram, Glibc.listen(fd, SOMAXCONN) != 0 { throw SystemError("listen", path: label) }
         } catch {
             descriptor.close()
