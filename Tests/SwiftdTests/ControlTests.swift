@@ -30,6 +30,52 @@ import Testing
         }
     }
 
+    /// How a restart is carried out: by a stop and a start (with a new
+    /// supervisor, or none in exec mode), or in place by the supervisor.
+    enum RestartKind: String, CaseIterable, CustomStringConvertible {
+        case stopFirst = "stop-first", exec, listen, overlap
+        var description: String { rawValue }
+
+        func options(port: UInt16) -> [String] {
+            switch self {
+            case .stopFirst: return []
+            case .exec: return ["--no-supervise"]
+            case .listen: return ["--listen", "tcp:127.0.0.1:\(port)"]
+            case .overlap: return ["--restart-mode", "overlap"]
+            }
+        }
+    }
+
+    /// Each `restart` counts, whichever way it is carried out, and so does a
+    /// restart with other options (a stop and a start even in place) and a
+    /// respawn after them; a start after a stop begins at 0 again. (A stop
+    /// and a start began at 0 each time: redis showed "0 restarts" after 50.)
+    @Test(arguments: RestartKind.allCases)
+    func everyRestartCounts(_ kind: RestartKind) throws {
+        try withHarness("restart-count-\(kind)") { h throws in
+            #expect(try h.startService("web", kind.options(port: try Loopback.freePort())).code == 0)
+            for round in 1...3 {
+                let restart = try h.swiftd(["restart", "web"])
+                #expect(restart.code == 0, "\(restart)")
+                #expect(h.state("web")?.restarts == round, "restart \(round): \(String(describing: h.state("web")?.restarts))")
+            }
+            let changed = try h.swiftd(["restart", "web", "--min-uptime", "50ms"])
+            #expect(changed.code == 0, "\(changed)")
+            #expect(h.state("web")?.restarts == 4)
+            let status = try h.swiftd(["status", "web"])
+            #expect(status.stdout.contains(", 4 restarts"), "\(status)")
+            #expect(try h.swiftd(["status", "web", "--json"]).stdout.contains("\"restarts\":4"))
+            if kind != .exec {
+                let main = try #require(h.pid("web"))
+                kill(main, SIGKILL)
+                #expect(eventually { h.state("web")?.restarts == 5 && h.state("web")?.phase == .running }, "a respawn counts on")
+            }
+            #expect(try h.swiftd(["stop", "web"]).code == 0)
+            #expect(try h.swiftd(["start", "web"]).code == 0)
+            #expect(h.state("web")?.restarts == 0, "a start after a stop begins again")
+        }
+    }
+
     @Test func reloadSendsHUPAndSignalSendsWhatItIsTold() throws {
         try withHarness("reload") { h throws in
             let signals = h.scratch.file("signals")

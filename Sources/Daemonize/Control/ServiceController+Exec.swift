@@ -5,13 +5,14 @@ extension ServiceController {
     /// and execs the command with the lock's descriptor left open; this
     /// process (a subreaper, so the service is its child until it exits)
     /// watches the start window and readiness itself.
-    func startExec(_ configuration: ServiceConfiguration, credentials: Credentials?) throws -> Outcome {
+    func startExec(_ configuration: ServiceConfiguration, credentials: Credentials?, restarts: Int) throws -> Outcome {
         let name = configuration.name
         let readiness = try ReadinessWatcher(configuration.ready, name: name)
         let handover = try readiness.prepareLaunch()
         switch try Daemon.fork(DaemonOptions(keepDescriptors: handover.handOff.map { [$0.rawValue] } ?? [])) {
         case .daemon(let daemon):
-            execService(configuration, credentials: credentials, daemon: daemon, notifySocket: handover.notifySocket, descriptors: handover.descriptors)
+            execService(configuration, credentials: credentials, daemon: daemon, notifySocket: handover.notifySocket, descriptors: handover.descriptors,
+                        restarts: restarts)
         case .original(let startup):
             handover.handOff?.close()
             defer { readiness.close() }
@@ -40,12 +41,13 @@ extension ServiceController {
 
     /// In the daemon: lock, record, exec. Never returns.
     private func execService(_ configuration: ServiceConfiguration, credentials: Credentials?, daemon: Daemon,
-                             notifySocket: String?, descriptors readiness: [Int32: FileDescriptor]) -> Never {
+                             notifySocket: String?, descriptors readiness: [Int32: FileDescriptor], restarts: Int) -> Never {
         let name = configuration.name
         let pidFile = lockInDaemon(name, daemon: daemon, pid: CurrentProcess.id)
         var state = ServiceState(configuration: configuration)
         state.mode = .exec
         state.phase = .running
+        state.restarts = restarts
         state.pid = CurrentProcess.id
         state.pidStartTime = ProcessTable.stat(of: CurrentProcess.id)?.startTime
         state.mainSeen = ProcessTable.ticksSinceBoot()

@@ -9,12 +9,16 @@ extension ServiceController {
     /// supervisor instead, which keeps the sockets open (see `restartInPlace`).
     /// A configuration found wrong (`prepare`) touches nothing: the service
     /// runs on, and the restart fails with why and start's exit code.
+    /// Either way the restart counts: a service that was running starts
+    /// again with its record's count of restarts, one more.
     package func restart(_ configuration: ServiceConfiguration) -> Outcome {
         if let refused = refuseRestart(configuration) { return refused }
         if let inPlace = restartInPlace(configuration) { return inPlace }
+        let recorded = (try? ServiceSnapshot.read(configuration.name, paths: paths))?.recorded
+        let restarts = recorded.map { [.starting, .running, .backoff].contains($0.phase) ? $0.restarts + 1 : 0 } ?? 0
         let stopped = stop(configuration.name)
         guard stopped.code == ExitCode.success else { return stopped }
-        var started = start(configuration)
+        var started = start(configuration, restarts: restarts)
         if started.code == ExitCode.success, let output = started.output {
             started.output = output.replacingAll(" started ", with: " restarted ")
         }

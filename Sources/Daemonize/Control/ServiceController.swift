@@ -31,8 +31,10 @@ package struct ServiceController: Sendable {
 
     /// Starts the service and returns only once it runs (survived its start
     /// window or said it is ready), or with the reason it does not.
-    package func start(_ configuration: ServiceConfiguration) -> Outcome {
-        var progress = beginStart(configuration)
+    /// `restarts`: the count its record begins with (a restart by stop and
+    /// start carries the count on, one more).
+    package func start(_ configuration: ServiceConfiguration, restarts: Int = 0) -> Outcome {
+        var progress = beginStart(configuration, restarts: restarts)
         while true {
             switch progress {
             case .done(let outcome):
@@ -51,7 +53,7 @@ package struct ServiceController: Sendable {
     /// exec mode, or one already running, is done here. With `mayWait`
     /// false, a start that would have to wait here instead (see
     /// `StartProgress.wouldWait`) is not begun.
-    package func beginStart(_ configuration: ServiceConfiguration, mayWait: Bool = true) -> StartProgress {
+    package func beginStart(_ configuration: ServiceConfiguration, mayWait: Bool = true, restarts: Int = 0) -> StartProgress {
         var configuration = configuration
         do {
             let credentials = try prepare(&configuration)
@@ -63,8 +65,8 @@ package struct ServiceController: Sendable {
             if !mayWait, !configuration.supervise || hasLeftovers(name) { return .wouldWait }
             CrashPoint.reach("after-probe")
             if mayWait { clearLeftovers(name) }
-            guard configuration.supervise else { return .done(try startExec(configuration, credentials: credentials)) }
-            return try startSupervised(configuration)
+            guard configuration.supervise else { return .done(try startExec(configuration, credentials: credentials, restarts: restarts)) }
+            return try startSupervised(configuration, restarts: restarts)
         } catch is WouldWait {
             return .wouldWait
         } catch let error as ConfigurationError {
@@ -274,7 +276,7 @@ package struct ServiceController: Sendable {
         return !Leftovers.find(recorded).isEmpty
     }
 
-    private func startSupervised(_ configuration: ServiceConfiguration) throws -> StartProgress {
+    private func startSupervised(_ configuration: ServiceConfiguration, restarts: Int) throws -> StartProgress {
         let name = configuration.name
         CrashPoint.reach("before-fork")
         switch try Daemon.fork(DaemonOptions()) {
@@ -284,6 +286,7 @@ package struct ServiceController: Sendable {
             let pidFile = lockInDaemon(name, daemon: daemon, pid: nil)
             do {
                 let supervisor = try Supervisor(configuration: configuration, paths: paths, pidFile: pidFile, role: .background(daemon))
+                supervisor.state.restarts = restarts
                 supervisor.run()
             } catch {
                 pidFile.release()
