@@ -4,6 +4,7 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make uninstall PREFIX=/usr/local DESTDIR=
 #   make check                    the project's tests: test, examples, lint, install-test, stress, fuzz
+#   make venv                     the real servers the tests run (gunicorn, uvicorn) in .build-venv
 #   make examples                 builds the library's example package (Examples/) and runs its tests
 #   make deb                      a Debian package in .build-deb/ (dpkg-deb)
 #   make stress                   the reliability tests longer than a minute
@@ -59,7 +60,7 @@ SUBSTITUTE = sed -e 's|/usr/local/bin/swiftd|$(BINDIR)/swiftd|g'
 
 # One target at a time: swift build and swift test share .build.
 .NOTPARALLEL:
-.PHONY: all build release-flags install uninstall check test-user test examples lint install-test deb deb-test stress fuzz clean
+.PHONY: all build release-flags install uninstall check test-user venv test examples lint install-test deb deb-test stress fuzz clean
 
 all: build
 
@@ -111,7 +112,7 @@ uninstall:
 
 # The project's test command (README, .ci/run). Under CI (SWIFTD_CI=1, set by .ci/run) no
 # test may be skipped: one whose requirement is missing fails (Tests/TestSupport/Requirement.swift).
-check: test-user test examples lint install-test deb-test stress fuzz
+check: test-user venv test examples lint install-test deb-test stress fuzz
 
 # The hostile-user tests act as a real unprivileged user (Tests/TestSupport/HostileUser.swift):
 # created when it is missing and make check runs as root. Without root those tests are skipped
@@ -122,6 +123,20 @@ test-user:
 		echo "creating the system user $(TEST_USER) for the hostile-user tests"; \
 		useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
 	fi
+
+# The real servers of the zero-downtime tests and bench row 11 (gunicorn, uvicorn; pinned with their
+# dependencies and hashes in Tests/fixtures/real-servers.txt), from PyPI into a virtual environment of
+# Debian's python3 inside the build tree: nothing goes into the system's Python. Made again when the
+# list changes. Without it those tests are skipped (failed under CI).
+VENV = .build-venv
+REAL_SERVERS = Tests/fixtures/real-servers.txt
+venv: $(VENV)/installed
+
+$(VENV)/installed: $(REAL_SERVERS)
+	rm -rf $(VENV)
+	/usr/bin/python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check --no-input --quiet --require-hashes --only-binary=:all: -r $(REAL_SERVERS)
+	touch $@
 
 # The stress suites run in make stress, with SWIFTD_STRESS=1; here they would only be skipped.
 test:
@@ -175,4 +190,4 @@ fuzz:
 
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-fuzz .build-deb Examples/.build
+	rm -rf .build-fuzz .build-deb .build-venv Examples/.build

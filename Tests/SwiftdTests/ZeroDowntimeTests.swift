@@ -21,12 +21,6 @@ struct ZeroDowntimeTests {
         var description: String { rawValue }
     }
 
-    /// What the client saw.
-    struct Load {
-        var ok = 0, refused = 0, failed = 0, longestMilliseconds = 0
-        var errors: [String] = []
-    }
-
     /// Starts the server as NAME on a free port; returns the port.
     func startServer(_ h: Harness, _ name: String, _ mode: Mode, _ extra: [String] = []) throws -> UInt16 {
         let port = try Loopback.freePort()
@@ -40,36 +34,7 @@ struct ZeroDowntimeTests {
 
     /// Runs the client while `body` runs; what it saw.
     func underLoad(_ h: Harness, _ port: UInt16, _ body: () throws -> Void) throws -> Load {
-        let stop = h.scratch.file("load.stop"), result = h.scratch.file("load.result")
-        let client = try Spawned.start("/usr/bin/python3", [Path.join(Self.fixtures, "load-client.py"), "\(port)", stop, result],
-                                       environment: h.scratch.environment)
-        // Let it reach a steady pace first.
-        #expect(eventually(timeout: 10) { Loopback.ask(port, "GET / HTTP/1.0\r\n\r\n") != nil })
-        defer {
-            try? FileSystem.writeAtomically(stop, [])
-            _ = client.wait(timeout: 30)
-        }
-        try body()
-        try FileSystem.writeAtomically(stop, [])
-        let ended = client.wait(timeout: 30)
-        #expect(ended.status == .exited(0), "\(ended)")
-        var load = Load()
-        let lines = h.text("load.result").split(separator: "\n").map(String.init)
-        for field in lines.first?.split(separator: " ") ?? [] {
-            let parts = field.split(separator: "=")
-            guard parts.count == 2, let n = Int(parts[1]) else { continue }
-            switch parts[0] {
-            case "ok": load.ok = n
-            case "refused": load.refused = n
-            case "failed": load.failed = n
-            case "max_ms": load.longestMilliseconds = n
-            default: break
-            }
-        }
-        load.errors = Array(lines.dropFirst())
-        // The figures, for whoever reads the test log (never a pass condition).
-        print("\(h.scratch.path): \(load)")
-        return load
+        try Load.during(h.scratch, port: port, body)
     }
 
     /// The body of GET / (pid=... version=...), nil when nothing answers.

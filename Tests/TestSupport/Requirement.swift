@@ -42,6 +42,11 @@ package struct Requirement: Sendable, CustomStringConvertible {
     /// The system's python3: the one CI installs, not whichever is first in PATH.
     package static let python3 = program("/usr/bin/python3", from: "python3")
 
+    /// gunicorn and uvicorn, pinned, in the virtual environment `make venv` makes (`RealServers`).
+    package static let realServers = Requirement("gunicorn and uvicorn in .build-venv (make venv installs them, as make check does)") {
+        RealServers.installed
+    }
+
     /// The real unprivileged user the hostile-user tests act as, and root to act as it.
     package static let hostileUser = Requirement("root and the user \(HostileUser.name) (make check creates it: useradd --system \(HostileUser.name))") {
         geteuid() == 0 && FileSystem.executableProblem("/usr/bin/setpriv") == nil
