@@ -35,7 +35,8 @@ import Testing
             let first = try h.spawnSwiftd(["stop", "x"], environment: env)
             let paused = try #require(h.stoppedProcess(), "the first stop paused holding the lock")
             let second = try h.spawnSwiftd(["stop", "x"])
-            Monotonic.sleep(nanoseconds: 500_000_000)
+            // It has looked at the lock and waits: between two looks it sleeps.
+            #expect(eventually(timeout: 20) { ProcFS.text("/proc/\(second.pid)/wchan").contains("nanosleep") }, "the second stop waits for the lock")
             #expect(pendingSignals(paused) & (1 << (UInt64(SIGTERM) - 1)) == 0, "the second stop signalled the first")
             #expect(second.isRunning, "the second stop waits for the lock")
             kill(paused, SIGCONT)
@@ -172,7 +173,9 @@ import Testing
             // stderr joins stdout on the same pipe, as in `swiftd run x 2>&1 | reader`.
             let run = try Spawned.start("/bin/sh", ["-c", "exec \"$0\" \"$@\" 2>&1", h.swiftdPath] + command, environment: h.scratch.environment, drainOutput: false)
             #expect(eventually { h.pid("x") != nil })
-            Monotonic.sleep(nanoseconds: 500_000_000)
+            let service = try #require(h.pid("x"))
+            // Everything is full: the service waits in a write to its pipe.
+            #expect(eventually(timeout: 20) { ProcFS.text("/proc/\(service)/wchan").contains("pipe_write") }, "\(ProcFS.text("/proc/\(service)/wchan"))")
             run.signal(SIGTERM)
             let result = run.wait(timeout: 30)
             #expect(!result.timedOut, "TERM was not handled")

@@ -45,12 +45,11 @@ import Testing
 
     @Test func aLineWithoutEndCountsTowardRotation() throws {
         try withHarness("bounds-endless") { h throws in
-            #expect(try h.startService("x", ["--log-max-size", "64K", "--log-keep", "2"], service: ["--print-endless", "2000000"]).code == 0)
-            #expect(eventually(timeout: 20) {
-                let sizes = [h.logFile("x"), h.logFile("x") + ".1", h.logFile("x") + ".2"].compactMap { try? FileSystem.linkStatus($0)?.st_size }
-                return sizes.count == 3
-            }, "rotated")
-            Monotonic.sleep(nanoseconds: 300_000_000)
+            // The line without end, then (on USR1, taken once it is all written) "got USR1": once that is in the log, all of it went through.
+            #expect(try h.startService("x", ["--log-max-size", "64K", "--log-keep", "2"], service: ["--print-endless", "2000000", "--print-on-signal"]).code == 0)
+            #expect(try h.swiftd(["signal", "x", "USR1"]).code == 0)
+            #expect(eventually(timeout: 30) { h.log("x").contains("got USR1") }, "all 2 MB written")
+            #expect([h.logFile("x") + ".1", h.logFile("x") + ".2"].allSatisfy { FileSystem.exists($0) }, "rotated")
             for file in ProcessTable.entries(of: h.logDirectory) {
                 let size = try #require(try FileSystem.linkStatus(Path.join(h.logDirectory, file))).st_size
                 #expect(size <= 64 * 1024, "\(file) is \(size) bytes")
@@ -63,7 +62,7 @@ import Testing
     @Test func aFloodOfNotificationsNeverKeepsTheSupervisorFromStopping() throws {
         try withHarness("bounds-flood") { h throws in
             #expect(try h.startService("x", ["--ready", "notify"], service: ["--notify-flood", "0", "--notify-ready-after", "20"]).code == 0)
-            Monotonic.sleep(nanoseconds: 500_000_000)
+            #expect(eventually { h.state("x")?.statusText != nil }, "the flood reaches the supervisor")
             let stop = try h.swiftd(["stop", "x", "--timeout", "2s"])
             #expect(stop.code == 0 && stop.stdout == "x stopped\n", "the supervisor did not answer: \(stop)")
             #expect(h.scratch.markedProcesses().isEmpty)
@@ -74,11 +73,21 @@ import Testing
         try withHarness("bounds-watch-log") { h throws in
             let tree = h.scratch.file("tree")
             mkdir(tree, 0o755)
-            try FileSystem.writeAtomically(Path.join(tree, "app.conf"), Array("one\n".utf8))
-            #expect(try h.startService("x", ["--watch", tree, "--log", Path.join(tree, "x.log"), "--log-max-size", "8K"],
-                                       service: ["--print-numbered", "400", "--every", "5"]).code == 0)
-            Monotonic.sleep(nanoseconds: 2_500_000_000)
-            #expect(h.state("x")?.restarts == 0, "its own log restarted it: \(String(describing: h.state("x")?.restarts))")
+            let conf = Path.join(tree, "app.conf"), signals = h.scratch.file("signals")
+            try FileSystem.writeAtomically(conf, Array("one\n".utf8))
+            #expect(try h.startService("x", ["--watch", tree, "--log", Path.join(tree, "x.log"), "--log-max-size", "8K", "--ready", "fd:9"],
+                                       service: ["--print-numbered", "2000", "--every", "1", "--record-signals", signals, "--fd-ready", "9"]).code == 0)
+            let pid = try #require(h.pid("x"))
+            // Lines written and rotated inside the tree...
+            #expect(eventually(timeout: 30) { FileSystem.exists(Path.join(tree, "x.log.1")) && h.text("tree/x.log").contains("seq 2000") })
+            // ...then a look at the tree (a touch, read to compare) and one more after what it began.
+            let reads = try FileReads(conf)
+            for change in ["touch", "chmod"] {
+                if change == "touch" { utimes(conf, nil) } else { chmod(conf, 0o600) }
+                #expect(reads.wait(), "the supervisor looked at the \(change)")
+            }
+            #expect(h.recordedSignals(of: pid, in: signals) == [], "its own log restarted it")
+            #expect(h.state("x")?.restarts == 0)
             try FileSystem.writeAtomically(Path.join(tree, "app.conf"), Array("two\n".utf8))
             #expect(eventually { h.state("x")?.restarts == 1 }, "a real change restarts it")
             #expect(try h.swiftd(["stop", "x"]).code == 0)

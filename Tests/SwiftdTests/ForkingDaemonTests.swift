@@ -82,13 +82,17 @@ import Testing
     func aPidfileNamingAProcessOutsideTheServiceIsRefused(_ whom: String) throws {
         try withHarness("forking-outside") { h throws in
             let file = h.scratch.file("daemon.pid")
-            let outsider = try Spawned.start("/bin/sleep", ["60"], environment: h.scratch.environment)
-            let pid = ["init": "1", "supervisor": "$PPID", "outsider": "\(outsider.pid)"][whom]!
+            let signals = h.scratch.file("signals")
+            let outsider = try Spawned.start(h.fixturePath, ["service", "--record-signals", signals, "--stamp", h.scratch.file("stamps")],
+                                             environment: h.scratch.environment)
+            #expect(eventually { h.text("stamps").hasPrefix("start") }, "it records signals from now on")
+            let pid = try #require(["init": "1", "supervisor": "$PPID", "outsider": "\(outsider.pid)"][whom])
             let start = try h.swiftd(["start", "x", "--pidfile", file, "--", "/bin/sh", "-c", "sleep 60 & echo \(pid) > \(file)"])
             #expect(start.code == 1, "\(start)")
             let named = try #require(written(h, "daemon.pid"))
             #expect(start.stderr.hasPrefix("swiftd: x failed to start: \(file) names pid \(named), which is not a process of x (refused)"), "\(start)")
-            #expect(h.isAlive(outsider.pid), "never signalled")
+            let got = h.recordedSignals(of: outsider.pid, in: signals)
+            #expect(got == [], "never signalled: \(String(describing: got))")
             #expect(h.scratch.markedProcesses() == [outsider.pid], "what the command left was stopped")
             #expect(try h.swiftd(["status", "x"]).code == 1)
         }

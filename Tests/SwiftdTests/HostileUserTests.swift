@@ -60,14 +60,21 @@ struct HostileUserTests {
             let config = Path.join(h.configDirectory, "x.conf")
             try FileSystem.writeAtomically(config, Array("command = \(h.fixturePath) service\nenv = TOKEN=swordfish\n".utf8), mode: 0o600)
             #expect(try h.swiftd(["start", "x", "--env", "SECRET=hunter2"]).code == 0)
+            // The secrets are there to be read: the record holds the --env value, the service has both.
+            #expect(h.text("run/x.state").contains("hunter2"))
+            let pid = try #require(h.pid("x"))
+            #expect(ProcFS.environment(pid).contains("SECRET=hunter2") && ProcFS.environment(pid).contains("TOKEN=swordfish"))
             for stage in ["running", "stopped"] {
                 for file in ["x.state", "x.pid"] where FileSystem.exists(Path.join(h.runDirectory, file)) {
                     let mode = try #require(try FileSystem.linkStatus(Path.join(h.runDirectory, file))).st_mode & 0o777
                     #expect(mode == 0o600, "\(stage) \(file): mode \(String(mode, radix: 8))")
                 }
-                let read = try user.run(h, "/bin/sh", ["-c", "cat \(h.runDirectory)/* \(h.logDirectory)/* 2>/dev/null"])
+                // The user's shell ran (it says who it is) and tried every file.
+                let read = try user.run(h, "/bin/sh", ["-c", "id -u; cat \(h.runDirectory)/* \(h.logDirectory)/* /proc/\(pid)/environ 2>/dev/null"])
+                #expect(read.stdout.hasPrefix("\(user.uid)\n"), "\(stage): \(read)")
                 #expect(!read.stdout.contains("hunter2") && !read.stdout.contains("swordfish"), "\(stage): the user read a secret")
                 let listed = try user.swiftd(h, ["list", "--json"])
+                #expect(listed.code == 0 && listed.stdout.contains("\"name\":\"x\""), "\(stage): \(listed)")
                 #expect(!listed.stdout.contains("hunter2") && !listed.stdout.contains("swordfish"), "\(stage): \(listed)")
                 if stage == "running" { #expect(try h.swiftd(["stop", "x"]).code == 0) }
             }

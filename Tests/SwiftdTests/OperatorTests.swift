@@ -176,7 +176,12 @@ struct OperatorTests {
             #expect(eventually { FileSystem.exists(h.scratch.file("1.txt")) && FileSystem.exists(h.scratch.file("2.txt")) })
             #expect(h.text("2.txt").contains("INSTANCE=2-100%"), "%i and %% replaced: \(h.text("2.txt"))")
             #expect(eventually { FileSystem.exists(h.scratch.file("own.txt")) }, "web@3.conf wins over the template")
-            #expect(try h.swiftd(["restart", "web@2"]).code == 0, "restart reads the template again")
+            // An edited template: the restarted instance runs with it, the others as they were.
+            let first = try #require(h.pid("web@1"))
+            try h.writeConfig("web@", "command = \(h.fixturePath) service --describe \(h.scratch.file("%i.txt"))\nenv = INSTANCE=%i-edited\n")
+            #expect(try h.swiftd(["restart", "web@2"]).code == 0)
+            #expect(eventually { h.text("2.txt").contains("INSTANCE=2-edited") }, "restart reads the template again: \(h.text("2.txt"))")
+            #expect(h.pid("web@1") == first && h.text("1.txt").contains("INSTANCE=1-100%"), "\(h.text("1.txt"))")
             #expect(try h.swiftd(["stop", "web@1", "web@2", "web@3"]).code == 0)
         }
     }

@@ -28,7 +28,7 @@ import Testing
         try withHarness("overlap-fail") { h throws in
             let port = try startServer(h, "web", ["--ready-timeout", "1s"])
             let old = try #require(h.state("web")?.pid)
-            let supervisor = h.state("web")?.supervisorPID
+            let supervisor = try #require(h.state("web")?.supervisorPID)
             try FileSystem.writeAtomically(h.scratch.file("fail"), [])
             let failed = try h.swiftd(["restart", "web"])
             #expect(failed.code == 1, "\(failed)")
@@ -67,18 +67,18 @@ import Testing
             let old = try #require(h.state("web")?.pid)
             try FileSystem.writeAtomically(h.scratch.file("hang"), [])
             let restart = try h.spawnSwiftd(["restart", "web"])
-            var new: pid_t?
-            #expect(eventually { new = h.state("web")?.newPID; return new != nil })
+            #expect(eventually { h.state("web")?.newPID != nil })
+            let new = try #require(h.state("web")?.newPID)
             let status = try h.swiftd(["status", "web"])
-            #expect(status.stdout.contains("running (pid \(old))") && status.stdout.contains("new instance (pid \(new ?? 0)) starting"), "\(status)")
+            #expect(status.stdout.contains("running (pid \(old))") && status.stdout.contains("new instance (pid \(new)) starting"), "\(status)")
             let json = try h.swiftd(["status", "web", "--json"])
-            #expect(json.stdout.contains("\"pid\":\(old),") && json.stdout.contains("\"new_pid\":\(new ?? 0),"), "\(json)")
+            #expect(json.stdout.contains("\"pid\":\(old),") && json.stdout.contains("\"new_pid\":\(new),"), "\(json)")
             let list = try h.swiftd(["list"])
-            #expect(list.stdout.contains("\(old)+\(new ?? 0)"), "\(list)")
+            #expect(list.stdout.contains("\(old)+\(new)"), "\(list)")
             // A stop now stops both, and the waiting restart hears why.
             let stop = try h.swiftd(["stop", "web"])
             #expect(stop.code == 0, "\(stop)")
-            #expect(!h.isAlive(old) && !h.isAlive(new ?? 0))
+            #expect(!h.isAlive(old) && !h.isAlive(new))
             let restarted = restart.wait(timeout: 30)
             #expect(restarted.code == 1 && restarted.stderr.contains("restart failed: web was stopped"), "\(restarted)")
             #expect(h.scratch.markedProcesses().isEmpty)
@@ -111,7 +111,7 @@ import Testing
             let described = h.scratch.file("described")
             #expect(try h.startService("svc", ["--restart-mode", "overlap", "--min-uptime", "0", "--env-file", file], service: ["--describe", described]).code == 0)
             #expect(eventually { h.text("described").contains("GREETING=one") })
-            let supervisor = h.state("svc")?.supervisorPID
+            let supervisor = try #require(h.state("svc")?.supervisorPID)
             try FileSystem.writeAtomically(file, Array("GREETING=two\n".utf8), mode: 0o644)
             #expect(try h.swiftd(["restart", "svc"]).code == 0)
             #expect(eventually { h.text("described").contains("GREETING=two") }, "\(h.text("described"))")
@@ -135,7 +135,8 @@ import Testing
             #expect(h.state("svc")?.supervisorPID == supervisor, "unchanged: in place")
             let changed = try h.swiftd(["restart", "svc", "--nice", "5"])
             #expect(changed.code == 0, "\(changed)")
-            #expect(h.state("svc")?.supervisorPID != supervisor, "a new configuration: a new supervisor")
+            let replaced = try #require(h.state("svc")?.supervisorPID)
+            #expect(replaced != supervisor, "a new configuration: a new supervisor")
             #expect(try h.swiftd(["stop", "svc"]).code == 0)
             #expect(h.scratch.markedProcesses().isEmpty)
         }

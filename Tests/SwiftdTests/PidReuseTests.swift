@@ -24,7 +24,8 @@ import Testing
                 let result = try h.swiftd(command)
                 #expect(result.code != 0 || command[0] == "stop", "\(command): \(result)")
             }
-            #expect(h.text("signals").isEmpty, "signals reached the stranger: \(h.text("signals"))")
+            let got = h.recordedSignals(of: stranger.pid, in: signals)
+            #expect(got == [], "signals reached the stranger: \(String(describing: got))")
             #expect(stranger.isRunning)
         }
     }
@@ -70,8 +71,8 @@ import Testing
                                      environment: h.scratch.environment)
                 #expect(!result.timedOut, "\(command): \(result)")
             }
-            Monotonic.sleep(nanoseconds: 200_000_000)
-            #expect(h.text("signals").isEmpty, "signals reached PID 1: \(h.text("signals"))")
+            let got = h.recordedSignals(of: initPID, in: signals)
+            #expect(got == [], "signals reached PID 1: \(String(describing: got))")
             kill(initPID, SIGKILL)
             _ = namespace.wait(timeout: 10)
         }
@@ -101,8 +102,8 @@ extension PidReuseTests {
                 #expect(!result.timedOut && result.code != 0, "\(command): \(result)")
                 if command[0] != "stop" { #expect(result.stderr.contains("names pid 1"), "\(command): \(result)") }
             }
-            Monotonic.sleep(nanoseconds: 200_000_000)
-            #expect(h.text("signals").isEmpty, "signals reached PID 1: \(h.text("signals"))")
+            let got = h.recordedSignals(of: initPID, in: signals)
+            #expect(got == [], "signals reached PID 1: \(String(describing: got))")
             #expect(holder.isRunning)
             kill(initPID, SIGKILL)
             _ = namespace.wait(timeout: 10)
@@ -137,7 +138,8 @@ extension PidReuseTests {
             }
             #expect(h.isAlive(stranger))
             #expect(ProcessTable.members(ofSession: stranger).count == 2)
-            #expect(h.text("signals").isEmpty, "\(h.text("signals"))")
+            let got = h.recordedSignals(of: stranger, in: signals)
+            #expect(got == [], "\(String(describing: got))")
         }
     }
 
@@ -173,7 +175,8 @@ extension PidReuseTests {
                 #expect(try h.swiftd(["stop", "x"]).code == 0)
             }
             #expect(h.isAlive(member))
-            #expect(h.text("signals").isEmpty, "\(h.text("signals"))")
+            let got = h.recordedSignals(of: member, in: signals)
+            #expect(got == [], "\(String(describing: got))")
         }
     }
 

@@ -43,7 +43,10 @@ import Testing
 
     @Test func stalePidfileOfAStrangerIsDeadAndLeftAloneAndReplaced() throws {
         try withHarness("status-stale") { h throws in
-            let stranger = try Spawned.start("/bin/sleep", ["60"], environment: h.scratch.environment)
+            let signals = h.scratch.file("signals")
+            let stranger = try Spawned.start(h.fixturePath, ["service", "--record-signals", signals, "--stamp", h.scratch.file("stamps")],
+                                             environment: h.scratch.environment)
+            #expect(eventually { h.text("stamps").hasPrefix("start") }, "it records signals from now on")
             try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
             try FileSystem.writeAtomically(h.pidFile("web"), Array("\(stranger.pid)\n".utf8))
             let status = try h.swiftd(["status", "web"])
@@ -58,6 +61,8 @@ import Testing
             #expect(h.pid("web") != stranger.pid)
             #expect(stranger.isRunning)
             #expect(try h.swiftd(["stop", "web"]).code == 0)
+            let got = h.recordedSignals(of: stranger.pid, in: signals)
+            #expect(got == [], "signals reached the stranger: \(String(describing: got))")
             #expect(stranger.isRunning)
         }
     }

@@ -11,25 +11,38 @@ import Testing
         close(fd)
     }
 
+    /// Each look of the supervisor at a watched file reads it (to compare
+    /// its content): the test waits for that read after each change, and
+    /// asks the service what signals it got (a restart begins with its stop
+    /// signal) once the supervisor has looked again, never after a sleep.
     @Test func editRestartsTouchAndSameBytesDoNot() throws {
         try withHarness("watch") { h throws in
             let file = h.scratch.file("app.conf")
+            let signals = h.scratch.file("signals")
             write(file, "v1\n")
-            #expect(try h.startService("w", ["--watch", file]).code == 0)
+            let stamps = h.scratch.file("stamps")
+            #expect(try h.startService("w", ["--watch", file, "--ready", "fd:9"], service: ["--record-signals", signals, "--stamp", stamps, "--fd-ready", "9"]).code == 0)
             let first = try #require(h.pid("w"))
-            // A touch and a save of the same bytes, each past the debounce...
+            let reads = try FileReads(file)
+            // A touch and a save of the same bytes, each looked at...
             utimes(file, nil)
-            Monotonic.sleep(nanoseconds: 600_000_000)
+            #expect(reads.wait(), "the supervisor looked at the touch")
             write(file, "v1\n")
-            Monotonic.sleep(nanoseconds: 600_000_000)
-            #expect(h.pid("w") == first)
-            // ...then a real edit: exactly one restart in all.
+            #expect(reads.wait(), "the supervisor looked at the same bytes")
+            // ...and a chmod (no change either), looked at after what they began.
+            chmod(file, 0o600)
+            #expect(reads.wait(), "the supervisor looked at the chmod")
+            #expect(h.recordedSignals(of: first, in: signals) == [], "no restart began")
+            #expect(h.pid("w") == first && h.state("w")?.restarts == 0)
+            // Then a real edit: exactly one restart in all.
             write(file, "v2\n")
             #expect(eventually { h.pid("w").map { $0 != first } ?? false })
-            // The record follows the new pid within microseconds.
-            #expect(eventually { h.state("w")?.restarts == 1 })
-            Monotonic.sleep(nanoseconds: 300_000_000)
-            #expect(h.state("w")?.restarts == 1, "exactly one restart")
+            let second = try #require(h.pid("w"))
+            #expect(eventually { h.text("stamps").contains("start \(second) ") }, "it records signals from now on")
+            chmod(file, 0o644)
+            #expect(reads.wait(), "the supervisor looked at the chmod after the edit")
+            #expect(h.recordedSignals(of: second, in: signals) == ["CONT", "TERM"], "the first marker, the first instance's stop signal, none for the second")
+            #expect(h.pid("w") == second && h.state("w")?.restarts == 1, "exactly one restart")
         }
     }
 

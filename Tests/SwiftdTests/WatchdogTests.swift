@@ -26,15 +26,20 @@ struct WatchdogTests {
         }
     }
 
+    /// It sends for five intervals, then falls silent, and writes so before
+    /// its supervisor could notice: a kill while it was still sending would
+    /// find the file missing. The kill itself is the marker that the
+    /// supervisor watched all along.
     @Test func aServiceThatKeepsSendingIsLeftAlone() throws {
         try withHarness("watchdog-alive") { h throws in
-            #expect(try h.startService("alive", ["--ready", "notify", "--watchdog", "300ms"],
-                                       service: ["--notify-ready-after", "0", "--watchdog-pace", "100"]).code == 0)
-            let pid = try #require(h.pid("alive"))
-            Monotonic.sleep(nanoseconds: 1_500_000_000)
-            #expect(h.pid("alive") == pid, "five intervals later, the same process")
-            #expect(!h.log("alive").contains("WATCHDOG"))
-            #expect(try h.swiftd(["status", "alive"]).code == 0)
+            let silent = h.scratch.file("silent")
+            #expect(try h.startService("alive", ["--ready", "notify", "--watchdog", "300ms", "--restart", "no"],
+                                       service: ["--notify-ready-after", "0", "--watchdog-pace", "100", "--watchdog-silent-after", "1500",
+                                                 "--watchdog-silent-file", silent]).code == 0)
+            #expect(eventually(timeout: 20) { h.state("alive")?.phase == .failed || h.state("alive")?.phase == .exited }, "killed once silent")
+            #expect(h.text("silent") == "silent\n", "killed while it was still sending: \(h.log("alive"))")
+            #expect(h.log("alive").contains("alive sent no WATCHDOG=1 within 300ms: killing it (ABRT)"), "\(h.log("alive"))")
+            #expect(h.scratch.markedProcesses().isEmpty)
         }
     }
 

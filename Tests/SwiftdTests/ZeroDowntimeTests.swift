@@ -44,9 +44,19 @@ struct ZeroDowntimeTests {
 
     func mainPID(_ h: Harness, _ name: String) -> pid_t? { h.state(name)?.pid }
 
-    /// No connection was refused (nor, with `noneFailed`, a request failed);
-    /// then the service stops and leaves no process.
+    /// Waits until the client is answered again after the round: counted
+    /// from once the round's new instance serves.
+    func expectServedAgain(_ h: Harness, _ round: Int) {
+        let before = Load.answered(h.scratch)
+        #expect(eventually(timeout: 20) { Load.answered(h.scratch) > before }, "round \(round): the client is answered again (\(before) answers before)")
+    }
+
+    /// The client was answered after every round (a client that never got
+    /// through counts no refusal either), no connection was refused (nor,
+    /// with `noneFailed`, a request failed); then the service stops and
+    /// leaves no process.
     func expectNoDowntime(_ h: Harness, _ load: Load, noneFailed: Bool) throws {
+        #expect(load.ok >= Self.rounds, "\(load)")
         #expect(load.refused == 0, "\(load)")
         if noneFailed { #expect(load.failed == 0, "\(load)") }
         #expect(try h.swiftd(["stop", "web"]).code == 0)
@@ -59,13 +69,13 @@ struct ZeroDowntimeTests {
             let port = try startServer(h, "web", mode)
             let load = try underLoad(h, port) {
                 for round in 1...Self.rounds {
-                    let before = mainPID(h, "web")
+                    let before = try #require(mainPID(h, "web"))
                     let restart = try h.swiftd(["restart", "web"])
                     #expect(restart.code == 0, "round \(round): \(restart)")
-                    #expect(mainPID(h, "web") != before, "round \(round): a new instance serves")
+                    #expect(mainPID(h, "web").map { $0 != before } == true, "round \(round): a new instance serves")
+                    expectServedAgain(h, round)
                 }
             }
-            #expect(load.ok > Self.rounds, "\(load)")
             try expectNoDowntime(h, load, noneFailed: mode == .overlap)
         }
     }
@@ -79,6 +89,7 @@ struct ZeroDowntimeTests {
                     try FileSystem.writeAtomically(h.scratch.file("version"), Array("v\(round)\n".utf8))
                     #expect(eventually(timeout: 20) { served(port)?.contains("version=v\(round) ") == true },
                             "round \(round): the new version serves")
+                    expectServedAgain(h, round)
                 }
             }
             try expectNoDowntime(h, load, noneFailed: mode == .overlap)
@@ -96,6 +107,7 @@ struct ZeroDowntimeTests {
                     kill(victim, SIGKILL)
                     #expect(eventually(timeout: 20) { served(port).map { !$0.hasPrefix("pid=\(victim) ") } == true && h.state("web")?.phase == .running },
                             "round \(round): a new instance serves")
+                    expectServedAgain(h, round)
                 }
             }
             try expectNoDowntime(h, load, noneFailed: false)

@@ -105,6 +105,24 @@ package final class Harness: @unchecked Sendable {
         return found
     }
 
+    /// What a fixture run with `--record-signals FILE` has recorded, once
+    /// every signal sent to it before this call has been: a CONT sent now,
+    /// the highest signal it records, is recorded after them (pending
+    /// signals are taken lowest number first). Without that CONT; nil when
+    /// it never arrives (the process is gone, or did not record signals yet:
+    /// wait for its `--stamp` line first). The positive marker for "no
+    /// signal reached it", instead of a look after a fixed sleep.
+    package func recordedSignals(of pid: pid_t, in file: String) -> [String]? {
+        func lines() -> [String] {
+            ((try? FileSystem.read(file, limit: 1 << 20)) ?? []).split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let before = lines().filter { $0 == "CONT" }.count
+        guard kill(pid, SIGCONT) == 0, eventually(timeout: 20, { lines().filter { $0 == "CONT" }.count > before }) else { return nil }
+        var recorded = lines()
+        if let marker = recorded.lastIndex(of: "CONT") { recorded.remove(at: marker) }
+        return recorded
+    }
+
     /// Live processes of this test whose command name is `name`.
     package func processes(named name: String) -> [pid_t] {
         scratch.markedProcesses().filter { ProcessTable.stat(of: $0)?.name == name }

@@ -16,8 +16,8 @@ package struct Load: CustomStringConvertible, Sendable {
             + (errors.isEmpty ? "" : " errors: \(errors)")
     }
 
-    /// Runs the client against 127.0.0.1:`port` while `body` runs (once an
-    /// answer came: it asks at a steady pace from then on) and returns what
+    /// Runs the client against 127.0.0.1:`port` while `body` runs (once it
+    /// was answered: it asks at a steady pace from then on) and returns what
     /// it saw. `label` names its files in `scratch` and its line in the
     /// test's output: the figures, for whoever reads the log, never a pass
     /// condition by themselves.
@@ -29,7 +29,7 @@ package struct Load: CustomStringConvertible, Sendable {
             try? FileSystem.writeAtomically(stop, [])
             _ = client.wait(timeout: 30)
         }
-        _ = eventually(timeout: 10) { Loopback.ask(port, "GET / HTTP/1.0\r\n\r\n") != nil }
+        guard eventually(timeout: 20, { answered(scratch, label: label) > 0 }) else { throw ClientFailed(result: client.wait(timeout: 1)) }
         try body()
         try FileSystem.writeAtomically(stop, [])
         let ended = client.wait(timeout: 30)
@@ -52,6 +52,14 @@ package struct Load: CustomStringConvertible, Sendable {
         load.errors = Array(lines.dropFirst())
         print("\(scratch.path) \(label): \(load)")
         return load
+    }
+
+    /// How many of the client's requests were answered so far (it says so
+    /// every 50 ms): a test waits for more after each round, so the service
+    /// is seen serving the client again, not only the test's own request.
+    package static func answered(_ scratch: Scratch, label: String = "load") -> Int {
+        let text = String(decoding: (try? FileSystem.read(scratch.file("\(label).result.ok"), limit: 64)) ?? [], as: UTF8.self)
+        return Int(text.split(separator: "\n").first ?? "") ?? 0
     }
 
     /// The client itself did not end well.

@@ -50,6 +50,8 @@ if reexecBeforeReady && generation == 1 {
 daemon.ready("hotswap \(getpid()) ready")
 
 let watcher = try FileWatcher(paths: [executable()])
+print("watching \(executable())")
+fflush(nil)
 while true {
     if try watcher.waitForChange() {
         print("executable changed: re-executing")

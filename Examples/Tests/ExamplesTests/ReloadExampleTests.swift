@@ -30,9 +30,15 @@ struct ReloadExampleTests {
             let parent = sandbox.spawn("autoreload", [source], output: output)
             #expect(eventually { sandbox.read(output).contains("serving") })
             let first = servingPIDs(sandbox.read(output))
-            // The same bytes written again, a touch: no change.
+            // The same bytes written again: no change. The child reads the
+            // file to compare; once it has looked again (at a touch), what the
+            // first look decided was done: a reload says so before its exit.
+            let reads = FileReads(source)
             sandbox.write(source, "version 1\n")
-            usleep(500_000)
+            #expect(reads.wait(), "the child looked at the same bytes")
+            #expect(sandbox.shell("touch '\(source)'") == 0)
+            #expect(reads.wait(), "the child looked at the touch")
+            #expect(!sandbox.read(output).contains("sources changed"), "\(sandbox.read(output))")
             #expect(servingPIDs(sandbox.read(output)) == first, "\(sandbox.read(output))")
             sandbox.write(source, "version 2\n")
             #expect(eventually { servingPIDs(sandbox.read(output)).count == 2 }, "\(sandbox.read(output))")
@@ -59,10 +65,17 @@ struct ReloadExampleTests {
             #expect(start.code == 0, "\(start)")
             let pid = try #require(readPID(pidFile, sandbox))
             #expect(start.stdout == "hotswap \(pid) ready\n")
-            // The same bytes copied over it: no change.
-            #expect(sandbox.shell("cp '\(app)' '\(app).same' && mv '\(app).same' '\(app)'") == 0)
-            usleep(600_000)
-            #expect(!sandbox.read(log).contains("generation 2"), "\(sandbox.read(log))")
+            // The same bytes copied over it (from the build, not from app, so
+            // that only hotswap reads app): no change. Once it has looked again
+            // (at a touch), what the first look decided was done: a re-exec
+            // says so first.
+            #expect(eventually { sandbox.read(log).contains("watching \(app)\n") }, "its watcher has read the file")
+            let reads = FileReads(app)
+            #expect(sandbox.shell("cp '\(Sandbox.product("hotswap"))' '\(app).same' && mv '\(app).same' '\(app)'") == 0)
+            #expect(reads.wait(), "hotswap looked at the new file")
+            #expect(sandbox.shell("touch '\(app)'") == 0)
+            #expect(reads.wait(), "hotswap looked at the touch")
+            #expect(!sandbox.read(log).contains("executable changed") && !sandbox.read(log).contains("generation 2"), "\(sandbox.read(log))")
             // A new version (other bytes) installed by rename, as a package manager does.
             #expect(sandbox.shell("cp '\(app)' '\(app).new' && printf 'v2' >> '\(app).new' && mv '\(app).new' '\(app)'") == 0)
             #expect(eventually { sandbox.read(log).contains("generation 2 pid \(pid) exe \(app)\n") }, "\(sandbox.read(log))")

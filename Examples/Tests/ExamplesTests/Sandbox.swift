@@ -77,9 +77,9 @@ final class Sandbox: @unchecked Sendable {
 
     /// Runs `program` to the end (killed after `timeout` seconds).
     func run(_ program: String, _ arguments: [String] = [], environment: [String] = [], user: (uid_t, gid_t)? = nil,
-             timeout: Double = 60) -> Result {
+             descriptors: [CInt: CInt] = [:], timeout: Double = 60) -> Result {
         let out = file(".out-\(Sandbox.counter())")
-        let pid = spawn(program, arguments, environment: environment, user: user, output: out)
+        let pid = spawn(program, arguments, environment: environment, user: user, output: out, descriptors: descriptors)
         var status: Int32 = 0
         let deadline = Sandbox.now() + timeout
         while waitpid(pid, &status, WNOHANG) == 0 {

@@ -62,11 +62,15 @@ import Testing
         }
     }
 
+    /// A listening socket on descriptor 3 with LISTEN_PID naming another
+    /// process: not the server's to take (it was passed to that process).
     @Test func socketsMeantForAnotherProcessAreNotTaken() {
         withSandbox("server-other") { sandbox in
             let (fd, _) = Self.listening()
             defer { close(fd) }
-            let result = sandbox.run("/bin/sh", ["-c", "LISTEN_PID=1 LISTEN_FDS=1 exec \"$0\"", Sandbox.product("server")])
+            // The shell checks that descriptor 3 is there, then becomes the server.
+            let script = "test -e /proc/$$/fd/3 || { echo 'no descriptor 3' >&2; exit 9; }; LISTEN_PID=1 LISTEN_FDS=1 exec \"$0\""
+            let result = sandbox.run("/bin/sh", ["-c", script, Sandbox.product("server")], descriptors: [3: fd])
             #expect(result.code == 1 && result.stderr.contains("no sockets passed"), "\(result)")
         }
     }
