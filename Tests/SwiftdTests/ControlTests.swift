@@ -86,7 +86,7 @@ import Testing
             let signal = try h.swiftd(["signal", "web", "SIGUSR1"])
             #expect(signal.code == 0, "\(signal)")
             #expect(eventually { h.text("signals").contains("USR1") })
-            #expect(h.isAlive(h.pid("web")!))
+            #expect(h.isAlive(try #require(h.pid("web"))))
         }
     }
 
@@ -115,7 +115,7 @@ import Testing
             let list = try h.swiftd(["list"])
             #expect(list.code == 0)
             let lines = list.stdout.split(separator: "\n")
-            #expect(lines.count == 3, "\(list)")
+            try #require(lines.count == 3, "\(list)")
             #expect(lines[1].hasPrefix("alpha") && lines[1].contains("running"))
             #expect(lines[2].hasPrefix("beta") && lines[2].contains("stopped"))
             // Columns line up, and the command is shown as a shell would take it back.

@@ -89,7 +89,7 @@ import Testing
                       "# Default-Start:     2 3 4 5", "# Default-Stop:      0 1 6", "# Short-Description:", "### END INIT INFO"] {
             #expect(script.contains("\n\(field)"), "\(field)")
         }
-        #expect(try FileSystem.status(Self.sample("init.d/swiftd-example"))!.st_mode & 0o111 == 0o111, "executable")
+        #expect(try #require(try FileSystem.status(Self.sample("init.d/swiftd-example"))).st_mode & 0o111 == 0o111, "executable")
     }
 
     @Test func initScriptStartsReportsAndStopsARealService() throws {
@@ -215,7 +215,7 @@ import Testing
             // ExecStart as systemd runs it: %i is the instance, the environment carries NOTIFY_SOCKET.
             let execStart = try #require(try unitSection("Service")["ExecStart"])
             var words = execStart.split(separator: " ").map { $0 == "%i" ? "web" : String($0) }
-            #expect(words[0] == "/usr/local/bin/swiftd")
+            try #require(words.first == "/usr/local/bin/swiftd", "\(execStart)")
             words[0] = h.swiftdPath
             let swiftd = try Spawned.start(words[0], Array(words.dropFirst()), environment: environment(h, ["NOTIFY_SOCKET": socketPath]))
             let messages = receive(on: fd, until: "READY=1")

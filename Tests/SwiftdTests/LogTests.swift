@@ -45,7 +45,10 @@ import Testing
             #expect(eventually { h.log("t").contains("line 3 of 3") })
             for line in h.log("t").split(separator: "\n") {
                 let bytes = Array(line.utf8)
-                #expect(bytes.count > 25, "\(line)")
+                guard bytes.count > 25 else {
+                    Issue.record("a line too short for its timestamp: \(line)")
+                    continue
+                }
                 let pattern = Array("dddd-dd-ddTdd:dd:dd.dddZ ".utf8)
                 for (i, p) in pattern.enumerated() {
                     if p == UInt8(ascii: "d") {

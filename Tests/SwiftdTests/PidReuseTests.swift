@@ -124,7 +124,7 @@ extension PidReuseTests {
                                              environment: h.scratch.environment)
             _ = launcher.wait(timeout: 10)
             #expect(eventually { h.text("stamps").hasPrefix("start ") })
-            let stranger = try #require(pid_t(h.text("stamps").split(separator: " ")[1]))
+            let stranger = try #require(h.text("stamps").split(separator: " ").dropFirst().first.flatMap { pid_t($0) })
             #expect(ProcessTable.stat(of: stranger)?.session == stranger)
             let startTime = try #require(ProcessTable.stat(of: stranger)?.startTime)
             try FileSystem.makeDirectories(h.runDirectory, mode: 0o755)
@@ -155,7 +155,7 @@ extension PidReuseTests {
             let script = "'\(h.fixturePath)' service --record-signals '\(signals)' --stamp '\(stamps)' & exit 0"
             _ = try Spawned.start("/usr/bin/setsid", ["--fork", "/bin/sh", "-c", script], environment: h.scratch.environment).wait(timeout: 10)
             #expect(eventually { h.text("stamps").hasPrefix("start ") })
-            let member = try #require(pid_t(h.text("stamps").split(separator: " ")[1]))
+            let member = try #require(h.text("stamps").split(separator: " ").dropFirst().first.flatMap { pid_t($0) })
             let stat = try #require(ProcessTable.stat(of: member))
             let leader = stat.session
             #expect(leader != member)

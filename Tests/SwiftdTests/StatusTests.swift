@@ -18,7 +18,7 @@ import Testing
             #expect(json.stdout.contains("\"name\":\"web\""))
             #expect(json.stdout.contains("\"state\":\"running\""))
             #expect(json.stdout.contains("\"pid\":\(pid)"))
-            #expect(json.stdout.contains("\"supervisor_pid\":\(h.lockHolder("web")!)"))
+            #expect(json.stdout.contains("\"supervisor_pid\":\(try #require(h.lockHolder("web")))"))
             #expect(json.stdout.contains("\"restarts\":0"))
         }
     }

@@ -153,7 +153,7 @@ import Testing
             let file = h.scratch.file("grandchild")
             #expect(try h.startService("tree", service: ["--double-fork", file]).code == 0)
             #expect(eventually { !h.text("grandchild").isEmpty })
-            let grandchild = try #require(pid_t(h.text("grandchild").split(separator: "\n")[0]))
+            let grandchild = try #require(h.text("grandchild").split(separator: "\n").first.flatMap { pid_t($0) })
             let main = try #require(h.pid("tree"))
             let st = try #require(ProcessTable.stat(of: grandchild))
             #expect(st.session != main, "it left the service's session")

@@ -132,7 +132,7 @@ import Testing
             #expect(reopen.code == 0, "\(reopen)")
             let received = listener.receive(until: "line \(lines) of \(lines)").compactMap(parse).map(\.message).filter { $0.hasPrefix("line ") }
             #expect(received.count == lines)
-            #expect(received.map { Int($0.split(separator: " ")[1]) ?? 0 } == Array(1...lines), "every line once, in order")
+            #expect(received.map { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0 } == Array(1...lines), "every line once, in order")
             let status = try h.swiftd(["status", "s", "--json"])
             #expect(status.stdout.contains("\"dropped_log_lines\":0"), "\(status)")
         }

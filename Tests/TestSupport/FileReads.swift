@@ -18,8 +18,8 @@ package final class FileReads {
         descriptor = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         guard descriptor >= 0 else { throw SystemError("inotify_init1") }
         name = Array(Path.fileName(of: path).utf8)
+        // A failure from here on is closed by deinit.
         guard inotify_add_watch(descriptor, Path.directory(of: path), UInt32(IN_CLOSE_NOWRITE)) >= 0 else {
-            close(descriptor)
             throw SystemError("inotify_add_watch", path: Path.directory(of: path))
         }
     }

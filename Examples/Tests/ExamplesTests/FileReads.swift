@@ -10,12 +10,14 @@ final class FileReads {
     private let descriptor: Int32
     private let name: [UInt8]
 
-    init(_ path: String) {
+    /// Nil when inotify cannot watch `path`'s directory.
+    init?(_ path: String) {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
         descriptor = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        let slash = path.lastIndex(of: "/") ?? path.startIndex
         name = Array(path[path.index(after: slash)...].utf8)
-        let added = inotify_add_watch(descriptor, String(path[..<slash]), UInt32(IN_CLOSE_NOWRITE))
-        precondition(descriptor >= 0 && added >= 0, "inotify on \(path): \(errno)")
+        guard descriptor >= 0 else { return nil }
+        // A failure from here on is closed by deinit.
+        guard inotify_add_watch(descriptor, String(path[..<slash]), UInt32(IN_CLOSE_NOWRITE)) >= 0 else { return nil }
     }
 
     deinit { close(descriptor) }

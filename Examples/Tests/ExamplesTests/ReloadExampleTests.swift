@@ -22,8 +22,8 @@ struct ReloadExampleTests {
         }
     }
 
-    @Test func autoreloadRestartsItsChildOnAContentChangeAndStopsItWithItself() {
-        withSandbox("autoreload") { sandbox in
+    @Test func autoreloadRestartsItsChildOnAContentChangeAndStopsItWithItself() throws {
+        try withSandbox("autoreload") { sandbox in
             let source = sandbox.file("app.src")
             sandbox.write(source, "version 1\n")
             let output = sandbox.file("out")
@@ -33,7 +33,7 @@ struct ReloadExampleTests {
             // The same bytes written again: no change. The child reads the
             // file to compare; once it has looked again (at a touch), what the
             // first look decided was done: a reload says so before its exit.
-            let reads = FileReads(source)
+            let reads = try #require(FileReads(source))
             sandbox.write(source, "version 1\n")
             #expect(reads.wait(), "the child looked at the same bytes")
             #expect(sandbox.shell("touch '\(source)'") == 0)
@@ -70,7 +70,7 @@ struct ReloadExampleTests {
             // (at a touch), what the first look decided was done: a re-exec
             // says so first.
             #expect(eventually { sandbox.read(log).contains("watching \(app)\n") }, "its watcher has read the file")
-            let reads = FileReads(app)
+            let reads = try #require(FileReads(app))
             #expect(sandbox.shell("cp '\(Sandbox.product("hotswap"))' '\(app).same' && mv '\(app).same' '\(app)'") == 0)
             #expect(reads.wait(), "hotswap looked at the new file")
             #expect(sandbox.shell("touch '\(app)'") == 0)
