@@ -33,7 +33,31 @@ int dz_rename_noreplace(const char *from, const char *to) {
 #endif
 }
 
+int dz_renameat2(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned int flags) {
+#ifdef SYS_renameat2
+    return (int)syscall(SYS_renameat2, olddirfd, oldname, newdirfd, newname, flags);
+#else
+    (void)olddirfd; (void)oldname; (void)newdirfd; (void)newname; (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 int dz_open_path(const char *path, int flags) { return open(path, O_PATH | O_CLOEXEC | flags); }
+
+int dz_open_path_at(int dirfd, const char *name, int flags) { return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC | flags); }
+
+int dz_chown_fd(int fd, uid_t uid, gid_t gid) { return fchownat(fd, "", uid, gid, AT_EMPTY_PATH); }
+
+pid_t dz_accept_peer_pid(int fd) {
+    int accepted = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (accepted < 0) return -1;
+    struct ucred cred;
+    socklen_t length = sizeof cred;
+    int got = getsockopt(accepted, SOL_SOCKET, SO_PEERCRED, &cred, &length);
+    close(accepted);
+    return got == 0 ? cred.pid : -1;
+}
 
 int dz_open_path_in_root(int rootfd, const char *path) {
 #ifdef SYS_openat2

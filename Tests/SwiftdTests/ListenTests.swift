@@ -186,4 +186,58 @@ import Testing
             #expect(h.scratch.markedProcesses().isEmpty)
         }
     }
+
+    /// A socket a killed supervisor left with `owner=` belongs to that user:
+    /// it is a leftover of this setting all the same, and replaced.
+    @Test(.enabled(if: HostileUser.canRun))
+    func aSocketFileWithAnOwnerLeftByAKilledSupervisorIsReplaced() throws {
+        try withUserHarness("listen-stale-owner") { h, user throws in
+            let path = h.scratch.file("owned.sock")
+            let listen = "unix:\(path),owner=\(HostileUser.name),mode=0660"
+            _ = try startListeners(h, "app", [listen])
+            kill(try #require(h.state("app")?.supervisorPID), SIGKILL)
+            #expect(eventually { h.lockHolder("app") == nil })
+            #expect(try h.swiftd(["stop", "app"]).code == 0)
+            #expect(try FileSystem.linkStatus(path)?.st_uid == user.uid, "the leftover is the owner='s")
+            try FileSystem.remove(h.scratch.file("app.out"))
+            _ = try startListeners(h, "app", [listen])
+            let st = try #require(try FileSystem.linkStatus(path))
+            #expect(st.st_mode & S_IFMT == S_IFSOCK && st.st_mode & 0o777 == 0o660 && st.st_uid == user.uid, "a new socket with its owner and mode")
+            #expect(try h.swiftd(["stop", "app"]).code == 0)
+            #expect(!FileSystem.exists(path))
+            #expect(!FileSystem.exists(h.scratch.file(".owned.sock.swiftd")), "the private directory is removed after")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
+    /// Only a leftover is replaced: another user's socket (one that is not
+    /// this setting's owner=), a socket someone listens on, and a symlink to
+    /// a leftover are refused, and left as they were.
+    @Test(.enabled(if: HostileUser.canRun))
+    func aSocketFileThatIsNoLeftoverIsRefusedAndLeftAlone() throws {
+        try withUserHarness("listen-not-stale") { h, user throws in
+            let shared = h.scratch.file("shared")
+            mkdir(shared, 0o1777)
+            chmod(shared, 0o1777)
+            let stranger = Path.join(shared, "stranger.sock")
+            #expect(try user.run(h, h.fixturePath, ["race", "bind", "--path", stranger]).code == 0)
+            let foreign = try h.swiftd(["start", "a", "--listen", "unix:\(stranger)", "--", "/bin/sleep", "100"])
+            #expect(foreign.code == 4 && foreign.stderr.contains("a socket file of uid \(user.uid) is there"), "\(foreign)")
+            #expect(try FileSystem.linkStatus(stranger)?.st_uid == user.uid)
+            let live = Path.join(shared, "live.sock")
+            let listener = try user.spawn(h, h.fixturePath, ["race", "bind", "--path", live, "--listen"])
+            #expect(eventually { FileSystem.exists(live) })
+            let busy = try h.swiftd(["start", "b", "--listen", "unix:\(live),owner=\(HostileUser.name)", "--", "/bin/sleep", "100"])
+            #expect(busy.code == 1 && busy.stderr.contains("Address already in use"), "\(busy)")
+            #expect(listener.isRunning && FileSystem.exists(live))
+            let link = h.scratch.file("link.sock")
+            symlink(stranger, link)
+            let linked = try h.swiftd(["start", "c", "--listen", "unix:\(link),owner=\(HostileUser.name)", "--", "/bin/sleep", "100"])
+            #expect(linked.code == 1 && linked.stderr.contains("bind: File exists"), "\(linked)")
+            #expect(try FileSystem.linkStatus(link).map { $0.st_mode & S_IFMT == S_IFLNK } == true)
+            #expect(FileSystem.exists(stranger))
+            listener.signal(SIGKILL)
+            #expect(h.scratch.markedProcesses().filter { $0 != listener.pid }.isEmpty)
+        }
+    }
 }

@@ -122,6 +122,21 @@ pid_t dz_fork(void);
 /// renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE): fails with
 /// EEXIST rather than replace `to`.
 int dz_rename_noreplace(const char *from, const char *to);
+/// renameat2(olddirfd, oldname, newdirfd, newname, flags): names taken in
+/// directories reached through descriptors; flags 1 RENAME_NOREPLACE,
+/// 2 RENAME_EXCHANGE.
+int dz_renameat2(int olddirfd, const char *oldname, int newdirfd, const char *newname, unsigned int flags);
+/// openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC | flags): a descriptor
+/// that only names what is at `name` in the directory `dirfd` (a symlink
+/// itself, never its target).
+int dz_open_path_at(int dirfd, const char *name, int flags);
+/// fchownat(fd, "", uid, gid, AT_EMPTY_PATH): chown(2) of the very file an
+/// O_PATH descriptor names.
+int dz_chown_fd(int fd, uid_t uid, gid_t gid);
+/// Accepts the next connection waiting at the listening unix socket `fd`,
+/// closes it, and returns the pid of the process that made it (SO_PEERCRED);
+/// -1 on error.
+pid_t dz_accept_peer_pid(int fd);
 /// openat2(rootfd, path, O_PATH, RESOLVE_IN_ROOT): `path` resolved inside
 /// `rootfd` as if it were "/" (absolute symbolic links and ".." included),
 /// as a process chrooted there would see it; close-on-exec.
