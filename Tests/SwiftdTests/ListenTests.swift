@@ -189,7 +189,7 @@ import Testing
 
     /// A socket a killed supervisor left with `owner=` belongs to that user:
     /// it is a leftover of this setting all the same, and replaced.
-    @Test(.enabled(if: HostileUser.canRun))
+    @Test(.requires(.hostileUser))
     func aSocketFileWithAnOwnerLeftByAKilledSupervisorIsReplaced() throws {
         try withUserHarness("listen-stale-owner") { h, user throws in
             let path = h.scratch.file("owned.sock")
@@ -213,7 +213,7 @@ import Testing
     /// Only a leftover is replaced: another user's socket (one that is not
     /// this setting's owner=), a socket someone listens on, and a symlink to
     /// a leftover are refused, and left as they were.
-    @Test(.enabled(if: HostileUser.canRun))
+    @Test(.requires(.hostileUser))
     func aSocketFileThatIsNoLeftoverIsRefusedAndLeftAlone() throws {
         try withUserHarness("listen-not-stale") { h, user throws in
             let shared = h.scratch.file("shared")
