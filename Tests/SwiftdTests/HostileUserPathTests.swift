@@ -22,4 +22,57 @@ struct HostileUserPathTests {
             #expect(h.scratch.markedProcesses().isEmpty)
         }
     }
+
+    /// The log dir sits in a directory another user owns (who cannot touch
+    /// root's log dir, but can rename it). The user renames it away and puts
+    /// its own directory, or a symlink to a root-owned directory, in its
+    /// place; then the log is reopened (`swiftd reopen`, as logrotate's
+    /// postrotate does) or rotated (the service prints past its size).
+    /// Nothing may be created, renamed or removed in the user's directory or
+    /// through the symlink; the lines are dropped and counted until the log
+    /// dir is root's again.
+    @Test(arguments: ["own directory", "symlink"], ["reopen", "rotation"])
+    func aLogDirAnotherUserPutsInItsPlaceIsRefused(plant: String, trigger: String) throws {
+        try withUserHarness("user-logdir") { h, user throws in
+            let parent = h.scratch.file("shared")
+            mkdir(parent, 0o755)
+            chown(parent, user.uid, user.gid)
+            let logs = Path.join(parent, "logs"), log = Path.join(logs, "app.log")
+            let target = h.scratch.file("target")
+            mkdir(target, 0o755)
+            let kept = (1...5).map { "app.log.\($0)" } + ["app.log"]
+            for name in kept.dropLast() { try FileSystem.writeAtomically(Path.join(target, name), Array("root's \(name)\n".utf8)) }
+            let size = trigger == "rotation" ? ["--log-max-size", "4K"] : []
+            let start = try h.startService("app", ["--log", log] + size, service: ["--print-numbered", "1000000", "--every", "10"])
+            #expect(start.code == 0, "\(start)")
+            #expect(eventually { h.text("shared/logs/app.log").contains("seq ") })
+            let planted = plant == "symlink" ? "mv \(logs) \(parent)/old && ln -s \(target) \(logs)" : "mv \(logs) \(parent)/old && mkdir \(logs)"
+            let moved = try user.run(h, "/bin/sh", ["-c", planted])
+            #expect(moved.code == 0, "\(moved)")
+            if trigger == "reopen" {
+                let reopen = try h.swiftd(["reopen", "app"])
+                #expect(reopen.code == 0, "\(reopen)")
+            }
+            // The supervisor has looked, refused, and counts what it drops.
+            #expect(eventually(timeout: 20) { (h.state("app")?.droppedLines ?? 0) > 0 }, "\(h.state("app").map { "\($0)" } ?? "no record")")
+            if plant == "symlink" {
+                let names = (try? run("/bin/ls", ["-A", target]).stdout) ?? ""
+                #expect(names.split(separator: "\n").map(String.init).sorted() == kept.dropLast().sorted(), "the root-owned directory changed: \(names)")
+                for name in kept.dropLast() { #expect(h.text("target/\(name)") == "root's \(name)\n") }
+                let mine = try user.run(h, "/bin/rm", [logs])
+                #expect(mine.code == 0, "\(mine)")
+            } else {
+                let names = (try? run("/bin/ls", ["-A", logs]).stdout) ?? ""
+                #expect(names.isEmpty, "root created files in the other user's directory: \(names)")
+                let mine = try user.run(h, "/bin/rmdir", [logs])
+                #expect(mine.code == 0, "\(mine)")
+            }
+            // Once the name is free, the supervisor makes its log dir again.
+            #expect(try h.swiftd(["reopen", "app"]).code == 0)
+            #expect(eventually { h.text("shared/logs/app.log").contains("swiftd: dropped") || h.text("shared/logs/app.log.1").contains("swiftd: dropped") })
+            #expect(try FileSystem.linkStatus(logs).map { $0.st_uid == 0 && $0.st_mode & S_IFMT == S_IFDIR } == true)
+            #expect(try h.swiftd(["stop", "app"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
 }

@@ -32,7 +32,7 @@ package func raceSocketFile(_ h: Harness, _ user: HostileUser, rounds: Int, file
         if linked.code != 0 { throw SystemError("symlink", path: "\(bait): \(linked)", errno: .accessDenied) }
     }
     let baitID = try FileSystem.linkStatus(bait).map { FileLocks.FileID($0) }
-    let racer = try user.spawn(h, h.fixturePath, ["race", "exchange", "--dir", directory, "--name", "app.sock", "--bait", "bait"])
+    let racer = try user.spawn(h, h.fixturePath, ["race", "exchange", "--dir", directory, "--name", "app.sock", "--bait", "bait", "--seconds", "900"])
     defer { racer.signal(SIGKILL) }
     func stopped() -> Bool { ProcessTable.stat(of: racer.pid)?.state == UInt8(ascii: "T") }
     for round in 1...rounds {

@@ -68,7 +68,7 @@ extension ServiceController {
         var output = LaunchConfiguration.Stream.null
         if let log = configuration.logFile(in: paths) {
             do {
-                output = .descriptor(try FileSystem.openLog(log).rawValue)
+                output = .descriptor(try ServicePaths.openLog(log).rawValue)
             } catch {
                 pidFile.release()
                 daemon.fail(Wording.startFailure(name, reason: "log \(log): \(error)", lines: []), exitCode: ExitCode.of(error))

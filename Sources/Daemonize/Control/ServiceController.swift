@@ -206,7 +206,7 @@ package struct ServiceController: Sendable {
         if let log = configuration.logFile(in: paths, foreground: foreground) {
             try logFailure(log) {
                 try paths.prepareLogDirectory(for: log)
-                try FileSystem.openLog(log).close()
+                try ServicePaths.openLog(log).close()
             }
         }
         return credentials
@@ -224,7 +224,7 @@ package struct ServiceController: Sendable {
                 try paths.checkLogDirectory(for: log)
                 do {
                     // An existing log is opened as it will be; a missing one is not created.
-                    try FileSystem.openLog(log, create: false).close()
+                    try ServicePaths.openLog(log, create: false).close()
                 } catch let error as SystemError where error.errno == .noSuchFile {}
             }
         }

@@ -89,28 +89,27 @@ package struct ServicePaths: Hashable, Sendable {
         if !FileSystem.isWritable(directory) { throw SystemError(what, path: directory) }
     }
 
-    /// Refuses a directory that others could plant files in.
+    /// The log dir of `logFile`, opened and checked as at the start
+    /// (`Directory.openTrusted`); created first (with its parents) when
+    /// `creating` and missing. Every open of a log, rename of a rotation and
+    /// re-creation goes through it: the same checks each time, and nothing
+    /// looked up by its path between the check and the use.
+    package static func openLogDirectory(of logFile: String, creating: Bool = false) throws -> Directory {
+        let directory = Path.directory(of: logFile)
+        if creating, try FileSystem.linkStatus(directory) == nil { try FileSystem.makeDirectories(directory, mode: 0o755) }
+        return try Directory.openTrusted(directory, what: "log dir")
+    }
+
+    /// Opens the log file `path` for appending through its checked log dir
+    /// (`openLogDirectory`), refusing the files `FileSystem.openLog` refuses.
+    package static func openLog(_ path: String, creatingDirectory: Bool = false, create: Bool = true) throws -> FileDescriptor {
+        let directory = try openLogDirectory(of: path, creating: creatingDirectory)
+        defer { directory.close() }
+        return try FileSystem.openLog(Path.fileName(of: path), in: directory, create: create)
+    }
+
+    /// Refuses a directory that others could plant files in (`Directory.openTrusted`).
     package static func checkSafe(_ directory: String, what: String) throws {
-        let found: stat?
-        do {
-            found = try FileSystem.linkStatus(directory)
-        } catch let error as SystemError {
-            throw SystemError(what, path: directory, errno: error.errno)
-        }
-        guard let st = found else { throw SystemError(what, path: directory, errno: .noSuchFile) }
-        func refuse(_ problem: InvalidFile.Problem, _ reason: String) -> InvalidFile {
-            InvalidFile(.directory, directory, problem, message: "\(what) \(directory): \(reason)")
-        }
-        switch st.st_mode & S_IFMT {
-        case S_IFDIR: break
-        case S_IFLNK: throw refuse(.symbolicLink, "is a symbolic link (refused)")
-        default: throw refuse(.wrongType, "not a directory")
-        }
-        if st.st_uid != 0 && st.st_uid != CurrentProcess.effectiveUserID {
-            throw refuse(.foreignOwner(st.st_uid), "owned by uid \(st.st_uid), not by this user or root (refused)")
-        }
-        if st.st_mode & 0o002 != 0 && st.st_mode & S_ISVTX == 0 {
-            throw refuse(.writableByOthers, "writable by everyone and not sticky (refused)")
-        }
+        try Directory.openTrusted(directory, what: what).close()
     }
 }

@@ -104,9 +104,9 @@ extension ServiceLog {
         let now = Monotonic.now()
         if fd == nil && now - lastReopenAttempt >= 1_000_000_000 {
             lastReopenAttempt = now
-            try? FileSystem.makeDirectories(Path.directory(of: path), mode: 0o755)
             do {
-                let opened = try FileSystem.openLog(path)
+                // A log dir removed meanwhile is made again, and checked as at the start.
+                let opened = try ServicePaths.openLog(path, creatingDirectory: true)
                 fd = opened
                 size = Int64((try? opened.status().st_size) ?? 0)
                 midLine = false
@@ -123,20 +123,24 @@ extension ServiceLog {
         return true
     }
 
-    /// NAME.log -> NAME.log.1 -> ... -> NAME.log.KEEP (the oldest removed), then a new NAME.log.
+    /// NAME.log -> NAME.log.1 -> ... -> NAME.log.KEEP (the oldest removed), then a new NAME.log,
+    /// all in the log dir opened and checked once for the rotation.
     func rotate() {
         guard let path else { return }
         fd?.close()
         fd = nil
-        if keep == 0 {
-            try? FileSystem.remove(path)
-        } else {
-            try? FileSystem.remove("\(path).\(keep)")
-            for i in stride(from: keep - 1, through: 1, by: -1) { try? FileSystem.rename("\(path).\(i)", to: "\(path).\(i + 1)") }
-            try? FileSystem.rename(path, to: "\(path).1")
-        }
         do {
-            fd = try FileSystem.openLog(path)
+            let directory = try ServicePaths.openLogDirectory(of: path)
+            defer { directory.close() }
+            let name = Path.fileName(of: path)
+            if keep == 0 {
+                try? directory.remove(name)
+            } else {
+                try? directory.remove("\(name).\(keep)")
+                for i in stride(from: keep - 1, through: 1, by: -1) { try? directory.rename("\(name).\(i)", to: "\(name).\(i + 1)") }
+                try? directory.rename(name, to: "\(name).1")
+            }
+            fd = try FileSystem.openLog(name, in: directory)
             size = 0
             midLine = false
         } catch let error as SystemError {

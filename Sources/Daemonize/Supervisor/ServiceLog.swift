@@ -67,7 +67,7 @@ final class ServiceLog {
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ServiceLog.bufferSize, alignment: 16)
         switch target {
         case .file(let path):
-            let opened = try FileSystem.openLog(path)
+            let opened = try ServicePaths.openLog(path)
             fd = opened
             size = Int64((try? opened.status().st_size) ?? 0)
         case .descriptor(let d):

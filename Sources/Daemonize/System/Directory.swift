@@ -115,3 +115,40 @@ package struct Directory {
         if done != 0 { throw SystemError("rename", path: into.path(of: newName)) }
     }
 }
+
+extension Directory {
+    /// Opens the directory `path` to keep files in (`what` names it in
+    /// errors: "run dir", "log dir"), refusing one that others could plant
+    /// files in or swap: a symlink, not a directory, owned by another user
+    /// than this one or root, writable by everyone without the sticky bit.
+    /// What is then done through it is done in the very directory checked.
+    package static func openTrusted(_ path: String, what: String) throws -> Directory {
+        func refuse(_ problem: InvalidFile.Problem, _ reason: String) -> InvalidFile {
+            InvalidFile(.directory, path, problem, message: "\(what) \(path): \(reason)")
+        }
+        let directory: Directory
+        do {
+            directory = try open(path)
+        } catch let error as SystemError {
+            // O_NOFOLLOW | O_DIRECTORY says ENOTDIR for a symlink and for a file alike.
+            guard error.errno == .notDirectory || error.errno == .tooManySymbolicLinks, let st = try? FileSystem.linkStatus(path) else {
+                throw SystemError(what, path: path, errno: error.errno)
+            }
+            if st.st_mode & S_IFMT == S_IFLNK { throw refuse(.symbolicLink, "is a symbolic link (refused)") }
+            throw refuse(.wrongType, "not a directory")
+        }
+        do {
+            let st = try directory.status()
+            if st.st_uid != 0 && st.st_uid != CurrentProcess.effectiveUserID {
+                throw refuse(.foreignOwner(st.st_uid), "owned by uid \(st.st_uid), not by this user or root (refused)")
+            }
+            if st.st_mode & 0o002 != 0 && st.st_mode & S_ISVTX == 0 {
+                throw refuse(.writableByOthers, "writable by everyone and not sticky (refused)")
+            }
+            return directory
+        } catch {
+            directory.close()
+            throw error
+        }
+    }
+}

@@ -196,7 +196,20 @@ extension FileSystem {
     /// With `create` false, a missing file is not created (ENOENT): a check
     /// of an existing log before anything starts.
     package static func openLog(_ path: String, mode: mode_t = 0o644, create: Bool = true) throws -> FileDescriptor {
-        let fd = try FileDescriptor.open(path, O_WRONLY | (create ? O_CREAT : 0) | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
+        let directory: Directory
+        do {
+            directory = try Directory.open(Path.directory(of: path), followingSymlink: true)
+        } catch let error as SystemError {
+            throw SystemError("open", path: path, errno: error.errno)
+        }
+        defer { directory.close() }
+        return try openLog(Path.fileName(of: path), in: directory, mode: mode, create: create)
+    }
+
+    /// Opens the log file `name` in `directory`, as `openLog(_:mode:create:)` does.
+    package static func openLog(_ name: String, in directory: Directory, mode: mode_t = 0o644, create: Bool = true) throws -> FileDescriptor {
+        let path = directory.path(of: name)
+        let fd = try directory.open(name, O_WRONLY | (create ? O_CREAT : 0) | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
         do {
             let st = try fd.status()
             if st.st_mode & S_IFMT != S_IFREG {
