@@ -29,7 +29,7 @@ public func fuzzStateFile(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     require(again.encoded() == encoded, "state changes when written again:\n\(String(decoding: encoded, as: UTF8.self))\n---\n\(String(decoding: again.encoded(), as: UTF8.self))")
 
     // What ServiceStatus.probe takes from the record, in every state it can report.
-    for phase in [ServiceStatus.State.running, .restarting, .exited, .failed, .dead, .stopped] {
+    for phase in [ServiceStatus.State.running, .restarting, .exited, .failed, .dead, .stopped, .waiting] {
         var status = ServiceStatus(name: name, state: phase)
         status.recorded = state
         status.mode = state.mode

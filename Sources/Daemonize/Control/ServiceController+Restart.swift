@@ -15,7 +15,7 @@ extension ServiceController {
         if let refused = refuseRestart(configuration) { return refused }
         if let inPlace = restartInPlace(configuration) { return inPlace }
         let recorded = (try? ServiceSnapshot.read(configuration.name, paths: paths))?.recorded
-        let restarts = recorded.map { [.starting, .running, .backoff].contains($0.phase) ? $0.restarts + 1 : 0 } ?? 0
+        let restarts = recorded.map { [.starting, .running, .backoff, .waiting].contains($0.phase) ? $0.restarts + 1 : 0 } ?? 0
         let stopped = stop(configuration.name)
         guard stopped.code == ExitCode.success else { return stopped }
         var started = start(configuration, restarts: restarts)
@@ -58,7 +58,7 @@ extension ServiceController {
     func restartInPlace(_ configuration: ServiceConfiguration) -> Outcome? {
         let name = configuration.name
         guard let snapshot = try? ServiceSnapshot.read(name, paths: paths), !snapshot.isExecMode,
-              let recorded = snapshot.recorded, recorded.phase == .running || recorded.phase == .backoff,
+              let recorded = snapshot.recorded, [.running, .backoff, .waiting].contains(recorded.phase),
               !recorded.configuration.listen.isEmpty || recorded.configuration.restartMode == .overlap,
               Self.sameService(recorded.configuration, configuration),
               let supervisor = try? snapshot.supervisor() else { return nil }

@@ -69,6 +69,13 @@ package struct ServiceController: Sendable {
             return try startSupervised(configuration, restarts: restarts)
         } catch is WouldWait {
             return .wouldWait
+        } catch is WaitingForChange {
+            // It failed and waits for a change: a start is the user's way of
+            // saying "try now", as a restart is.
+            guard mayWait else { return .wouldWait }
+            var outcome = restart(configuration)
+            outcome.output = outcome.output?.replacingAll(" restarted ", with: " started ")
+            return .done(outcome)
         } catch let error as ConfigurationError {
             return .done(Outcome(code: configuration.exitCode(for: error), error: error.message))
         } catch let error as ServiceError {
@@ -102,6 +109,9 @@ package struct ServiceController: Sendable {
     /// it made one (`status`: how it ended).
     private func startOutcome(_ name: ServiceName, _ outcome: Daemon.Startup.Outcome, supervisor status: ExitStatus?) -> Outcome {
         switch outcome {
+        // A report of "done" with a failing code: a start that failed while
+        // its supervisor stays (it waits for a change of a watched file).
+        case .ready(let message, let code) where code != ExitCode.success: return Outcome(code: code, error: message)
         case .ready(let message, let code): return Outcome(code: code, output: message)
         case .failed(let message, let code): return Outcome(code: code, error: message)
         case .closed, .timedOut:
@@ -111,6 +121,10 @@ package struct ServiceController: Sendable {
 
     /// Thrown inside `beginStart` when it may not wait and would have to.
     private struct WouldWait: Error {}
+
+    /// Thrown inside `beginStart` when the service's supervisor waits for a
+    /// change of a watched file after a failure.
+    private struct WaitingForChange: Error {}
 
     /// "NAME is already running (pid N)" when something of the service runs
     /// (its lock is held, or its record names a live supervisor or exec-mode
@@ -130,6 +144,7 @@ package struct ServiceController: Sendable {
             case .held(nil):
                 if let supervisor = try snapshot.supervisor() {
                     supervisor.close()
+                    if snapshot.recorded?.phase == .waiting { throw WaitingForChange() }
                     if snapshot.recorded?.phase == .backoff || waited >= 500_000_000 {
                         return Wording.alreadyRunning(name, pid: nil, supervisor: supervisor.pid, phase: snapshot.recorded?.phase)
                     }
@@ -145,6 +160,7 @@ package struct ServiceController: Sendable {
             case .absent, .free:
                 guard let recorded = snapshot.recorded, let live = try recorded.liveInstance() else { return nil }
                 snapshot.askSupervisorToRestorePidfile()
+                if recorded.phase == .waiting { throw WaitingForChange() }
                 return Wording.alreadyRunning(name, pid: live.pid, supervisor: live.supervisor, phase: recorded.phase)
             }
             Monotonic.sleep(nanoseconds: pause)

@@ -5,6 +5,8 @@ package import Glibc
 package struct ServiceStatus: Sendable {
     package enum State: String, Sendable {
         case running, starting, restarting, stopping, stopped, exited, dead, failed, unknown
+        /// It failed; its supervisor waits for a change of a watched file to start it again.
+        case waiting
         case notRunning = "not running"
     }
 
@@ -107,7 +109,8 @@ package struct ServiceStatus: Sendable {
                     return true
                 }
             }
-            state = phase == .backoff ? .restarting : phase == .stopping ? .stopping : .starting
+            state = phase == .backoff ? .restarting : phase == .stopping ? .stopping : phase == .waiting ? .waiting : .starting
+            if state == .waiting { detail = record?.state.failure }
             return true
         }
         state = phase == .starting ? .starting : phase == .stopping ? .stopping : .running
@@ -129,7 +132,7 @@ package struct ServiceStatus: Sendable {
             state = .unknown
             detail = recordError.message
         } else if let record = snapshot.record, let live = (try? record.state.liveInstance()) ?? nil {
-            state = record.state.phase == .backoff ? .restarting : .running
+            state = record.state.phase == .backoff ? .restarting : record.state.phase == .waiting ? .waiting : .running
             pid = live.pid
             supervisorPID = live.supervisor
             if let since = record.state.serviceSince, live.pid != nil { uptime = ServiceStatus.uptime(since: since) }
@@ -148,7 +151,7 @@ package struct ServiceStatus: Sendable {
                 detail = record.state.failure
             case .exited: state = .exited
             case .stopped: state = .stopped
-            case .starting, .running, .backoff, .stopping:
+            case .starting, .running, .backoff, .stopping, .waiting:
                 state = .dead
                 detail = "its \(record.state.mode == .supervised ? "supervisor" : "process") is gone"
             }
@@ -163,7 +166,7 @@ package struct ServiceStatus: Sendable {
     package var exitCode: Int32 {
         switch state {
         case .running, .starting, .stopping: return ExitCode.success
-        case .dead, .failed: return ExitCode.failure
+        case .dead, .failed, .waiting: return ExitCode.failure
         case .exited: return (lastExit?.isSuccess ?? true) ? ExitCode.notRunning : ExitCode.failure
         case .restarting, .stopped, .notRunning: return ExitCode.notRunning
         case .unknown: return ExitCode.unknown
@@ -215,6 +218,11 @@ package struct ServiceStatus: Sendable {
             put(lastExit.map { "\($0)" } ?? "exited")
         case .failed:
             put(detail ?? "failed")
+        case .waiting:
+            put("waiting for a change of a watched file")
+            if let supervisorPID { put(" (supervisor pid \(supervisorPID))") }
+            putRestarts()
+            if let detail { put("; \(detail)") }
         case .dead, .unknown:
             put(state.rawValue + (detail.map { " (\($0))" } ?? ""))
         case .stopped, .notRunning:

@@ -13,8 +13,10 @@ package struct ServiceState: Hashable, Sendable {
     }
 
     /// Where the service is in its life, as its supervisor last wrote it.
+    /// `waiting`: it failed (its start, the start limit, a restart) and its
+    /// supervisor waits for a change of a watched file to start it again.
     package enum Phase: String, Hashable, Sendable {
-        case starting, running, backoff, stopping, stopped, exited, failed
+        case starting, running, backoff, stopping, stopped, exited, failed, waiting
     }
 
     package var name: ServiceName
@@ -113,8 +115,8 @@ package struct ServiceState: Hashable, Sendable {
         return RecordedProcess(pid: pid, startTime: pidStartTime)
     }
 
-    /// The record says a process of the service should exist.
-    var isActive: Bool { [.starting, .running, .backoff, .stopping].contains(phase) }
+    /// The record says a process of the service should exist (at least its supervisor).
+    var isActive: Bool { [.starting, .running, .backoff, .stopping, .waiting].contains(phase) }
 
     /// The pid (and supervisor) of the instance this record names, when it
     /// still lives although its lock may say nothing: a supervisor whose

@@ -3,6 +3,12 @@ internal import Glibc
 /// The sentences swiftd says about a service, each worded once: the start
 /// command, the supervisor and the log all use these.
 enum Wording {
+    /// "web is waiting for a change of a watched file to start again": what a
+    /// supervisor with a watch does after a failure.
+    static func waitingForChange(_ name: ServiceName) -> String {
+        "\(name) is waiting for a change of a watched file to start again (swiftd stop \(name) gives up)"
+    }
+
     /// "web started (pid 123)".
     static func started(_ name: ServiceName, pid: pid_t) -> String { "\(name) started (pid \(pid))" }
 

@@ -9,6 +9,8 @@ struct Lifecycle: Equatable {
         case exit(ServiceState.Phase)
         /// The service is started again after this many nanoseconds.
         case respawn(delay: Int64)
+        /// It failed: the supervisor waits for a change of a watched file.
+        case wait
     }
 
     enum Phase: Equatable {
@@ -20,6 +22,9 @@ struct Lifecycle: Equatable {
         /// Stopping every process; the next step of the stop plan is due at
         /// `nextStepAt` (nil once the last, KILL, is sent).
         case stopping(nextStepAt: Int64?, after: After)
+        /// It failed (its start, the start limit, a restart) and nothing of
+        /// it runs: a change of a watched file starts it again, as nodemon does.
+        case waiting
         /// Over: the supervisor records this and exits.
         case finished(ServiceState.Phase)
     }
@@ -32,7 +37,8 @@ struct Lifecycle: Equatable {
         case .starting: return .starting
         case .running: return .running
         case .backoff, .stopping(_, .respawn): return .backoff
-        case .stopping(_, .exit): return .stopping
+        case .stopping(_, .exit), .stopping(_, .wait): return .stopping
+        case .waiting: return .waiting
         case .finished(let final): return final
         }
     }
@@ -53,7 +59,7 @@ struct Lifecycle: Equatable {
         case .starting(let window, let timeout): return [window, timeout].compactMap { $0 }.min()
         case .backoff(let until): return until
         case .stopping(let nextStepAt, _): return nextStepAt
-        case .running, .finished: return nil
+        case .running, .waiting, .finished: return nil
         }
     }
 }

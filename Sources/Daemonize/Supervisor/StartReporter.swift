@@ -36,11 +36,14 @@ final class StartReporter {
         if upstream { Notify.send("READY=1\nSTATUS=" + message) }
     }
 
-    /// The first start failed (or was stopped): the start command exits with `code`.
-    func failed(_ message: String, status: String, code: Int32) {
+    /// The first start failed (or was stopped): the start command exits with
+    /// `code`. `staying`: the supervisor stays (it waits for a change of a
+    /// watched file), so the start command must not wait for its exit: the
+    /// report says "done" with a failing code (`Daemon.ready(_:exitCode:)`).
+    func failed(_ message: String, status: String, code: Int32, staying: Bool = false) {
         guard !reported else { return }
         reported = true
-        daemon?.fail(message, exitCode: code)
+        if staying { daemon?.ready(message, exitCode: code) } else { daemon?.fail(message, exitCode: code) }
         daemon = nil
         if upstream { Notify.status(status) }
     }

@@ -119,6 +119,13 @@ extension Supervisor {
     }
 
     func watchedChange() {
+        if lifecycle.phase == .waiting {
+            // It failed: the change is the fix, perhaps (nodemon's way).
+            if restartsInPlace { return requestReplacement("watched files changed") }
+            log.note("watched files changed: starting \(configuration.name) again")
+            respawn()
+            return
+        }
         guard main != nil else { return }
         switch configuration.watchAction {
         case .reload:

@@ -7,7 +7,9 @@ extension Supervisor {
     /// output (to this process's standard output unless `configuration.log`
     /// names a file), respawns it by `restart` and `restartExitCode`
     /// (`restart = .no` with `restartExitCode = 75`: only an exit with 75
-    /// respawns), restarts it when a `watch` path's content changes, and on
+    /// respawns), restarts it when a `watch` path's content changes (and
+    /// after a failure, with a `watch`, waits for the next change to start
+    /// it again rather than exit), and on
     /// SIGTERM stops every process of it (with its stop signal; SIGINT, with
     /// SIGINT when no `daemon` is given: in the foreground, as tini passes
     /// it on). Then it exits the process

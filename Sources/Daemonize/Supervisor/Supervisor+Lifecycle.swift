@@ -86,7 +86,7 @@ extension Supervisor {
             startFailed(reason, code: code)
         } else if main != nil {
             state.failure = "failed: \(reason)"
-            beginStop(after: .exit(.failed))
+            beginStop(after: afterFailure)
         } else {
             lastStatus = .exited(127)
             decideAfterExit(.exited(127), ranFor: 0)
@@ -107,17 +107,42 @@ extension Supervisor {
     }
 
     /// The first start failed: report it (with the last lines of the log)
-    /// and stop whatever is left.
+    /// and stop whatever is left. With a watch, the supervisor then waits
+    /// for a change, and the report goes out once nothing of it is left.
     func startFailed(_ reason: String, code: Int32) {
         output.relay()
         output.flushPartialLine()
         let lines = log.recentLines(10).filter { !$0.hasPrefix("swiftd: ") }.suffix(5)
-        reporter.failed(Wording.startFailure(configuration.name, reason: reason, lines: Array(lines)),
-                        status: "\(configuration.name) " + Wording.failedToStart(reason), code: code)
+        let report = (message: Wording.startFailure(configuration.name, reason: reason, lines: Array(lines)),
+                      status: "\(configuration.name) " + Wording.failedToStart(reason), code: code)
+        if watcher == nil {
+            reporter.failed(report.message, status: report.status, code: report.code)
+        } else {
+            waitingReport = report
+        }
         log.note("\(configuration.name) " + Wording.failedToStart(reason))
         state.failure = Wording.failedToStart(reason)
         failureCode = code
-        beginStop(after: .exit(.failed))
+        beginStop(after: afterFailure)
+    }
+
+    /// What follows a failure once nothing of the service is left: with a
+    /// watch, waiting for a change (nodemon's "waiting for file changes
+    /// before starting"); without, the end.
+    var afterFailure: Lifecycle.After { watcher == nil ? .exit(.failed) : .wait }
+
+    /// Nothing of the failed service is left: wait for a change. A first
+    /// start that failed is reported now (the start command exits 1 while
+    /// the supervisor stays).
+    func beginWaiting() {
+        lifecycle.phase = .waiting
+        save()
+        log.note(Wording.waitingForChange(configuration.name))
+        if let report = waitingReport {
+            waitingReport = nil
+            reporter.failed(report.message + "\n" + Wording.waitingForChange(configuration.name), status: report.status, code: report.code,
+                            staying: true)
+        }
     }
 
     func mainExited(_ status: ExitStatus) {
@@ -165,7 +190,7 @@ extension Supervisor {
             } else {
                 startFailed("\(status)", code: ExitCode.failure)
             }
-        case .stopping, .finished:
+        case .stopping, .finished, .waiting:
             // Recorded when the stop completes (`finish`): one write, not two.
             break
         case .running, .backoff:
@@ -191,6 +216,10 @@ extension Supervisor {
 
     func decideAfterExit(_ status: ExitStatus, ranFor: Int64) {
         switch schedule.decide(status, ranFor: ranFor, now: Monotonic.now()) {
+        case .stop where !status.isSuccess && watcher != nil:
+            // `restart = no`: it ended in failure; a change starts it again.
+            state.failure = "\(status)"
+            beginStop(after: .wait)
         case .stop:
             beginStop(after: .exit(.exited))
         case .respawn(let delay, let requested):
@@ -203,7 +232,7 @@ extension Supervisor {
         case .giveUp(let record):
             log.note(record)
             state.failure = record
-            beginStop(after: .exit(.failed))
+            beginStop(after: afterFailure)
         }
     }
 
@@ -219,6 +248,8 @@ extension Supervisor {
         case .respawn(let delay):
             lifecycle.phase = .backoff(until: Monotonic.now() + delay)
             save()
+        case .wait:
+            beginWaiting()
         }
     }
 
@@ -234,6 +265,10 @@ extension Supervisor {
         state.droppedLines = output.droppedTotal
         save()
         CrashPoint.reach("finished-recorded")
+        if let report = waitingReport {
+            // Stopped before it could wait: the start failed all the same.
+            reporter.failed(report.message, status: report.status, code: report.code)
+        }
         reporter.failed("\(configuration.name) stopped during startup", status: "stopped", code: ExitCode.failure)
         for socket in sockets { socket.close() }
         pidFile?.release()

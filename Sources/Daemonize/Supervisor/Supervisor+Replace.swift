@@ -24,7 +24,7 @@ extension Supervisor {
             state.restartsBegun += 1
             endReplacement(failure: "\(configuration.name) is stopping")
             return
-        case .running, .backoff, .stopping(_, .respawn):
+        case .running, .backoff, .waiting, .stopping(_, .respawn), .stopping(_, .wait):
             break
         }
         state.restartsBegun += 1
@@ -45,7 +45,11 @@ extension Supervisor {
         replacement = Replacement(stage: .stopping)
         switch lifecycle.phase {
         case .running: beginStop(after: .respawn(delay: 0))
-        case .backoff: respawn()
+        case .backoff, .waiting: respawn()
+        case .stopping(let next, .wait):
+            // It failed and is being stopped: started again once it is.
+            lifecycle.phase = .stopping(nextStepAt: next, after: .respawn(delay: 0))
+            save()
         default: save()
         }
     }
@@ -103,7 +107,7 @@ extension Supervisor {
             endReplacement(failure: "the new instance \(reason)")
             if !exited {
                 state.failure = Wording.failedToStart(reason)
-                beginStop(after: .exit(.failed))
+                beginStop(after: afterFailure)
             }
         }
     }

@@ -17,7 +17,7 @@ extension Supervisor {
             endReplacement(failure: "\(configuration.name) was stopped")
         }
         switch lifecycle.phase {
-        case .backoff:
+        case .backoff, .waiting:
             finish(.stopped)
         case .stopping(let nextStepAt, _):
             lifecycle.phase = .stopping(nextStepAt: nextStepAt, after: .exit(.stopped))

@@ -86,6 +86,9 @@ public final class Supervisor {
     var replacement: Replacement?
     var replacementPending = false
     var retirements: [Retirement] = []
+    /// A first start that failed, reported once nothing of it is left and
+    /// the supervisor waits for a change (`beginWaiting`).
+    var waitingReport: (message: String, status: String, code: Int32)?
 
     /// Prepares a supervisor for `configuration` holding `pidFile` (locked,
     /// empty). Opens the log, the signal descriptor and the notify socket;
@@ -164,7 +167,7 @@ public final class Supervisor {
         for fd in readiness.descriptors { set.add(fd, .readiness(fd)) }
         if let watcher { set.add(watcher.descriptor, .watcher) }
         let due = nextDeadline().map { Monotonic.millisecondsUntil($0) } ?? -1
-        let plan = trim.plan(timeout: due, quiet: lifecycle.phase == .running)
+        let plan = trim.plan(timeout: due, quiet: lifecycle.phase == .running || lifecycle.phase == .waiting)
         let ready = set.wait(timeoutMilliseconds: plan.timeout, releasing: plan.release?.ranges, stackStart: plan.release?.stackStart ?? 0)
         trim.after(events: ready.count, deadline: due >= 0)
         // Output first: a failure report then includes the last lines; signals last.
