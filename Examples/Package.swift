@@ -17,6 +17,8 @@ let package = Package(
         .executableTarget(name: "autoreload", dependencies: [daemonize]),
         // A daemon that re-executes itself when its binary's content changes.
         .executableTarget(name: "hotswap", dependencies: [daemonize]),
+        // A hot upgrade: binds a port as root, drops to a user, re-executes itself on USR2.
+        .executableTarget(name: "upgrade", dependencies: [daemonize]),
         // Supervises a command without swiftd's run files.
         .executableTarget(name: "supervise", dependencies: [daemonize]),
         // Every DaemonOptions setting: privileged action, user, outputs, timeout, pidfile.

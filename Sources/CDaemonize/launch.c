@@ -46,6 +46,9 @@ static void reset_signal_dispositions(void) {
         // Invalid numbers (glibc's reserved real-time signals) fail harmlessly.
         (void)sigaction(sig, &sa, NULL);
     }
+    // Those glibc reserves: an ignored one would stay ignored in the program.
+    unsigned long kernel_default[8] = {0};
+    for (int sig = 32; sig < SIGRTMIN && sig < 40; sig++) (void)dz_kernel_sigaction(sig, kernel_default, NULL);
 }
 
 int dz_close_range(unsigned int first, unsigned int last, int cloexec) {

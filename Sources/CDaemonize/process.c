@@ -154,6 +154,10 @@ int dz_siginfo_code(const siginfo_t *info) { return info->si_code; }
 
 int dz_nsig(void) { return NSIG; }
 
+int dz_kernel_sigaction(int sig, const void *act, void *old) {
+    return (int)syscall(SYS_rt_sigaction, sig, act, old, (size_t)(_NSIG / 8));
+}
+
 int dz_block_all_signals(sigset_t *old) {
     sigset_t all;
     sigfillset(&all);

@@ -56,7 +56,7 @@ while true {
     if try watcher.waitForChange() {
         print("executable changed: re-executing")
         fflush(nil)
-        let error = daemon.reexec(keepingPIDFile: true)
+        let error = daemon.reexec()
         print("reexec failed: \(error)")
         fflush(nil)
     }

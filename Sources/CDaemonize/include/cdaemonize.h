@@ -212,6 +212,11 @@ int dz_siginfo_code(const siginfo_t *info);
 // MARK: - Signals
 
 int dz_nsig(void);
+/// The kernel's own rt_sigaction, for the signals glibc reserves (32 and 33,
+/// below SIGRTMIN), whose sigaction refuses them. `act` and `old` are the
+/// kernel's struct, opaque here (64 bytes is room enough): all zeros is
+/// SIG_DFL with no flags.
+int dz_kernel_sigaction(int sig, const void *act, void *old);
 /// Block every signal, saving the old mask in *old.
 int dz_block_all_signals(sigset_t *old);
 int dz_restore_signals(const sigset_t *old);
@@ -220,6 +225,29 @@ int dz_signal_default(int sig);
 int dz_signal_ignore(int sig, struct sigaction *old);
 /// Puts back the disposition dz_signal_ignore saved.
 int dz_signal_restore(int sig, const struct sigaction *old);
+
+// MARK: - Signals for a SignalSequence (trap.c)
+
+/// Installs a handler (SA_RESTART) that writes `sig`'s number as one byte to
+/// `fd`, saving the disposition it replaces; a signal trapped already is
+/// handed to `fd` instead. -1 with EINVAL for SIGKILL, SIGSTOP or no signal.
+int dz_trap_signal(int sig, int fd);
+/// Puts back the disposition dz_trap_signal replaced, when `sig` still goes to `fd`.
+int dz_untrap_signal(int sig, int fd);
+
+// MARK: - Running the program again (reexec.c)
+
+/// The path this program was executed by (AT_EXECFN: execve's first
+/// argument, symlinks not resolved), NULL when the kernel did not say.
+const char *dz_exec_filename(void);
+/// The working directory at start, recorded before main only when that
+/// path is relative; NULL otherwise.
+const char *dz_start_directory(void);
+/// execv(path, argv), then execv(fallback, argv) when path does not exist,
+/// with C streams flushed, every signal disposition set to default and no
+/// signal blocked. On failure everything is put back, -1 is returned with
+/// errno set, and *fell_back says whether it was fallback that failed.
+int dz_exec_reset(const char *path, const char *fallback, char *const argv[], int *fell_back);
 
 #ifdef __cplusplus
 }

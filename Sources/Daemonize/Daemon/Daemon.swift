@@ -19,10 +19,16 @@ internal import Synchronization
 public final class Daemon: Sendable {
     /// The daemon's locked pidfile, when one was asked for.
     public let pidFile: PIDFile?
+    /// The descriptors the previous image of this daemon kept for it with
+    /// `reexec(keeping:)`, in that order, open here at the same numbers (and
+    /// close-on-exec again): after an upgrade, the listening socket the
+    /// privileged action bound. Empty in a daemon that was not re-executed.
+    public let keptDescriptors: [CInt]
     private let channel: Mutex<FileDescriptor?>
 
-    init(pidFile: PIDFile?, channel: FileDescriptor?) {
+    init(pidFile: PIDFile?, channel: FileDescriptor?, kept: [CInt] = []) {
         self.pidFile = pidFile
+        self.keptDescriptors = kept
         self.channel = Mutex(channel)
     }
 
@@ -114,6 +120,8 @@ public final class Daemon: Sendable {
         }
         writeEnd.close()
         opened.forEach { $0.close() }
+        // The daemon's signals are the daemon's: here they mean what they meant before.
+        SignalTrap.releaseAll()
         return .original(Startup(channel: readEnd, timeout: options.readyTimeout.map { Interval($0) }, intermediate: first))
     }
 
@@ -159,7 +167,7 @@ public final class Daemon: Sendable {
                 failEarly(channel, "\(error)")
             }
         }
-        FileDescriptor.closeAll(from: 3, keeping: options.keepDescriptors.map(FileDescriptor.init(rawValue:)) + [channel] + (pidFile?.descriptors ?? []))
+        keepOnly(options.keepDescriptors.map(FileDescriptor.init(rawValue:)) + [channel] + (pidFile?.descriptors ?? []))
         if options.removePIDFileAtExit, let pidFile { Daemon.removeAtExit(pidFile) }
         return Daemon(pidFile: pidFile, channel: channel)
     }

@@ -31,8 +31,11 @@ public struct DaemonOptions: Sendable {
     /// Descriptors above 2 the daemon keeps (every other one is closed).
     public var keepDescriptors: [CInt]
     /// The user to become once the pidfile is locked and the privileged
-    /// action has run, a name or a number (`initgroups`, `setgid`,
-    /// `setuid`); nil: stay who you are. Looked up before the fork.
+    /// action has run, a name or a number; nil: stay who you are. Looked up
+    /// before the fork in `/etc/passwd` and `/etc/group` only (no NSS: give
+    /// a user or group from LDAP or SSSD by number), with the supplementary
+    /// groups `/etc/group` lists for it, then set with `setgroups`, `setgid`
+    /// and `setuid`, in that order.
     public var user: String?
     /// The group to become; nil: the user's primary group.
     public var group: String?

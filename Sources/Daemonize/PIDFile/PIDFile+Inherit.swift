@@ -10,10 +10,13 @@ extension PIDFile {
 
     /// Takes over a lock this process was handed as `descriptor` (inherited
     /// across `exec`, or received any other way): checks that the descriptor
-    /// is the file `path` names and that its lock is this descriptor's (a
-    /// non-blocking `flock` on it succeeds only then, or when nobody holds
-    /// the lock, in which case it is taken now), marks it close-on-exec and
-    /// writes `pid`. FreeBSD has no equivalent.
+    /// is the file `path` names, owned by this user or by root, and that its
+    /// lock is this descriptor's (a non-blocking `flock` on it succeeds only
+    /// then, or when nobody holds the lock, in which case it is taken now),
+    /// marks it close-on-exec and writes `pid` unless the file already holds
+    /// it. The file is never opened again: a daemon that dropped its
+    /// privileges after root locked the file adopts it across `exec` (the
+    /// pid is the same, so nothing needs writing). FreeBSD has no equivalent.
     ///
     /// - Throws: `PIDFile.Locked` when another process's descriptor holds the
     ///   lock, `InvalidFile` (`otherFile`) when the descriptor is not the file
@@ -30,7 +33,12 @@ extension PIDFile {
         guard let named = try? FileSystem.linkStatus(path), FileLocks.FileID(named) == file else {
             throw InvalidFile(.pidFile, path, .otherFile, message: "descriptor \(descriptor) is not the file \(path) names (refused)")
         }
-        try checkOwnership(st, path: path)
+        // Root's file is as safe as this user's: nobody else can open it.
+        if st.st_uid == 0 && CurrentProcess.effectiveUserID != 0 {
+            guard st.st_mode & S_IFMT == S_IFREG else { throw InvalidFile(.pidFile, path, .wrongType, message: "open \(path): not a regular file") }
+        } else {
+            try checkOwnership(st, path: path)
+        }
         switch takeExclusiveLock(fd, file: file) {
         case .taken: break
         case .heldByAnother(let holder):
@@ -42,7 +50,11 @@ extension PIDFile {
         } catch let error as SystemError {
             throw error.at(path)
         }
-        return try finish(fd, path: path, pid: pid, mode: st.st_mode & 0o7777)
+        // After an exec the file already names this process: nothing to write
+        // (and a process that dropped its privileges could not write root's file).
+        let wanted = Array((pid.map { "\($0)\n" } ?? "").utf8)
+        let holds = (try? fd.read(upTo: 32, at: 0)) == wanted
+        return try finish(fd, path: path, pid: pid, mode: st.st_mode & 0o7777, writing: !holds)
     }
 
     /// The lock handed to this process across `exec` through
@@ -70,7 +82,7 @@ extension PIDFile {
     /// Lets the lock survive the next `exec` of this process: clears the
     /// descriptor's close-on-exec flag (`fcntl`) and sets
     /// `environmentVariable`, so that the program exec'd calls `inherited()`.
-    /// `Daemon.reexec(keepingPIDFile:)` does this for you.
+    /// `daemon.reexec(keeping:)` does this for you.
     ///
     /// - Throws: a `SystemError` (`EBADF` once released).
     public func keepAcrossExec() throws {

@@ -26,12 +26,21 @@ extension PIDFile {
             } catch {
                 return .failed(.invalid)
             }
-            if case .process(let holder) = FileLocks.flockHolder(of: file) { return .heldByAnother(holder) }
+            if case .process(let taker) = FileLocks.flockHolder(of: file) { return .heldByAnother(liveHolder(taker, of: file)) }
             // Only probes: they let go within microseconds.
             if Monotonic.now() >= deadline { return .failed(.wouldBlock) }
             Monotonic.sleep(nanoseconds: pause)
             pause = min(pause * 2, 2_000_000)
         }
+    }
+
+    /// A process that holds the exclusive lock on `file`: `taker` (the
+    /// process `/proc/locks` names) when it still holds it through one of its
+    /// descriptors, else the first that does (a taker that handed the lock
+    /// to a child and exited is no holder). Nil when none can be seen.
+    static func liveHolder(_ taker: pid_t?, of file: FileLocks.FileID) -> pid_t? {
+        if let taker, FileLocks.holdsExclusiveLock(pid: taker, on: file) { return taker }
+        return FileLocks.holders(of: file).first
     }
 
     /// The holder of a lock we could not take: the pid it wrote, waited for
@@ -71,7 +80,13 @@ extension PIDFile {
     /// meanwhile. Where the file system cannot rename that way, the file is
     /// created in place and locked right after.
     static func createLocked(at path: String, mode: mode_t) throws -> FileDescriptor? {
-        let (fd, temporary) = try lockedTemporary(for: path, mode: mode)
+        let fd: FileDescriptor, temporary: String
+        do {
+            (fd, temporary) = try lockedTemporary(for: path, mode: mode)
+        } catch let error as SystemError {
+            // The temporary name is ours: the error is about the path asked for ("open /run/x/app.pid").
+            throw SystemError(error.operation, path: path, errno: error.errno)
+        }
         do {
             try FileSystem.renameWithoutReplacing(temporary, to: path)
             return fd

@@ -26,7 +26,9 @@ extension PIDFile {
         }
     }
 
-    /// Probes `path`: absent, stale, running or unreadable. Asks for a
+    /// Probes `path`: absent, stale, running or unreadable, whoever owns it
+    /// (root checking a daemon that runs as its own user reads its file);
+    /// `acquire` and `signal` trust only files of the caller or root. Asks for a
     /// shared lock without waiting, which only an exclusive holder refuses,
     /// and drops it at once; `acquire` tells such a probe from a holder and
     /// tries again, so a concurrent `acquire` never fails because of a probe.
@@ -35,7 +37,7 @@ extension PIDFile {
     /// The C function is `flock` (`LOCK_SH | LOCK_NB`).
     public static func status(at path: String) -> Status {
         do {
-            guard let snapshot = try Snapshot.read(path) else { return .absent }
+            guard let snapshot = try Snapshot.read(path, anyOwner: true) else { return .absent }
             let pid = parsePID(snapshot.content)
             return snapshot.locked ? .running(pid: pid) : .stale(pid: pid)
         } catch {
@@ -56,13 +58,19 @@ extension PIDFile {
         }
     }
 
-    /// The process holding the exclusive lock on `path`, from the kernel's
-    /// lock table. Slow after a quiet spell (see `status(at:)`): for
-    /// diagnostics and the cases where no record names the holder. Nil when
-    /// the file is not locked (or the holder is outside this pid namespace).
+    /// A process holding the exclusive lock on `path` now: the one that took
+    /// it, from the kernel's lock table, when it still holds it through one of
+    /// its descriptors, else one that does (the taker may have handed the
+    /// lock to a child and exited). Slow after a quiet spell (see
+    /// `status(at:)`): for diagnostics and the cases where no record names
+    /// the holder. Nil when the file is not locked, or no holder can be seen
+    /// (outside this pid namespace, or another user's processes this one
+    /// may not inspect).
     public static func lockHolder(at path: String) -> pid_t? {
-        guard let st = try? FileSystem.linkStatus(path), case .process(let pid) = FileLocks.flockHolder(of: FileLocks.FileID(st)) else { return nil }
-        return pid
+        guard let st = try? FileSystem.linkStatus(path) else { return nil }
+        let file = FileLocks.FileID(st)
+        guard case .process(let taker) = FileLocks.flockHolder(of: file) else { return nil }
+        return liveHolder(taker, of: file)
     }
 
     /// Which process of a locked pidfile to open.
@@ -157,17 +165,17 @@ extension PIDFile {
         /// no longer names (its holder removed it and let go while it was
         /// read) is read again: a stopping supervisor's pidfile is never
         /// taken for a stale one.
-        static func read(_ path: String) throws -> Snapshot? {
+        static func read(_ path: String, anyOwner: Bool = false) throws -> Snapshot? {
             for _ in 0..<8 {
-                guard let snapshot = try readOnce(path) else { return nil }
+                guard let snapshot = try readOnce(path, anyOwner: anyOwner) else { return nil }
                 if snapshot.locked { return snapshot }
                 // Still the file that was read: stale indeed. Removed or replaced: read again.
                 if let now = (try? FileSystem.linkStatus(path)) ?? nil, FileLocks.FileID(now) == snapshot.file { return snapshot }
             }
-            return try readOnce(path)
+            return try readOnce(path, anyOwner: anyOwner)
         }
 
-        private static func readOnce(_ path: String) throws -> Snapshot? {
+        private static func readOnce(_ path: String, anyOwner: Bool) throws -> Snapshot? {
             let fd: FileDescriptor
             do {
                 fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
@@ -179,7 +187,7 @@ extension PIDFile {
                 let st = try fd.status()
                 if st.st_mode & S_IFMT != S_IFREG { throw InvalidFile(.pidFile, path, .wrongType, message: "open \(path): not a regular file") }
                 // A pidfile someone else could have written is never trusted.
-                if st.st_uid != 0 && st.st_uid != CurrentProcess.effectiveUserID { throw PIDFile.foreignOwner(path, st.st_uid) }
+                if !anyOwner && st.st_uid != 0 && st.st_uid != CurrentProcess.effectiveUserID { throw PIDFile.foreignOwner(path, st.st_uid) }
                 // A pid is at most 11 bytes; read a little more to see garbage as garbage.
                 let content = try fd.read(upTo: 32, at: 0)
                 // A shared lock only an exclusive holder refuses, let go at once.

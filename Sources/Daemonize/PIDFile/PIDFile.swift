@@ -65,9 +65,12 @@ public final class PIDFile: Sendable {
         public var path: String
         /// The pid written in the file, when the holder has written one.
         public var pid: pid_t?
-        /// The process that took the lock, from the kernel's lock table
-        /// (`/proc/locks`); nil when that table did not say (the lock was
-        /// taken outside this pid namespace, or `/proc` is not mounted).
+        /// A process that holds the lock now: the one that took it (the
+        /// kernel's lock table, `/proc/locks`, names it) when it still holds it
+        /// through one of its descriptors, else one that does (the taker may
+        /// have handed the lock to a child and exited). Nil when none can be
+        /// seen: taken outside this pid namespace, held by processes of
+        /// another user this one may not inspect, or `/proc` not mounted.
         public var holder: pid_t?
 
         /// A lock held by `holder` on `path`, which names `pid`.
@@ -158,8 +161,8 @@ public final class PIDFile: Sendable {
         throw SystemError("flock", path: path, errno: .wouldBlock)
     }
 
-    /// Wraps the locked `fd` and writes `pid` (releasing it on failure).
-    static func finish(_ fd: FileDescriptor, path: String, pid: pid_t?, mode: mode_t) throws -> PIDFile {
+    /// Wraps the locked `fd` and writes `pid` unless told not to (releasing it on failure).
+    static func finish(_ fd: FileDescriptor, path: String, pid: pid_t?, mode: mode_t, writing: Bool = true) throws -> PIDFile {
         let lock: PIDFile
         do {
             lock = PIDFile(path: path, descriptor: fd, file: FileLocks.FileID(try fd.status()), mode: mode)
@@ -169,7 +172,7 @@ public final class PIDFile: Sendable {
         }
         do {
             try fd.setNonBlocking(false)
-            try lock.write(pid: pid)
+            if writing { try lock.write(pid: pid) }
         } catch let error as SystemError {
             lock.release()
             throw error.at(path)

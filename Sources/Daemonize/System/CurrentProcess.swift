@@ -145,31 +145,36 @@ package enum CurrentProcess {
         _ = atexit(handler)
     }
 
-    /// The path of the running executable, from `/proc/self/exe`. After the
-    /// file was replaced (a package upgrade renames a new binary over it),
-    /// this is the path of the new one: the kernel's " (deleted)" suffix
-    /// is dropped when the running file has no name left. Nil when `/proc`
-    /// cannot say. The corresponding C function is `readlink`.
-    static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let path = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let suffix = " (deleted)"
-        var st = stat()
-        if path.hasSuffix(suffix), stat("/proc/self/exe", &st) == 0, st.st_nlink == 0 {
-            return String(path.dropLast(suffix.count))
-        }
-        return path
+    /// The path this program was started by, as given to `execve` (the
+    /// kernel's `AT_EXECFN`: no symlink resolved, so a `current -> v2` link
+    /// swapped since leads to v2), made absolute with the working directory
+    /// recorded before `main` when it was relative. Nil when the kernel did
+    /// not say. The corresponding C function is `getauxval`.
+    static func startPath() -> String? {
+        guard let raw = dz_exec_filename() else { return nil }
+        let path = String(cString: raw)
+        guard !path.hasPrefix("/") else { return path }
+        guard let directory = dz_start_directory() else { return nil }
+        return Path.join(String(cString: directory), path)
     }
 
-    /// Execs `path` with `arguments` (argv[0] included) and this process's
-    /// environment. Returns only on failure. The corresponding C function is `execv`.
-    static func execute(_ path: String, arguments: [String]) -> SystemError {
+    /// Execs `path` (or `fallback` when `path` does not exist) with
+    /// `arguments` (argv[0] included) and this process's environment, after
+    /// flushing C streams and resetting every signal's disposition and the
+    /// calling thread's mask, as a program started afresh has them. Returns
+    /// only on failure, with everything put back. The corresponding C
+    /// functions are `fflush`, `sigaction`, `pthread_sigmask` and `execv`.
+    static func executeAfresh(_ path: String, fallback: String?, arguments: [String]) -> SystemError {
         let argv = CStrings(arguments)
         defer { argv.free() }
-        _ = argv.withPointers { execv(path, $0) }
-        return SystemError("exec", path: path)
+        var fellBack: Int32 = 0
+        let errno = argv.withPointers { pointers in
+            path.withCString { path in
+                if let fallback { _ = fallback.withCString { dz_exec_reset(path, $0, pointers, &fellBack) } } else { _ = dz_exec_reset(path, nil, pointers, &fellBack) }
+                return Errno.current
+            }
+        }
+        return SystemError("exec", path: fellBack != 0 ? fallback : path, errno: errno)
     }
 }
 
