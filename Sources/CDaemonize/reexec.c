@@ -24,11 +24,23 @@ static void dz_record_start_directory(void) {
     if (path != NULL && path[0] != '/') start_directory = getcwd(NULL, 0);
 }
 
-const char *dz_exec_filename(void) { return (const char *)getauxval(AT_EXECFN); }
+// The path to execute again, as bytes: AT_EXECFN, joined to the start
+// directory when relative. -1 with ENAMETOOLONG when it does not fit.
+static int start_path(char *buffer, size_t size) {
+    const char *path = (const char *)getauxval(AT_EXECFN);
+    if (path == NULL || path[0] == '\0' || (path[0] != '/' && start_directory == NULL)) {
+        path = "/proc/self/exe";
+    }
+    int n = path[0] == '/' ? snprintf(buffer, size, "%s", path) : snprintf(buffer, size, "%s/%s", start_directory, path);
+    if (n < 0 || (size_t)n >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
 
-const char *dz_start_directory(void) { return start_directory; }
-
-int dz_exec_reset(const char *path, const char *fallback, char *const argv[], int *fell_back) {
+int dz_reexec(char *const argv[], char *path, size_t size) {
+    if (start_path(path, size) != 0) return -1;
     // Everything blocked first: nothing may be delivered to a handler that
     // is being taken away, nor to a default action before the exec.
     sigset_t all, old;
@@ -54,11 +66,10 @@ int dz_exec_reset(const char *path, const char *fallback, char *const argv[], in
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, NULL);
-    *fell_back = 0;
     execv(path, argv);
-    if ((errno == ENOENT || errno == ENOTDIR) && fallback != NULL) {
-        *fell_back = 1;
-        execv(fallback, argv);
+    if (errno == ENOENT || errno == ENOTDIR) {
+        snprintf(path, size, "%s", "/proc/self/exe");
+        execv(path, argv);
     }
     int error = errno;
     pthread_sigmask(SIG_SETMASK, &all, NULL);

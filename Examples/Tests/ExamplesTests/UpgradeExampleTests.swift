@@ -11,36 +11,39 @@ import Daemonize
 struct UpgradeExampleTests {
     /// How the program is started: by an absolute path through the link, by a
     /// path relative to the directory it was started in (detach then moves
-    /// to /), or by a bare name found through PATH.
-    enum Start: String, CaseIterable, Sendable { case absolute, relative, bareName }
+    /// to /), by a bare name found through PATH, or by an absolute path with
+    /// a byte that is not UTF-8 (0xff) in a directory's name.
+    enum Start: String, CaseIterable, Sendable { case absolute, relative, bareName, nonUTF8 }
 
     @Test(.requires("root and the user swiftd-test (make check creates it)", { DaemonExampleTests.testUser != nil }), arguments: Start.allCases)
     func aSwappedLinkAndUSR2RunV2InTheSameProcessWithItsLockAndSocket(start: Start) throws {
         try withSandbox("upgrade-\(start.rawValue)") { sandbox in
             let (uid, _) = try #require(DaemonExampleTests.testUser)
             let port = try #require(Self.freePort())
-            let dir = sandbox.directory
+            // The releases live in $B: the sandbox, or a directory of it whose name ends in byte 0xff.
+            let base = start == .nonUTF8 ? "B='\(sandbox.directory)/app-'\"$(printf '\\377')\"; " : "B='\(sandbox.directory)'; "
+            let dir = start == .nonUTF8 ? sandbox.directory + "/app-\u{FFFD}" : sandbox.directory
             let product = Sandbox.product("upgrade")
-            #expect(sandbox.shell("""
-                mkdir -p '\(dir)/releases/v1' '\(dir)/releases/v2' '\(dir)/run' && \
-                cp '\(product)' '\(dir)/releases/v1/app' && cp '\(product)' '\(dir)/releases/v2/app' && \
-                ln -s releases/v1 '\(dir)/current'
+            #expect(sandbox.shell(base + """
+                mkdir -p "$B/releases/v1" "$B/releases/v2" '\(sandbox.directory)/run' && \
+                cp '\(product)' "$B/releases/v1/app" && cp '\(product)' "$B/releases/v2/app" && \
+                ln -s releases/v1 "$B/current"
                 """) == 0)
             let pidFile = sandbox.file("run/app.pid"), log = sandbox.file("app.log")
             let options = "--pidfile '\(pidFile)' --log '\(log)' --port \(port) --user swiftd-test"
             let command: String
             switch start {
-            case .absolute: command = "exec '\(dir)/current/app' \(options)"
-            case .relative: command = "cd '\(dir)' && exec ./current/app \(options)"
-            case .bareName: command = "PATH='\(dir)/current':\"$PATH\" exec app \(options)"
+            case .absolute, .nonUTF8: command = "exec \"$B/current/app\" \(options)"
+            case .relative: command = "cd \"$B\" && exec ./current/app \(options)"
+            case .bareName: command = "PATH=\"$B/current:$PATH\" exec app \(options)"
             }
-            let started = sandbox.run("/bin/sh", ["-c", command])
+            let started = sandbox.run("/bin/sh", ["-c", base + command])
             #expect(started.code == 0, "\(started)")
             let pid = try #require(readPID(pidFile, sandbox))
             #expect(Self.answer(port) == "pid \(pid) uid \(uid) exe \(dir)/releases/v1/app\n")
 
             // The deploy: v2 behind the link, then USR2.
-            #expect(sandbox.shell("ln -s releases/v2 '\(dir)/current.new' && mv -T '\(dir)/current.new' '\(dir)/current'") == 0)
+            #expect(sandbox.shell(base + "ln -s releases/v2 \"$B/current.new\" && mv -T \"$B/current.new\" \"$B/current\"") == 0)
             kill(pid, SIGUSR2)
             let v2 = "pid \(pid) uid \(uid) exe \(dir)/releases/v2/app\n"
             #expect(eventually { Self.answer(port) == v2 }, "\(Self.answer(port)) \(sandbox.read(log))")

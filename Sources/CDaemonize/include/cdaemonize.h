@@ -237,17 +237,13 @@ int dz_untrap_signal(int sig, int fd);
 
 // MARK: - Running the program again (reexec.c)
 
-/// The path this program was executed by (AT_EXECFN: execve's first
-/// argument, symlinks not resolved), NULL when the kernel did not say.
-const char *dz_exec_filename(void);
-/// The working directory at start, recorded before main only when that
-/// path is relative; NULL otherwise.
-const char *dz_start_directory(void);
-/// execv(path, argv), then execv(fallback, argv) when path does not exist,
-/// with C streams flushed, every signal disposition set to default and no
-/// signal blocked. On failure everything is put back, -1 is returned with
-/// errno set, and *fell_back says whether it was fallback that failed.
-int dz_exec_reset(const char *path, const char *fallback, char *const argv[], int *fell_back);
+/// execv(argv) of the path this program was executed by (AT_EXECFN, symlinks
+/// not resolved; joined to the working directory recorded before main when
+/// relative), or of /proc/self/exe when that path does not exist; with C
+/// streams flushed, every signal disposition set to default and no signal
+/// blocked. On failure everything is put back, -1 is returned with errno set,
+/// and `path` (of `size` bytes) holds the path that failed.
+int dz_reexec(char *const argv[], char *path, size_t size);
 
 #ifdef __cplusplus
 }

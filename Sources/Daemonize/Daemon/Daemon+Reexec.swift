@@ -17,7 +17,7 @@ extension Daemon {
     /// at start when it was relative), the last symlink not resolved, so
     /// that a deploy that renamed a new binary over it, or swapped a
     /// `current -> v2` link, runs the new one; `/proc/self/exe` when that
-    /// path is gone. The same arguments and environment; C streams flushed
+    /// path is gone. The same arguments, byte for byte, and environment; C streams flushed
     /// (a `print` just before is not lost); every signal's disposition set
     /// to default and none blocked, as in a program started afresh; every
     /// descriptor above 2 closed except `keeping`, which stay open at the
@@ -32,8 +32,7 @@ extension Daemon {
         for fd in kept { try? fd.setCloseOnExec(false) }
         // Marked close-on-exec rather than closed: a failed exec loses nothing.
         FileDescriptor.markCloseOnExec(from: 3, keeping: kept)
-        let error = CurrentProcess.executeAfresh(CurrentProcess.startPath() ?? "/proc/self/exe", fallback: "/proc/self/exe",
-                                                 arguments: CommandLine.arguments)
+        let error = CurrentProcess.executeAgain()
         for fd in kept where fd.rawValue > 2 { try? fd.setCloseOnExec(true) }
         return error
     }

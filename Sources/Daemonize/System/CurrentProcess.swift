@@ -145,36 +145,21 @@ package enum CurrentProcess {
         _ = atexit(handler)
     }
 
-    /// The path this program was started by, as given to `execve` (the
-    /// kernel's `AT_EXECFN`: no symlink resolved, so a `current -> v2` link
-    /// swapped since leads to v2), made absolute with the working directory
-    /// recorded before `main` when it was relative. Nil when the kernel did
-    /// not say. The corresponding C function is `getauxval`.
-    static func startPath() -> String? {
-        guard let raw = dz_exec_filename() else { return nil }
-        let path = String(cString: raw)
-        guard !path.hasPrefix("/") else { return path }
-        guard let directory = dz_start_directory() else { return nil }
-        return Path.join(String(cString: directory), path)
-    }
-
-    /// Execs `path` (or `fallback` when `path` does not exist) with
-    /// `arguments` (argv[0] included) and this process's environment, after
-    /// flushing C streams and resetting every signal's disposition and the
-    /// calling thread's mask, as a program started afresh has them. Returns
-    /// only on failure, with everything put back. The corresponding C
-    /// functions are `fflush`, `sigaction`, `pthread_sigmask` and `execv`.
-    static func executeAfresh(_ path: String, fallback: String?, arguments: [String]) -> SystemError {
-        let argv = CStrings(arguments)
-        defer { argv.free() }
-        var fellBack: Int32 = 0
-        let errno = argv.withPointers { pointers in
-            path.withCString { path in
-                if let fallback { _ = fallback.withCString { dz_exec_reset(path, $0, pointers, &fellBack) } } else { _ = dz_exec_reset(path, nil, pointers, &fellBack) }
-                return Errno.current
-            }
-        }
-        return SystemError("exec", path: fellBack != 0 ? fallback : path, errno: errno)
+    /// Execs this program again: the path it was started by, as given to
+    /// `execve` (the kernel's `AT_EXECFN`: no symlink resolved, so a `current
+    /// -> v2` link swapped since leads to v2), made absolute with the working
+    /// directory recorded before `main` when it was relative, or
+    /// `/proc/self/exe` when that path is gone; the original argv, byte for
+    /// byte, and this process's environment. C streams are flushed and every
+    /// signal's disposition and the calling thread's mask reset first, as a
+    /// program started afresh has them. Returns only on failure, with
+    /// everything put back. The corresponding C functions are `getauxval`,
+    /// `fflush`, `sigaction`, `pthread_sigmask` and `execv`.
+    static func executeAgain() -> SystemError {
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) * 2)
+        _ = dz_reexec(CommandLine.unsafeArgv, &path, path.count)
+        let errno = Errno.current
+        return SystemError("exec", path: String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), errno: errno)
     }
 }
 
