@@ -75,4 +75,49 @@ struct HostileUserPathTests {
             #expect(h.scratch.markedProcesses().isEmpty)
         }
     }
+
+    /// The run dir sits in a directory another user owns. The user renames it
+    /// away and puts its own directory, or a symlink to a root-owned
+    /// directory, in its place while the service restarts (each restart is
+    /// recorded, and the supervisor looks for its pidfile at each signal):
+    /// the supervisor writes no record, temporary file or pidfile there.
+    @Test(arguments: ["own directory", "symlink"])
+    func aRunDirAnotherUserPutsInItsPlaceGetsNoFile(plant: String) throws {
+        try withUserHarness("user-rundir") { h, user throws in
+            let parent = h.scratch.file("shared")
+            mkdir(parent, 0o755)
+            chown(parent, user.uid, user.gid)
+            let runDirectory = Path.join(parent, "run")
+            let target = h.scratch.file("target")
+            mkdir(target, 0o755)
+            try FileSystem.writeAtomically(Path.join(target, "keep"), Array("root's\n".utf8))
+            let stamps = h.scratch.file("stamps")
+            func swiftd(_ arguments: [String]) throws -> RunResult {
+                let options = ["--run-dir", runDirectory, "--log-dir", h.logDirectory]
+                let dash = arguments.firstIndex(of: "--") ?? arguments.endIndex
+                return try run(h.swiftdPath, Array(arguments[..<dash]) + options + arguments[dash...], environment: h.scratch.environment)
+            }
+            func starts() -> Int { h.text("stamps").split(separator: "\n").filter { $0.hasPrefix("start ") }.count }
+            let start = try swiftd(["start", "app", "--restart", "always", "--restart-delay", "100ms", "--start-limit", "none",
+                                    "--", h.fixturePath, "service", "--stamp", stamps, "--exit", "0", "--after", "300"])
+            #expect(start.code == 0, "\(start)")
+            let planted = plant == "symlink" ? "mv \(runDirectory) \(parent)/old && ln -s \(target) \(runDirectory)"
+                : "mv \(runDirectory) \(parent)/old && mkdir \(runDirectory)"
+            let moved = try user.run(h, "/bin/sh", ["-c", planted])
+            #expect(moved.code == 0, "\(moved)")
+            // Two more runs of the service: two more records, and many looks for the pidfile.
+            let before = starts()
+            #expect(eventually(timeout: 20) { starts() >= before + 2 }, "the service restarts meanwhile")
+            let inPlace = plant == "symlink" ? target : runDirectory
+            let names = (try? run("/bin/ls", ["-A", inPlace]).stdout) ?? ""
+            #expect(names == (plant == "symlink" ? "keep\n" : ""), "root wrote in \(inPlace): \(names)")
+            #expect(h.text("target/keep") == "root's\n")
+            // The user gives the name back: the supervisor records again, and stops.
+            let back = try user.run(h, "/bin/sh", ["-c", "rm -r \(runDirectory) && mv \(parent)/old \(runDirectory)"])
+            #expect(back.code == 0, "\(back)")
+            let stop = try swiftd(["stop", "app"])
+            #expect(stop.code == 0 && stop.stdout.contains("app stopped"), "\(stop)")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
 }

@@ -58,20 +58,31 @@ extension PIDFile {
         }
     }
 
-    /// A new file, locked, under a temporary name beside `path` (named after
-    /// the calling thread: one left there by a dead writer is removed first).
-    static func lockedTemporary(for path: String, mode: mode_t) throws -> (FileDescriptor, String) {
-        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(CurrentProcess.threadID).new"
-        try FileSystem.remove(temporary)
-        let fd = try FileDescriptor.open(temporary, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
+    /// A new file, locked, under a temporary name beside `name` in
+    /// `directory` (named after the calling thread: one left there by a dead
+    /// writer is removed first). Returns it and its name.
+    static func lockedTemporary(for name: String, in directory: Directory, mode: mode_t) throws -> (FileDescriptor, String) {
+        let temporary = ".\(name).\(CurrentProcess.threadID).new"
+        try directory.remove(temporary)
+        let fd = try directory.open(temporary, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: mode)
         do {
             try fd.setMode(mode)
-            guard try fd.lock(.exclusive) else { throw SystemError("flock", path: temporary, errno: .wouldBlock) }
+            guard try fd.lock(.exclusive) else { throw SystemError("flock", path: directory.path(of: temporary), errno: .wouldBlock) }
             return (fd, temporary)
         } catch {
             fd.close()
-            try? FileSystem.remove(temporary)
+            try? directory.remove(temporary)
             throw error
+        }
+    }
+
+    /// The directory `path` is in, opened as its path leads (for the calls
+    /// that make a new pidfile there through one descriptor).
+    static func directory(of path: String) throws -> Directory {
+        do {
+            return try Directory.open(Path.directory(of: path), followingSymlink: true)
+        } catch let error as SystemError {
+            throw SystemError("open", path: path, errno: error.errno)
         }
     }
 
@@ -80,23 +91,26 @@ extension PIDFile {
     /// meanwhile. Where the file system cannot rename that way, the file is
     /// created in place and locked right after.
     static func createLocked(at path: String, mode: mode_t) throws -> FileDescriptor? {
+        let directory = try PIDFile.directory(of: path)
+        defer { directory.close() }
+        let name = Path.fileName(of: path)
         let fd: FileDescriptor, temporary: String
         do {
-            (fd, temporary) = try lockedTemporary(for: path, mode: mode)
+            (fd, temporary) = try lockedTemporary(for: name, in: directory, mode: mode)
         } catch let error as SystemError {
             // The temporary name is ours: the error is about the path asked for ("open /run/x/app.pid").
             throw SystemError(error.operation, path: path, errno: error.errno)
         }
         do {
-            try FileSystem.renameWithoutReplacing(temporary, to: path)
+            try directory.rename(temporary, to: name, replacing: .never)
             return fd
         } catch let error as SystemError {
             fd.close()
-            try? FileSystem.remove(temporary)
+            try? directory.remove(temporary)
             switch error.errno {
             case .exists: return nil
             case .invalid, .notImplemented, .notSupported:
-                let created = try FileDescriptor.open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
+                let created = try directory.open(name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: mode)
                 if (try? created.lock(.exclusive)) == true { return created }
                 created.close()
                 return nil
@@ -116,33 +130,40 @@ extension PIDFile {
     /// Puts a removed pidfile back: a new file, locked before it appears at
     /// `path`, holding `pid`, replaces the one this object held. Returns
     /// false when `path` still names the locked file (or it was released).
+    /// Every step goes through one descriptor of the pidfile's directory:
+    /// `directory` when given (one the caller opened and checked), else the
+    /// directory `path` leads to now.
     ///
     /// - Throws: `PIDFile.Locked` when another process locked a new file at
     ///   `path` meanwhile (this object then keeps its old, unlinked lock), or a
     ///   `SystemError`.
     @discardableResult
-    package func restore(pid: pid_t?) throws -> Bool {
+    package func restore(pid: pid_t?, in directory: Directory? = nil) throws -> Bool {
         guard isUnlinked else { return false }
-        let (fd, temporary) = try PIDFile.lockedTemporary(for: path, mode: mode)
+        let opened = directory == nil ? try PIDFile.directory(of: path) : nil
+        defer { opened?.close() }
+        guard let directory = directory ?? opened else { return false }
+        let name = Path.fileName(of: path)
+        let (fd, temporary) = try PIDFile.lockedTemporary(for: name, in: directory, mode: mode)
         do {
             let st = try fd.status()
-            try PIDFile.write(pid: pid, through: fd, path: temporary)
+            try PIDFile.write(pid: pid, through: fd, path: directory.path(of: temporary))
             // Never replaces a file someone created at `path` meanwhile,
             // unless nobody locks it.
             do {
-                try FileSystem.renameWithoutReplacing(temporary, to: path)
+                try directory.rename(temporary, to: name, replacing: .never)
             } catch let error as SystemError where error.errno == .exists {
-                if let other = try Snapshot.read(path), other.locked {
+                if let other = try Snapshot.read(directory.path(of: name)), other.locked {
                     throw Locked(path: path, pid: PIDFile.parsePID(other.content), holder: nil)
                 }
-                try FileSystem.rename(temporary, to: path)
+                try directory.rename(temporary, to: name)
             }
             try fd.setNonBlocking(false)
             replace(with: Held(descriptor: fd, file: FileLocks.FileID(st)))
             return true
         } catch {
             fd.close()
-            try? FileSystem.remove(temporary)
+            try? directory.remove(temporary)
             throw error
         }
     }

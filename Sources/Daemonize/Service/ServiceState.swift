@@ -99,8 +99,14 @@ package struct ServiceState: Hashable, Sendable {
 
     /// Writes the state atomically to `path`, readable by its owner only:
     /// it holds the command line and the environment settings.
+    /// The run dir is checked again at every write, as at the start
+    /// (`Directory.openTrusted`), and the file written through its
+    /// descriptor: a run dir renamed away and replaced by another user's
+    /// directory, or a symlink, after the start gets nothing.
     package func write(_ path: String) throws {
-        try FileSystem.writeAtomically(path, encoded(), mode: 0o600)
+        let directory = try Directory.openTrusted(Path.directory(of: path), what: "run dir")
+        defer { directory.close() }
+        try FileSystem.writeAtomically(Path.fileName(of: path), in: directory, encoded(), mode: 0o600)
     }
 
     /// The supervisor as recorded (supervised mode), when its start time is known.

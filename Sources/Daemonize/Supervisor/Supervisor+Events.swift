@@ -84,7 +84,12 @@ extension Supervisor {
     func restorePidfile() {
         guard let pidFile, pidFile.isUnlinked else { return }
         do {
-            if try pidFile.restore(pid: main?.pid) { log.note("\(pidFile.path) was removed: put back") }
+            // The run dir is checked again, as at the start, and the pidfile
+            // put back through that very directory: one another user renamed
+            // away and replaced after the start gets nothing.
+            let directory = try paths.map { try Directory.openTrusted($0.runDirectory, what: "run dir") }
+            defer { directory?.close() }
+            if try pidFile.restore(pid: main?.pid, in: directory) { log.note("\(pidFile.path) was removed: put back") }
         } catch {
             log.note("\(pidFile.path) was removed and could not be put back: \(error)")
         }

@@ -167,21 +167,38 @@ package enum FileSystem {
     /// live thread shares: one found there was left by a writer that died
     /// (killed between its create and its rename) and is removed first.
     package static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-        if let st = try linkStatus(path), st.st_mode & S_IFMT != S_IFREG {
-            throw SystemError("open", path: path, errno: st.st_mode & S_IFMT == S_IFLNK ? .tooManySymbolicLinks : .invalid)
+        let directory: Directory
+        do {
+            directory = try Directory.open(Path.directory(of: path), followingSymlink: true)
+        } catch let error as SystemError {
+            throw SystemError("open", path: path, errno: error.errno)
         }
-        let temporary = "\(Path.directory(of: path))/.\(Path.fileName(of: path)).\(dz_gettid()).tmp"
-        try remove(temporary)
-        let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        defer { directory.close() }
+        try writeAtomically(Path.fileName(of: path), in: directory, bytes, mode: mode)
+    }
+
+    /// Writes `bytes` to `name` in `directory` atomically, as
+    /// `writeAtomically(_:_:mode:)` does, every step through the directory's
+    /// descriptor: the temporary file is made, and renamed, in the very
+    /// directory that was opened.
+    package static func writeAtomically(_ name: String, in directory: Directory, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        if let st = try directory.linkStatus(name), st.st_mode & S_IFMT != S_IFREG {
+            throw SystemError("open", path: directory.path(of: name), errno: st.st_mode & S_IFMT == S_IFLNK ? .tooManySymbolicLinks : .invalid)
+        }
+        let temporary = ".\(name).\(dz_gettid()).tmp"
+        try directory.remove(temporary)
+        let fd = try directory.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        var open = true
         do {
             try fd.writeAll(bytes)
-            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temporary) }
+            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod") }
             fd.close()
-            try rename(temporary, to: path)
+            open = false
+            try directory.rename(temporary, to: name)
         } catch let error as SystemError {
-            fd.close()
-            _ = unlink(temporary)
-            throw error.at(temporary)
+            if open { fd.close() }
+            try? directory.remove(temporary)
+            throw error.at(directory.path(of: temporary))
         }
     }
 }
