@@ -25,7 +25,10 @@ extension ServiceController {
                     Leftovers.stop(recorded, plan: StopRequest.plan(recorded.configuration))
                 }
             }
-            try FileSystem.remove(stateFile)
+            // Through the run dir checked again: the name checked is the name removed.
+            let directory = try Directory.openTrusted(paths.runDirectory, what: "run dir")
+            defer { directory.close() }
+            try directory.remove(Path.fileName(of: stateFile))
             return Outcome(code: ExitCode.success, output: Wording.forgotten(name))
         } catch let locked as PIDFile.Locked {
             return Outcome(code: ExitCode.failure, error: Wording.stillRunning(name, pid: locked.pid ?? locked.holder))

@@ -250,8 +250,16 @@ public final class PIDFile: Sendable {
     /// a new descriptor on `path` that can take the exclusive lock proves that
     /// no other process shares it. (Probes hold a shared lock for a moment;
     /// `takeExclusiveLock` tells them from holders.)
+    /// Every step goes through one descriptor of the file's directory: the
+    /// name checked is the name removed, in the same directory.
     private static func removeIfLastHolder(_ held: Held, path: String) {
-        guard let probe = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) else {
+        guard let directory = try? PIDFile.directory(of: path) else {
+            held.descriptor.close()
+            return
+        }
+        defer { directory.close() }
+        let name = Path.fileName(of: path)
+        guard let probe = try? directory.open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) else {
             held.descriptor.close()
             return
         }
@@ -266,8 +274,8 @@ public final class PIDFile: Sendable {
         // must not call that a dead service (`ServiceStatus`).
         CrashPoint.reach("release-unlocked")
         guard takeExclusiveLock(probe, file: held.file) == .taken else { return }
-        if let now = try? FileSystem.linkStatus(path), FileLocks.FileID(now) == held.file {
-            try? FileSystem.remove(path)
+        if let now = try? directory.linkStatus(name), FileLocks.FileID(now) == held.file {
+            try? directory.remove(name)
         }
     }
 
