@@ -49,21 +49,20 @@ struct UnixSocketFile {
         guard owners.contains(st.st_uid) else {
             throw SystemError("a socket file of uid \(st.st_uid) is there (only one of this user or of owner= is replaced)", path: label, errno: .notPermitted)
         }
-        switch UnixSocketFile.connects(through: found) {
-        case .some(0): throw SystemError("bind", path: label, errno: Errno(rawValue: EADDRINUSE))
-        case .some(ECONNREFUSED): break
-        case .some(let other): throw SystemError("connect", path: label, errno: Errno(rawValue: other))
-        case .none: throw SystemError("socket", path: label)
+        switch try UnixSocketFile.connects(through: found, label: label) {
+        case 0: throw SystemError("bind", path: label, errno: Errno(rawValue: EADDRINUSE))
+        case ECONNREFUSED: break
+        case let other: throw SystemError("connect", path: label, errno: Errno(rawValue: other))
         }
         if try !remove(FileLocks.FileID(st)) { throw SystemError("bind", path: label, errno: .exists) }
     }
 
     /// The errno of a connection to the socket `file` names (0 when one was
-    /// made; nil when no socket could be made to try): through /proc, so
-    /// that no name is looked up again.
-    static func connects(through file: FileDescriptor) -> Int32? {
+    /// made): through /proc, so that no name is looked up again. Throws when
+    /// no socket could be made to try (EMFILE).
+    static func connects(through file: FileDescriptor, label: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        if fd < 0 { return nil }
+        if fd < 0 { throw SystemError("socket", path: label) }
         defer { FileDescriptor(rawValue: fd).close() }
         guard let address = NotifyAddress("/proc/self/fd/\(file.rawValue)") else { return EINVAL }
         let connected = address.withSocketAddress { addr, length in retryingOnInterrupt { connect(fd, addr, length) } }
@@ -79,11 +78,13 @@ struct UnixSocketFile {
         guard let file = try directory.openPath(name) else { throw replaced }
         do {
             let st = try file.status()
-            guard st.st_mode & S_IFMT == S_IFSOCK, st.st_uid == CurrentProcess.effectiveUserID, st.st_mode & 0o777 == 0o600,
-                  UnixSocketFile.connects(through: file) == 0 else { throw replaced }
+            guard st.st_mode & S_IFMT == S_IFSOCK, st.st_uid == CurrentProcess.effectiveUserID, st.st_mode & 0o777 == 0o600 else { throw replaced }
+            let connected = try UnixSocketFile.connects(through: file, label: label)
+            if connected == ECONNREFUSED { throw replaced }
+            if connected != 0 { throw SystemError("connect", path: label, errno: Errno(rawValue: connected)) }
             while try listener.waitReadable(timeoutMilliseconds: 0) {
                 let peer = dz_accept_peer_pid(listener.rawValue)
-                if peer < 0 { break }
+                if peer < 0 { throw SystemError("accept", path: label) }
                 if peer == CurrentProcess.id { return file }
             }
             throw replaced
@@ -107,6 +108,7 @@ struct UnixSocketFile {
         } catch let error as SystemError where error.errno == .noSuchFile {
             return false
         }
+        CrashPoint.reach("listen-holding")
         if let moved = try holding.linkStatus(name), FileLocks.FileID(moved) == identity {
             try holding.remove(name)
             return true
@@ -172,12 +174,14 @@ extension ListeningSocket {
             umask(previous)
             if bound != 0 { throw SystemError("bind", path: label, errno: bindErrno) }
             if Glibc.listen(fd, SOMAXCONN) != 0 { throw SystemError("listen", path: label) }
+            CrashPoint.reach("listen-bound")
             let own = try file.openOwn(listener: descriptor, label: label)
             defer { own.close() }
             file.identity = FileLocks.FileID(try own.status())
             if owner != nil || group != nil, dz_chown_fd(own.rawValue, owner ?? uid_t.max, group ?? gid_t.max) != 0 {
                 throw SystemError("chown", path: label)
             }
+            CrashPoint.reach("listen-owned")
             if chmod("/proc/self/fd/\(own.rawValue)", mode) != 0 { throw SystemError("chmod", path: label) }
             return ListeningSocket(descriptor: descriptor, file: file)
         } catch {
