@@ -85,6 +85,38 @@ import Testing
         }
     }
 
+    /// A new instance that says it is ready, then dies (gunicorn's master on a
+    /// broken app): within `--settle` it is a failed restart and the old one
+    /// serves on; with `--settle 0` the restart said "restarted" and the old
+    /// instance was gone (issue 27).
+    @Test(arguments: ["2s", "0"])
+    func aNewInstanceThatDiesWithinItsSettleTimeFailsTheRestart(_ settle: String) throws {
+        try withHarness("overlap-settle") { h throws in
+            let fixture = h.fixturePath
+            let script = "if [ -e broken ]; then exec \(fixture) service --notify-ready-after 10 --after 400 --exit 3; fi; "
+                + "exec \(fixture) service --notify-ready-after 10"
+            #expect(try h.swiftd(["start", "svc", "--chdir", h.scratch.path, "--ready", "notify", "--restart-mode", "overlap", "--settle", settle,
+                                  "--restart", "no", "--", "/bin/sh", "-c", script]).code == 0)
+            let old = try #require(h.pid("svc"))
+            try FileSystem.writeAtomically(h.scratch.file("broken"), [])
+            let restart = try h.swiftd(["restart", "svc"])
+            if settle == "0" {
+                #expect(restart.code == 0, "\(restart)")
+                #expect(eventually { h.state("svc")?.phase == .exited }, "the new instance died, and nothing serves")
+                return
+            }
+            #expect(restart.code == 1, "\(restart)")
+            #expect(restart.stderr.contains("svc: restart failed: the new instance exited with status 3 ")
+                    && restart.stderr.contains(" after it was ready, within its settle time (2s); the old one (pid \(old)) still serves"), "\(restart)")
+            #expect(h.pid("svc") == old && h.isAlive(old))
+            let status = try h.swiftd(["status", "svc"])
+            #expect(status.code == 0 && status.stdout.contains("running (pid \(old))") && status.stdout.contains("last restart failed: the new instance exited"),
+                    "\(status)")
+            #expect(try h.swiftd(["stop", "svc"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
+
     @Test func anOldInstanceThatIgnoresTheStopSignalIsKilledOnSchedule() throws {
         try withHarness("overlap-kill") { h throws in
             let start = try h.startService("svc", ["--restart-mode", "overlap", "--min-uptime", "0", "--stop-timeout", "500ms"], service: ["--ignore-term"])

@@ -26,7 +26,8 @@ struct ZeroDowntimeTests {
         let port = try Loopback.freePort()
         try FileSystem.writeAtomically(h.scratch.file("version"), Array("v0\n".utf8))
         let start = try h.swiftd(["start", name, "--listen", "tcp:127.0.0.1:\(port)", "--ready", "notify", "--restart-mode", mode.rawValue,
-                                  "--stop-timeout", "5s"] + extra
+                                  // Ready means ready here: a short settle keeps 50 overlap restarts short.
+                                  "--stop-timeout", "5s", "--settle", "200ms"] + extra
                                  + ["--", "/usr/bin/python3", Path.join(Self.fixtures, "listen-server.py"), "--version-file", h.scratch.file("version")])
         #expect(start.code == 0, "\(start)")
         return port

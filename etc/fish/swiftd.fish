@@ -5,7 +5,7 @@
 
 set -l commands start stop restart status reload signal reopen list logs run check forget help
 # Keep in step with `swiftd help start` (a test compares them).
-set -l start_value_options chdir umask user group env log log-max-size log-keep restart restart-delay restart-max-delay start-limit restart-exit-code ready min-uptime ready-timeout pidfile watchdog stop-signal stop-timeout kill-mode reload-signal watch watch-action listen restart-mode busy-exit-code nice env-file limit chroot iosched cpusched oom-score-adjust
+set -l start_value_options chdir umask user group env log log-max-size log-keep restart restart-delay restart-max-delay start-limit restart-exit-code ready min-uptime ready-timeout pidfile watchdog stop-signal stop-timeout kill-mode reload-signal watch watch-action listen restart-mode settle busy-exit-code nice env-file limit chroot iosched cpusched oom-score-adjust
 set -l start_flags shell clear-env log-timestamps no-supervise
 set -l signals TERM HUP INT QUIT KILL USR1 USR2 ALRM CONT STOP TSTP WINCH PWR
 

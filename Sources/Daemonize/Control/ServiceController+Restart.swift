@@ -65,7 +65,7 @@ extension ServiceController {
         defer { supervisor.close() }
         var ticket = recorded.restartsBegun
         let patience = StopRequest.plan(recorded.configuration).total.nanoseconds + recorded.configuration.readyTimeout.nanoseconds
-            + recorded.configuration.minUptime.nanoseconds + 10_000_000_000
+            + recorded.configuration.minUptime.nanoseconds + recorded.configuration.settle.nanoseconds + 10_000_000_000
         let deadline = Monotonic.now() + patience
         var resendAt: Int64 = 0
         var pause: Int64 = 500_000

@@ -147,6 +147,7 @@ extension ServiceConfiguration {
                          write: { $0.listen.map(\.text) }),
         choice("restart-mode", "stop-first|overlap", "overlap: a restart starts the new instance and stops the old one once the new one is ready",
                { $0.restartMode }, { $0.restartMode = $1 }, expected: "stop-first or overlap"),
+        interval("settle", "overlap: how long a new instance must stay up once ready before the old one is stopped", { $0.settle }, { $0.settle = $1 }),
         ConfigurationKey("busy-exit-code", .value, "N", "run only: exit with N when NAME is already running (as flock -E)",
                          read: { c, v in
                              guard let n = Int32(v), (0...255).contains(n) else { throw ConfigurationKey.bad("busy-exit-code", v, "expected an exit code from 0 to 255") }

@@ -15,6 +15,9 @@ struct Replacement {
         /// The new instance `pid` runs, not yet ready: ready once `windowEnd`
         /// passes (min-uptime) or once it says so; failed at `timeout`.
         case starting(pid: pid_t, windowEnd: Int64?, timeout: Int64?)
+        /// overlap: the new instance was ready at `readyAt`; it takes over
+        /// once it is still up at `until` (`settle`).
+        case settling(pid: pid_t, readyAt: Int64, until: Int64)
     }
 
     var stage: Stage
@@ -31,14 +34,26 @@ struct Replacement {
 
     /// When something of it is due.
     var deadline: Int64? {
-        guard case .starting(_, let window, let timeout) = stage else { return nil }
-        return [window, timeout].compactMap { $0 }.min()
+        switch stage {
+        case .starting(_, let window, let timeout): return [window, timeout].compactMap { $0 }.min()
+        case .settling(_, _, let until): return until
+        case .stopping: return nil
+        }
     }
 
-    /// The pid of the new instance while it is waited for.
+    /// The pid of the new instance while it is waited for (ready or settling).
     var startingPID: pid_t? {
-        if case .starting(let pid, _, _) = stage { return pid }
-        return nil
+        switch stage {
+        case .starting(let pid, _, _), .settling(let pid, _, _): return pid
+        case .stopping: return nil
+        }
+    }
+
+    /// Why the new instance failed when it ended with `status` at `now`.
+    func exitReason(_ status: ExitStatus, now: Int64) -> String {
+        guard case .settling(_, let readyAt, let until) = stage else { return "\(status) before it was ready" }
+        let settle = Interval(nanoseconds: until - readyAt)
+        return "\(status) \(Interval(nanoseconds: now - readyAt).approximate) after it was ready, within its settle time (\(settle))"
     }
 }
 

@@ -110,7 +110,7 @@ extension Supervisor {
             if isMain {
                 mainExited(status)
             } else if pid == replacement?.successor?.pid {
-                replacementFailed("\(status) before it was ready", exited: true)
+                replacementFailed(replacement?.exitReason(status, now: Monotonic.now()) ?? "\(status)", exited: true)
             } else {
                 _ = retirementReaped(pid)
             }

@@ -175,7 +175,7 @@ extension Supervisor {
             save()
             return
         }
-        if replacement?.startingPID == exitedPID { replacementFailed("\(status) before it was ready", exited: true) }
+        if replacement?.startingPID == exitedPID { replacementFailed(replacement?.exitReason(status, now: Monotonic.now()) ?? "\(status)", exited: true) }
         output.relay()
         switch lifecycle.phase {
         case .starting:

@@ -57,7 +57,24 @@ extension Supervisor {
     /// stop-first: the new instance runs as the main process; wait for it.
     func replacementLaunched(_ pid: pid_t, now: Int64) {
         replacement?.stage = Replacement.starting(pid, configuration, now: now)
-        if configuration.ready == .exec && configuration.minUptime.nanoseconds == 0 { endReplacement(failure: nil) }
+        if configuration.ready == .exec && configuration.minUptime.nanoseconds == 0 { replacementReady() }
+    }
+
+    /// The new instance is ready (said so, or survived its start window).
+    /// With overlap it must then stay up for `settle` (a server whose master
+    /// says ready before its workers load the code, as gunicorn's does, dies
+    /// meanwhile on a broken app); the old instance serves until then.
+    func replacementReady() {
+        guard case .starting(let pid, _, _)? = replacement?.stage else { return }
+        guard configuration.restartMode == .overlap, configuration.settle.nanoseconds > 0 else { return replacementSettled() }
+        let now = Monotonic.now()
+        replacement?.stage = .settling(pid: pid, readyAt: now, until: now + configuration.settle.nanoseconds)
+        routine("\(configuration.name): new instance (pid \(pid)) ready; it takes over if it is still up in \(configuration.settle)")
+    }
+
+    /// The new instance proved itself: it takes over.
+    private func replacementSettled() {
+        if replacement?.successor != nil { promoteSuccessor() } else { endReplacement(failure: nil) }
     }
 
     /// overlap: starts the new instance beside the main process.
@@ -70,7 +87,7 @@ extension Supervisor {
             state.newPID = handle.pid
             routine("\(configuration.name): new instance started (pid \(handle.pid))")
             save()
-            if configuration.ready == .exec && configuration.minUptime.nanoseconds == 0 { promoteSuccessor() }
+            if configuration.ready == .exec && configuration.minUptime.nanoseconds == 0 { replacementReady() }
         } catch {
             endReplacement(failure: "the new instance could not be started: \(error)")
         }
@@ -137,7 +154,7 @@ extension Supervisor {
         if let sender, sender != pid, ProcessTable.stat(of: sender)?.session != pid { return false }
         switch event {
         case .ready:
-            if replacement?.successor != nil { promoteSuccessor() } else { endReplacement(failure: nil) }
+            replacementReady()
         case .failed(let reason):
             replacementFailed(reason, exited: false)
         case .status, .mainPID, .watchdog:
@@ -149,9 +166,10 @@ extension Supervisor {
 
     /// Its window passed (ready) or its timeout (failed).
     func replacementDue(now: Int64) {
+        if case .settling? = replacement?.stage { return replacementSettled() }
         guard case .starting(_, let window, _)? = replacement?.stage else { return }
         if window != nil {
-            if replacement?.successor != nil { promoteSuccessor() } else { endReplacement(failure: nil) }
+            replacementReady()
         } else {
             replacementFailed("was not ready after \(configuration.readyTimeout)", exited: false)
         }
