@@ -110,7 +110,7 @@ enum Actions {
         }
         if parsed.quiet && code == ExitCode.success { return code }
         if parsed.has("json") {
-            print(parsed.positionals.count == 1 ? statuses[0].json.description : JSON.array(statuses.map(\.json)).description)
+            Standard.print(parsed.positionals.count == 1 ? statuses[0].json.description : JSON.array(statuses.map(\.json)).description)
         } else {
             // One print for all (a print a line costs more than the line: 1,750 instructions).
             var text = ""
@@ -120,7 +120,7 @@ enum Actions {
                     text += "\n"
                 }
             }
-            print(text, terminator: "")
+            Standard.print(text, terminator: "")
         }
         return code
     }
@@ -132,7 +132,7 @@ enum Actions {
     static func list(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         let statuses = controller.statuses()
         if parsed.has("json") {
-            print(JSON.array(statuses.map(\.json)).description)
+            Standard.print(JSON.array(statuses.map(\.json)).description)
         } else {
             printTable(statuses)
         }
@@ -161,11 +161,11 @@ enum Actions {
 
     static func help(_ parsed: ParsedArguments, _ controller: ServiceController) throws -> Int32 {
         guard let topic = parsed.positionals.first else {
-            print(Usage.summary)
+            Standard.print(Usage.summary)
             return 0
         }
         guard let command = Command.named(topic) else { throw UsageError(message: "no help for '\(topic)'", command: nil) }
-        print(command.help())
+        Standard.print(command.help())
         return 0
     }
 
@@ -194,7 +194,7 @@ enum Actions {
             }
             table.append(UInt8(ascii: "\n"))
         }
-        print(String(decoding: table, as: UTF8.self), terminator: "")
+        Standard.print(String(decoding: table, as: UTF8.self), terminator: "")
     }
 
     static func check(_ loaded: ConfigurationLoader.Loaded, controller: ServiceController) -> Int32 {
@@ -211,12 +211,12 @@ enum Actions {
             Standard.error("swiftd: \(error)")
             return ExitCode.notConfigured
         }
-        print("# \(c.name): \(c.source)")
+        Standard.print("# \(c.name): \(c.source)")
         for key in ServiceConfiguration.keys {
             let origin = loaded.origins[key.name] ?? "default"
             // The log as the file it resolves to, not "default".
             let value = key.name == "log" ? c.logFile(in: paths) ?? "none" : c.value(of: key.name)
-            print("\(key.name) = \(value)  # \(origin)")
+            Standard.print("\(key.name) = \(Escaped.line(value))  # \(origin)")
         }
         return 0
     }

@@ -26,10 +26,10 @@ enum Commands {
         }
         switch word {
         case "--version", "-V", "version":
-            print(Usage.version)
+            Standard.print(Usage.version)
             return 0
         case "--help", "-h":
-            print(Usage.summary)
+            Standard.print(Usage.summary)
             return 0
         default:
             break
@@ -41,7 +41,7 @@ enum Commands {
         do {
             let parsed = try ArgumentParser.parse(leading + Array(words.dropFirst()), spec: command.spec)
             if parsed.help {
-                print(command.help())
+                Standard.print(command.help())
                 return 0
             }
             let paths = ServicePaths(runDirectory: parsed.value("run-dir"), logDirectory: parsed.value("log-dir"),
@@ -80,7 +80,7 @@ enum Commands {
     /// nothing at all for a success under `--quiet`.
     static func report(_ outcome: ServiceController.Outcome, _ parsed: ParsedArguments) -> Int32 {
         let (output, error) = rendered(outcome, parsed)
-        if let output { print(output, terminator: "") }
+        if let output { Standard.print(output, terminator: "") }
         if let error { Standard.error(error, terminator: "") }
         return outcome.code
     }

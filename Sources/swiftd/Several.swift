@@ -256,7 +256,7 @@ enum Several {
         defer { output.write.close(); errors.write.close() }
         do {
             let process = try Launcher.launch(LaunchConfiguration(
-                executable: "/proc/self/exe", arguments: arguments, argv0: CommandLine.arguments.first ?? "swiftd",
+                executable: "/proc/self/exe", arguments: arguments, argv0: CurrentProcess.arguments.first ?? "swiftd",
                 standardInput: .null, standardOutput: .descriptor(output.write.rawValue), standardError: .descriptor(errors.write.rawValue)))
             return Child(process: process, output: output.read, error: errors.read)
         } catch {

@@ -3,4 +3,4 @@ import Glibc
 // in the Daemonize library (ServiceController, Supervisor).
 import Daemonize
 
-CurrentProcess.exit(Commands.main(Array(CommandLine.arguments.dropFirst())))
+CurrentProcess.exit(Commands.main(Array(CurrentProcess.arguments.dropFirst())))

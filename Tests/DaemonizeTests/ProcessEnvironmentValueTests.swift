@@ -112,6 +112,7 @@ import Testing
         #expect(failure("A='open") == .init(line: 1, reason: "unterminated ' quote"))
         #expect(failure("A=1\nB=\0\n")?.line == 2)
         #expect(failure("A=\u{FF}") == nil, "U+00FF is text")
-        #expect(throws: EnvironmentFile.Malformed(line: 1, reason: "not UTF-8 text")) { try EnvironmentFile.parse([65, 61, 0xFF]) }
+        // A value is bytes, UTF-8 or not, passed on exactly.
+        #expect((try? EnvironmentFile.parse([65, 61, 0xFF, 0x0A, 66, 61, 0x27, 0xC3, 0x0A, 0x27]))?.map(\.platformBytes) == [[65, 61, 0xFF], [66, 61, 0xC3, 0x0A]])
     }
 }

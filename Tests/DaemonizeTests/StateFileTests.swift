@@ -26,6 +26,38 @@ import Testing
         #expect(decoded == state)
     }
 
+    /// Arguments, paths and environment values are bytes: every byte from
+    /// 0x01 to 0xFF reads back exactly. The file stays UTF-8 text (a byte
+    /// that is not UTF-8 is written `\xNN`, which a reader older than that
+    /// takes for the character U+00NN).
+    @Test func everyByteOfArgumentsPathsAndEnvironmentValuesReadsBack() throws {
+        let all = [UInt8](1...255)
+        let name = all.filter { $0 != UInt8(ascii: "/") }
+        func text(_ bytes: [UInt8]) -> String { String(platformBytes: bytes) }
+        var configuration = ServiceConfiguration(name: ServiceName("web")!)
+        let command = [all, Array("caf".utf8) + [0xE9], [0xF4, 0x8F, 0xBF, 0xA9], Array("\\xe9".utf8)]
+        configuration.command = command.map(text)
+        for (key, value) in [("chdir", [47] + name), ("env", Array("A=".utf8) + all), ("log", [47] + name), ("watch", [47] + name),
+                             ("pidfile", [47] + name), ("chroot", [47] + name), ("env-file", [47] + name)] {
+            try configuration.apply(key, text(value))
+        }
+        configuration.commandLineOptions = [text(Array("env=A=".utf8) + all)]
+        var state = ServiceState(configuration: configuration)
+        state.statusText = text(all)
+        let encoded = state.encoded()
+        #expect(String(validating: encoded, as: UTF8.self) != nil, "UTF-8 text")
+        #expect(String(decoding: encoded, as: UTF8.self).contains("argv=caf\\xe9\n"))
+        let decoded = try roundTrip(state)
+        #expect(decoded.configuration.command.map(\.platformBytes) == command)
+        #expect(decoded.configuration.settings.map { $0.0 + "=" + $0.1 }.map(\.platformBytes)
+                == configuration.settings.map { $0.0 + "=" + $0.1 }.map(\.platformBytes))
+        #expect(decoded.configuration.chdir.platformBytes == [47] + name)
+        #expect(decoded.configuration.environment.map(\.platformBytes) == [Array("A=".utf8) + all])
+        #expect(decoded.configuration.commandLineOptions.map(\.platformBytes) == [Array("env=A=".utf8) + all])
+        #expect(decoded.statusText?.platformBytes == all)
+        #expect(decoded.encoded() == encoded)
+    }
+
     /// Found by Tests/Fuzz (OptionParserFuzz): a stop-timeout of 90s was
     /// recorded as "1m30s", which did not read back: `status` said
     /// "unknown", and `restart` failed.

@@ -23,11 +23,12 @@ func inputText(_ start: UnsafeRawPointer, _ count: Int) -> String {
     String(decoding: UnsafeRawBufferPointer(start: start, count: count), as: UTF8.self)
 }
 
-/// The input as words separated by NUL bytes, the way argv reaches a program.
+/// The input as words separated by NUL bytes, the way argv reaches a program
+/// (and swiftd holds them: bytes that are not UTF-8 included).
 func inputWords(_ start: UnsafeRawPointer, _ count: Int) -> [String] {
     UnsafeRawBufferPointer(start: start, count: count)
         .split(separator: 0, omittingEmptySubsequences: false)
-        .map { String(decoding: $0, as: UTF8.self) }
+        .map { String(platformBytes: $0) }
 }
 
 /// A configuration recorded in a state file reads back with the same
@@ -45,9 +46,11 @@ func requireStateRoundTrip(_ configuration: ServiceConfiguration) {
         require(false, "state of \(configuration.settings) does not read back: \(error)\n\(String(decoding: encoded, as: UTF8.self))")
         return
     }
-    let before = configuration.settings.map { "\($0.0)=\($0.1)" }
-    let after = decoded.configuration.settings.map { "\($0.0)=\($0.1)" }
-    require(before == after, "settings \(before) read back as \(after)")
-    require(decoded.configuration.argv == configuration.argv, "argv \(configuration.argv) reads back as \(decoded.configuration.argv)")
+    // Byte for byte: String's == would take canonically equivalent text for the same.
+    let before = configuration.settings.map { "\($0.0)=\($0.1)".platformBytes }
+    let after = decoded.configuration.settings.map { "\($0.0)=\($0.1)".platformBytes }
+    require(before == after, "settings \(configuration.settings) read back as \(decoded.configuration.settings)")
+    require(decoded.configuration.argv.map(\.platformBytes) == configuration.argv.map(\.platformBytes),
+            "argv \(configuration.argv) reads back as \(decoded.configuration.argv)")
     require(decoded.configuration.source == configuration.source, "source \(configuration.source) reads back as \(decoded.configuration.source)")
 }

@@ -132,9 +132,9 @@ package final class Scratch: @unchecked Sendable {
         guard let st = try? FileSystem.linkStatus(path) else { return }
         if st.st_mode & S_IFMT == S_IFDIR {
             for name in ProcessTable.entries(of: path) { removeTree(Path.join(path, name)) }
-            rmdir(path)
+            _ = path.withPlatformString(rmdir)
         } else {
-            unlink(path)
+            _ = path.withPlatformString(unlink)
         }
     }
 }

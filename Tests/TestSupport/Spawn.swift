@@ -7,6 +7,8 @@ package struct RunResult: CustomStringConvertible, Sendable {
     package var status: ExitStatus
     package var stdout: String
     package var stderr: String
+    /// Standard output as the bytes it was (`stdout` turns a byte that is not UTF-8 into U+FFFD).
+    package var stdoutBytes: [UInt8] = []
     /// True when the command was killed for running past its time limit.
     package var timedOut: Bool
 
@@ -75,8 +77,9 @@ package final class Spawned: @unchecked Sendable {
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = (environment ?? Environment.current()).map { strdup($0) } + [nil]
+        // As the bytes each holds: a test passes bytes that are not UTF-8 as `String(platformBytes:)` holds them.
+        let argv = ([executable] + arguments).map { $0.platformStringCopy } + [nil]
+        let envp = (environment ?? Environment.current()).map { $0.platformStringCopy } + [nil]
         defer {
             for p in argv { free(p) }
             for p in envp { free(p) }
@@ -131,7 +134,7 @@ package final class Spawned: @unchecked Sendable {
             drain(&errRead, into: &err)
         }
         return RunResult(status: exitStatus ?? .signaled(.kill, coreDumped: false), stdout: String(decoding: out, as: UTF8.self),
-                         stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
+                         stderr: String(decoding: err, as: UTF8.self), stdoutBytes: out, timedOut: timedOut)
     }
 
     /// True while the process has not exited (reaps it when it has).

@@ -67,7 +67,7 @@ public enum Notify {
         guard let path = socket ?? Environment.value("NOTIFY_SOCKET"), !path.isEmpty else { return .noSupervisor }
         guard let address = NotifyAddress(path) else { return .failed(SystemError("sendto", path: path, errno: .invalid)) }
         do {
-            try DatagramSocket.send(Array(state.utf8), to: address)
+            try DatagramSocket.send(state.platformBytes, to: address)
             return .sent
         } catch let error as SystemError {
             return .failed(error.at(path))

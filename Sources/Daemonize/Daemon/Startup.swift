@@ -114,7 +114,7 @@ extension Daemon {
         package func finish() -> Int32 {
             switch wait() {
             case .ready(let message, let code):
-                if !message.isEmpty { print(message) }
+                if !message.isEmpty { Standard.print(message) }
                 return code
             case .failed(let message, let code):
                 Standard.error(message)
@@ -139,16 +139,24 @@ extension Daemon {
 }
 
 /// Writing to the standard streams without buffering surprises around forks.
+/// What is written is for a person: a byte that is not UTF-8 in it (a path,
+/// an argument) shows as `\xNN` (`Escaped.message`).
 package enum Standard {
     /// Writes `line` and `terminator` to standard error.
     package static func error(_ line: String, terminator: String = "\n") {
         CurrentProcess.flushStandardStreams()
-        try? FileDescriptor.standardError.writeAll(line + terminator)
+        try? FileDescriptor.standardError.writeAll(Escaped.message(line + terminator))
     }
 
     /// Writes `text` to standard output, unbuffered.
     package static func output(_ text: String) {
         CurrentProcess.flushStandardStreams()
-        try? FileDescriptor.standardOutput.writeAll(text)
+        try? FileDescriptor.standardOutput.writeAll(Escaped.message(text))
+    }
+
+    /// Prints `text` and `terminator` to standard output through its C
+    /// stream (buffered, as `print`).
+    package static func print(_ text: String, terminator: String = "\n") {
+        Swift.print(Escaped.message(text), terminator: terminator)
     }
 }

@@ -103,6 +103,6 @@ public struct LaunchConfiguration: Sendable {
     public func environmentValue(_ name: String) -> String? {
         let entries = environment ?? Environment.current()
         let prefix = name + "="
-        return entries.last(where: { $0.hasPrefix(prefix) }).map { String($0.dropFirst(prefix.count)) }
+        return entries.last(where: { $0.hasScalarPrefix(prefix) }).map { String($0.unicodeScalars.dropFirst(prefix.unicodeScalars.count)) }
     }
 }

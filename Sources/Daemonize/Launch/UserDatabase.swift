@@ -59,7 +59,7 @@ package struct UserDatabase: Sendable {
         guard let bytes = try? FileSystem.read(path, limit: 1 << 24) else { return [] }
         return bytes.split(separator: 10).compactMap { line in
             guard let first = line.first, first != UInt8(ascii: "#") else { return nil }
-            return line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            return line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { String(platformBytes: $0) }
         }
     }
 }

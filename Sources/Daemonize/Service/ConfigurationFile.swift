@@ -10,7 +10,8 @@ package enum ConfigurationFile {
     /// The largest file read, so that a wrong path cannot make swiftd read a disk.
     static let maximumSize = 1 << 20
 
-    /// Reads `path` (a regular file, no symlink, at most 1 MiB of UTF-8 text)
+    /// Reads `path` (a regular file, no symlink, at most 1 MiB of text: UTF-8,
+    /// or any bytes but NUL in a value, which are taken as they are)
     /// and applies its settings to `configuration`, recording in `origins`
     /// the "file:line" each key came from (for `env` and `watch`, every one).
     /// - Throws: `ConfigurationError` naming `file:line` and what is wrong: a
@@ -114,7 +115,9 @@ package enum ConfigurationFile {
     }
 
     /// The numbered lines of a file's text (LF or CRLF line ends, a leading
-    /// UTF-8 byte order mark ignored).
+    /// UTF-8 byte order mark ignored). A value is bytes (a path, an argument,
+    /// an environment value), UTF-8 or not: each line is held as
+    /// `String(platformBytes:)` holds them.
     static func lines(of contents: [UInt8], path: String) throws -> [(Int, String)] {
         var bytes = contents
         if bytes.count > maximumSize { throw InvalidFile(.config, path, .malformed, message: "\(path): longer than 1 MiB (not a config file)") }
@@ -123,10 +126,7 @@ package enum ConfigurationFile {
         var result: [(Int, String)] = []
         for (index, var raw) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if raw.last == UInt8(ascii: "\r") { raw = raw.dropLast() }
-            guard let line = String(validatingUTF8CString: Array(raw)) else {
-                throw InvalidFile(.config, path, .malformed, message: "\(path):\(index + 1): not UTF-8 text")
-            }
-            result.append((index + 1, line))
+            result.append((index + 1, String(platformBytes: raw)))
         }
         return result
     }

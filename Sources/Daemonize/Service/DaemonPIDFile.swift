@@ -58,7 +58,7 @@ struct DaemonPIDFile: Sendable {
             if let before, now == before { return .notWritten("it still holds what it held before the start") }
             if now.content.isEmpty { return .notWritten("it is empty") }
             guard let pid = PIDFile.parsePID(now.content) else {
-                return .refused("it holds '\(Escaped.line(String(decoding: now.content.prefix(16), as: UTF8.self)))', not a pid")
+                return .refused("it holds '\(Escaped.line(String(platformBytes: now.content.prefix(16))))', not a pid")
             }
             return .pid(pid)
         }

@@ -36,7 +36,6 @@ package enum EnvironmentFile {
     package static func parse(_ contents: [UInt8]) throws(Malformed) -> [String] {
         if contents.count > ConfigurationFile.maximumSize { throw Malformed(line: 1, reason: "longer than 1 MiB (not an environment file)") }
         if let nul = contents.firstIndex(of: 0) { throw Malformed(line: lineNumber(contents, nul), reason: "holds a NUL byte") }
-        guard String(validatingUTF8CString: contents) != nil else { throw Malformed(line: 1, reason: "not UTF-8 text") }
         var reader = Reader(bytes: contents.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(contents.dropFirst(3)) : contents)
         var entries: [String] = []
         while let entry = try reader.next() { entries.append(entry) }
@@ -79,7 +78,7 @@ package enum EnvironmentFile {
             let start = index
             let first = line
             while let b = current, b != UInt8(ascii: "="), b != 10 { advance() }
-            let head = String(decoding: bytes[start..<index], as: UTF8.self).trimmingSpaces
+            let head = String(platformBytes: bytes[start..<index]).trimmingSpaces
             guard current == UInt8(ascii: "=") else {
                 throw Malformed(line: first, reason: "expected NAME=VALUE, got '\(Escaped.line(String(head.prefix(60))))'")
             }
@@ -89,7 +88,8 @@ package enum EnvironmentFile {
             guard EnvironmentFile.isName(name) else {
                 throw Malformed(line: first, reason: "'\(Escaped.line(String(name.prefix(60))))' is not a variable name (letters, digits and _, not first a digit)")
             }
-            return name + "=" + String(decoding: try value(), as: UTF8.self)
+            // A value is bytes, UTF-8 or not, passed on exactly.
+            return name + "=" + String(platformBytes: try value())
         }
 
         /// The value, up to the end of its (last) line.

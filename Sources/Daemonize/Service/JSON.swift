@@ -37,7 +37,11 @@ package indirect enum JSON: Hashable, Sendable, CustomStringConvertible {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) {
+                if let byte = String.standInByte(scalar) {
+                    // A byte that is not UTF-8, as Python's surrogateescape
+                    // writes it: json.loads then os.fsencode give it back.
+                    out += "\\udc" + String(byte, radix: 16)
+                } else if scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

@@ -47,7 +47,7 @@ extension ServiceConfiguration {
     package func resolvedExecutable() throws -> String {
         guard let first = argv.first else { throw ConfigurationError(key: "command", message: "no command given for \(name)") }
         let env = serviceEnvironment(credentials: nil, notifySocket: nil)
-        let searchPath = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
+        let searchPath = env.last(where: { $0.hasScalarPrefix("PATH=") }).map { String($0.unicodeScalars.dropFirst(5)) }
         if let rootDirectory { return try resolvedInRoot(rootDirectory, command: first, searchPath: searchPath) }
         return try ExecutableLookup.resolve(first, searchPath: searchPath)
     }

@@ -15,7 +15,8 @@ extension ServiceState {
     private static func decode(text bytes: Bytes, name: ServiceName) throws -> ServiceState {
         // A record swiftd wrote is ASCII unless a value is not (one pass
         // says so); anything else is checked for NUL and UTF-8 the long way.
-        if !bytes.allSatisfy({ $0 != 0 && $0 < 0x80 }) {
+        let ascii = bytes.allSatisfy({ $0 != 0 && $0 < 0x80 })
+        if !ascii {
             guard !bytes.contains(0) else { throw ConfigurationError(key: "", message: "holds NUL bytes (not a state file)") }
             guard String(validatingUTF8CString: Array(bytes)) != nil else { throw ConfigurationError(key: "", message: "not UTF-8 text (not a state file)") }
         }
@@ -40,13 +41,13 @@ extension ServiceState {
             }
             let key = Bytes(rebasing: line[..<eq]), value = Bytes(rebasing: line[(eq + 1)...])
             if Self.key(key, is: "version") {
-                let version = unescape(value)
+                let version = unescape(value, ascii: ascii)
                 guard version == "1" else { throw ConfigurationError(key: "version", message: "line \(number): unsupported version \(version)") }
                 sawVersion = true
             } else if Self.key(key, is: "argv") {
-                argv.append(unescape(value))
+                argv.append(unescape(value, ascii: ascii))
             } else {
-                try state.take(key, value, line: number, name: name)
+                try state.take(key, value, line: number, name: name, ascii: ascii)
             }
         }
         guard sawVersion else { throw ConfigurationError(key: "version", message: "no version line (not a state file)") }
@@ -65,12 +66,13 @@ extension ServiceState {
     /// The key is matched, and a number read, from the bytes themselves: no
     /// String is made for them (a status of a thousand services reads
     /// fifteen thousand lines). A value with an escape in it goes the long way.
-    private mutating func take(_ key: Bytes, _ value: Bytes, line: Int, name: ServiceName) throws {
+    /// `ascii`: the whole file is ASCII.
+    private mutating func take(_ key: Bytes, _ value: Bytes, line: Int, name: ServiceName, ascii: Bool) throws {
+        func text() -> String { ServiceState.unescape(value, ascii: ascii) }
         func bad() -> ConfigurationError {
             let key = String(decoding: key, as: UTF8.self)
-            return ConfigurationError(key: key, message: "line \(line): bad \(key) '\(ServiceState.unescape(value))'")
+            return ConfigurationError(key: key, message: "line \(line): bad \(key) '\(text())'")
         }
-        func text() -> String { ServiceState.unescape(value) }
         func processID() throws -> pid_t {
             let parsed = value.contains(UInt8(ascii: "\\")) ? PIDFile.parsePID(text().utf8) : PIDFile.parsePID(value)
             guard let parsed else { throw bad() }
@@ -165,31 +167,47 @@ extension ServiceState {
         return T(unescape(value))
     }
 
-    private static func unescape(_ bytes: Bytes) -> String {
-        let text = String(decoding: bytes, as: UTF8.self)
-        // Most values hold no escape: decoded at once, not scalar by scalar.
-        guard bytes.contains(UInt8(ascii: "\\")) else { return text }
-        var out = String.UnicodeScalarView()
-        var iterator = text.unicodeScalars.makeIterator()
-        while let c = iterator.next() {
-            guard c == "\\", let next = iterator.next() else {
-                out.append(c)
+    /// A value's bytes with its escapes undone (`\\`, `\n`, `\r`, `\xNN` for
+    /// any byte), held as `String(platformBytes:)` holds them. `ascii`: the
+    /// whole file is ASCII (nothing then to check but the escapes).
+    private static func unescape(_ bytes: Bytes, ascii: Bool = false) -> String {
+        let backslash = UInt8(ascii: "\\")
+        // Most values hold no escape: decoded at once, not byte by byte.
+        if !bytes.contains(backslash) { return ascii ? String(decoding: bytes, as: UTF8.self) : String(platformBytes: bytes) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            i += 1
+            guard byte == backslash, i < bytes.count else {
+                out.append(byte)
                 continue
             }
+            let next = bytes[i]
+            i += 1
             switch next {
-            case "n": out.append("\n")
-            case "r": out.append("\r")
-            case "x":
-                let digits = [iterator.next(), iterator.next()].compactMap { $0 }
-                if digits.count == 2, let value = UInt8(String(String.UnicodeScalarView(digits)), radix: 16) {
-                    out.append(Unicode.Scalar(value))
+            case UInt8(ascii: "n"): out.append(10)
+            case UInt8(ascii: "r"): out.append(13)
+            case UInt8(ascii: "x"):
+                if i + 2 <= bytes.count, let high = hexDigit(bytes[i]), let low = hexDigit(bytes[i + 1]) {
+                    out.append(high << 4 | low)
+                    i += 2
                 } else {
-                    out.append("x")
-                    out.append(contentsOf: digits)
+                    out.append(next)
                 }
             default: out.append(next)
             }
         }
-        return String(out)
+        return String(platformBytes: out)
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 }

@@ -137,7 +137,8 @@ package struct ServiceState: Hashable, Sendable {
         return (try main?.isAlive() == true ? pid : nil, supervisor.pid)
     }
 
-    /// The file's text: "key=value" lines, values escaped (\\ and \n).
+    /// The file's text: "key=value" lines, values escaped (\\, \n, \r,
+    /// \xNN): valid UTF-8 whatever the values hold.
     package func encoded() -> [UInt8] {
         var lines: [(String, String)] = [("version", "1"), ("name", name.rawValue), ("mode", mode.rawValue), ("phase", phase.rawValue)]
         if let supervisorPID { lines.append(("supervisor", "\(supervisorPID)")) }
@@ -167,7 +168,11 @@ package struct ServiceState: Hashable, Sendable {
 
     /// By scalar, like `decode`: "\r\n" is one Character but two scalars to
     /// escape. Every control character is escaped (`\n`, `\r`, `\xNN`), so
-    /// that whatever a service sends (a STATUS= text with a NUL) reads back.
+    /// that whatever a service sends (a STATUS= text with a NUL) reads back,
+    /// and so is every byte that is not UTF-8 (an argument, a path, an
+    /// environment value: `String(platformBytes:)`), so that the file stays
+    /// text and a command gets its bytes back exactly. (A reader older than
+    /// that takes `\xe9` for U+00E9.)
     private func escape(_ value: String) -> String {
         var out = String.UnicodeScalarView()
         for c in value.unicodeScalars {
@@ -176,8 +181,8 @@ package struct ServiceState: Hashable, Sendable {
             case "\n": out.append(contentsOf: "\\n".unicodeScalars)
             case "\r": out.append(contentsOf: "\\r".unicodeScalars)
             default:
-                if c.value < 0x20 || c.value == 0x7f {
-                    let hex = String(c.value, radix: 16)
+                if let byte = String.standInByte(c) ?? (c.value < 0x20 || c.value == 0x7f ? UInt8(c.value) : nil) {
+                    let hex = String(byte, radix: 16)
                     out.append(contentsOf: ("\\x" + (hex.count < 2 ? "0" : "") + hex).unicodeScalars)
                 } else {
                     out.append(c)

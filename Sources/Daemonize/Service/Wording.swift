@@ -68,7 +68,7 @@ enum Wording {
     static func startFailure(_ name: ServiceName, reason: String, log: String?) -> String {
         var lines: [String] = []
         if let log, let tail = try? LogReader.lastLines(log, count: 5), !tail.isEmpty {
-            lines = String(decoding: tail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines = tail.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { String(platformBytes: $0) }
         }
         return startFailure(name, reason: reason, lines: lines)
     }

@@ -89,7 +89,7 @@ public final class FileWatcher {
                 dirty.insert(directory)
                 continue
             }
-            let path = event.name.isEmpty ? directory : Path.join(directory, String(decoding: event.name, as: UTF8.self))
+            let path = event.name.isEmpty ? directory : Path.join(directory, String(platformBytes: event.name))
             if isRelevant(path) && !isIgnored(path) { dirty.insert(path) }
         }
         if !dirty.isEmpty {
@@ -110,7 +110,7 @@ public final class FileWatcher {
         budget = FileWatcher.maxEntries
         for path in touched {
             let prefix = path == "/" ? "/" : path + "/"
-            let before = hashes.filter { $0.key == path || $0.key.hasPrefix(prefix) }
+            let before = hashes.filter { $0.key == path || $0.key.hasScalarPrefix(prefix) }
             var after: [String: UInt64] = [:]
             scan(path, depth: depth(of: path), into: &after)
             if before != after { changed = true }
@@ -147,24 +147,24 @@ public final class FileWatcher {
     /// ancestor of a root (whose creation matters).
     private func isRelevant(_ path: String) -> Bool {
         roots.contains { root in
-            path == root || path.hasPrefix(root + "/") || root.hasPrefix(path == "/" ? "/" : path + "/")
+            path == root || path.hasScalarPrefix(root + "/") || root.hasScalarPrefix(path == "/" ? "/" : path + "/")
         }
     }
 
     private func isIgnored(_ path: String) -> Bool {
-        ignored.contains { path == $0 || path.hasPrefix($0 + ".") }
+        ignored.contains { path == $0 || path.hasScalarPrefix($0 + ".") }
     }
 
     /// True when files under `path` are watched (it is, or is inside, a watched directory root).
     private func isInsideDirectoryRoot(_ path: String) -> Bool {
         roots.contains { root in
-            (path == root || path.hasPrefix(root + "/")) && isDirectory(root)
+            (path == root || path.hasScalarPrefix(root + "/")) && isDirectory(root)
         }
     }
 
     /// How many levels below its root `path` is (0 for a root or outside one).
     private func depth(of path: String) -> Int {
-        guard let root = roots.first(where: { path.hasPrefix($0 + "/") }) else { return 0 }
+        guard let root = roots.first(where: { path.hasScalarPrefix($0 + "/") }) else { return 0 }
         return String(String.UnicodeScalarView(path.unicodeScalars.dropFirst(root.unicodeScalars.count))).split(scalar: "/").count
     }
 

@@ -32,7 +32,7 @@ final class NotifyListener {
         var fields: [String: String] = [:]
         for line in bytes.split(separator: 10) {
             guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            fields[String(decoding: line[line.startIndex..<eq], as: UTF8.self)] = String(decoding: line[(eq + 1)...], as: UTF8.self)
+            fields[String(decoding: line[line.startIndex..<eq], as: UTF8.self)] = String(platformBytes: line[(eq + 1)...])
         }
         return fields
     }

@@ -154,9 +154,10 @@ final class ServiceLog {
         pending = 0
     }
 
-    /// A line of swiftd's own ("swiftd: web exited with status 1").
+    /// A line of swiftd's own ("swiftd: web exited with status 1"). A path
+    /// or an argument in it that is not UTF-8 shows as `\xNN`, as on a terminal.
     func note(_ text: String) {
-        var line = Array("swiftd: \(text)\n".utf8)
+        var line = Array(Escaped.message("swiftd: \(text)\n").utf8)
         if midLine { line.insert(10, at: 0) }
         line.withUnsafeBytes { emit($0) }
     }
@@ -164,7 +165,7 @@ final class ServiceLog {
     /// The last `count` lines written (or dropped), for failure reports.
     func recentLines(_ count: Int) -> [String] {
         let tail = recent.bytes
-        var lines = tail.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        var lines = tail.split(separator: 10, omittingEmptySubsequences: false).map { String(platformBytes: $0) }
         if lines.last == "" { lines.removeLast() }
         if tail.count >= 4096, !lines.isEmpty { lines.removeFirst() }
         return Array(lines.suffix(count))

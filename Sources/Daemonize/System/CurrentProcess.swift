@@ -7,6 +7,14 @@ package enum CurrentProcess {
     /// The corresponding C function is `getpid`.
     package static var id: pid_t { getpid() }
 
+    /// The arguments the process was started with, `argv[0]` first, as the
+    /// bytes they are (`CommandLine.arguments` turns a byte that is not
+    /// UTF-8 into U+FFFD; see `String(platformString:)`).
+    package static var arguments: [String] {
+        let argv = CommandLine.unsafeArgv
+        return (0..<Int(CommandLine.argc)).map { String(platformString: argv[$0]!) }
+    }
+
     /// The corresponding C function is `getppid`.
     package static var parentID: pid_t { getppid() }
 
@@ -69,7 +77,7 @@ package enum CurrentProcess {
 
     /// The corresponding C function is `chdir`.
     static func changeDirectory(to path: String) throws {
-        if chdir(path) != 0 { throw SystemError("chdir", path: path) }
+        if path.withPlatformString(chdir) != 0 { throw SystemError("chdir", path: path) }
     }
 
     /// Sets the file mode creation mask. The corresponding C function is `umask`.
@@ -159,7 +167,7 @@ package enum CurrentProcess {
         var path = [CChar](repeating: 0, count: Int(PATH_MAX) * 2)
         _ = dz_reexec(CommandLine.unsafeArgv, &path, path.count)
         let errno = Errno.current
-        return SystemError("exec", path: String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), errno: errno)
+        return SystemError("exec", path: String(platformBytes: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }), errno: errno)
     }
 }
 
@@ -168,7 +176,7 @@ final class CStrings {
     private var pointers: [UnsafeMutablePointer<CChar>?]
 
     init(_ strings: [String]) {
-        pointers = strings.map { strdup($0) } + [nil]
+        pointers = strings.map { $0.platformStringCopy } + [nil]
     }
 
     func withPointers<R>(_ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {

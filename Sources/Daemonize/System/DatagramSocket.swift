@@ -9,7 +9,7 @@ package struct NotifyAddress: Hashable, Sendable {
 
     /// Nil when the value is empty, relative or too long for `sun_path`.
     package init?(_ value: String) {
-        var bytes = Array(value.utf8)
+        var bytes = value.platformBytes
         if bytes.first == UInt8(ascii: "@") {
             bytes[0] = 0
         } else if bytes.first != UInt8(ascii: "/") {

@@ -18,7 +18,7 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     ///
     /// The corresponding C function is `open`.
     package static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
-        let fd = retryingOnInterrupt { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        let fd = path.withPlatformString { path in retryingOnInterrupt { Glibc.open(path, flags | O_CLOEXEC, mode) } }
         if fd < 0 { throw SystemError("open", path: path) }
         return FileDescriptor(rawValue: fd)
     }
@@ -27,7 +27,7 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     ///
     /// The corresponding C function is `openat`.
     package static func open(_ name: String, in directory: FileDescriptor, _ flags: Int32, mode: mode_t = 0o644, path: String? = nil) throws -> FileDescriptor {
-        let fd = retryingOnInterrupt { openat(directory.rawValue, name, flags | O_CLOEXEC, mode) }
+        let fd = name.withPlatformString { name in retryingOnInterrupt { openat(directory.rawValue, name, flags | O_CLOEXEC, mode) } }
         if fd < 0 { throw SystemError("open", path: path ?? name) }
         return FileDescriptor(rawValue: fd)
     }
@@ -37,7 +37,7 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     ///
     /// The corresponding C function is `open` (`O_PATH`).
     package static func openPath(_ path: String, directory: Bool) throws -> FileDescriptor {
-        let fd = retryingOnInterrupt { dz_open_path(path, directory ? O_DIRECTORY : 0) }
+        let fd = path.withPlatformString { path in retryingOnInterrupt { dz_open_path(path, directory ? O_DIRECTORY : 0) } }
         if fd < 0 { throw SystemError("open", path: path) }
         return FileDescriptor(rawValue: fd)
     }

@@ -47,7 +47,7 @@ package enum FileLocks {
         guard pid > 0 else { return false }
         for fd in ProcessTable.openDescriptors(of: pid) {
             var st = stat()
-            guard stat("/proc/\(pid)/fd/\(fd)", &st) == 0, FileID(st) == file else { continue }
+            guard "/proc/\(pid)/fd/\(fd)".withPlatformString({ stat($0, &st) }) == 0, FileID(st) == file else { continue }
             guard let info = try? FileSystem.read("/proc/\(pid)/fdinfo/\(fd)", limit: 65536) else { continue }
             for line in info.split(separator: 10) where line.starts(with: "lock:".utf8) {
                 let fields = line.split(separator: UInt8(ascii: " "))

@@ -8,7 +8,7 @@ package enum FileSystem {
     /// The corresponding C function is `lstat`.
     package static func linkStatus(_ path: String) throws -> stat? {
         var st = stat()
-        if lstat(path, &st) != 0 {
+        if path.withPlatformString({ lstat($0, &st) }) != 0 {
             if errno == ENOENT { return nil }
             throw SystemError("lstat", path: path)
         }
@@ -20,7 +20,7 @@ package enum FileSystem {
     /// The corresponding C function is `stat`.
     package static func status(_ path: String) throws -> stat? {
         var st = stat()
-        if stat(path, &st) != 0 {
+        if path.withPlatformString({ stat($0, &st) }) != 0 {
             if errno == ENOENT { return nil }
             throw SystemError("stat", path: path)
         }
@@ -30,48 +30,48 @@ package enum FileSystem {
     /// True when `path` exists (without following a final symlink).
     package static func exists(_ path: String) -> Bool {
         var st = stat()
-        return lstat(path, &st) == 0
+        return path.withPlatformString { lstat($0, &st) } == 0
     }
 
     /// Removes `path`; a missing file is not an error.
     ///
     /// The corresponding C function is `unlink`.
     package static func remove(_ path: String) throws {
-        if unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path: path) }
+        if path.withPlatformString(unlink) != 0 && errno != ENOENT { throw SystemError("unlink", path: path) }
     }
 
     /// Renames `from` to `to`, replacing `to` atomically.
     ///
     /// The corresponding C function is `rename`.
     package static func rename(_ from: String, to: String) throws {
-        if Glibc.rename(from, to) != 0 { throw SystemError("rename", path: from) }
+        if from.withPlatformString({ from in to.withPlatformString { Glibc.rename(from, $0) } }) != 0 { throw SystemError("rename", path: from) }
     }
 
     /// Creates the directory `path` with `mode`; one that exists already is fine.
     ///
     /// The corresponding C function is `mkdir`.
     package static func makeDirectory(_ path: String, mode: mode_t) throws {
-        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+        if path.withPlatformString({ mkdir($0, mode) }) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
     }
 
     /// True when this process may write in (or to) `path`, by its real ids.
     ///
     /// The corresponding C function is `access`.
-    package static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+    package static func isWritable(_ path: String) -> Bool { path.withPlatformString { access($0, W_OK) } == 0 }
 
     /// True when this process may look up names in the directory `path`, by its real ids.
     ///
     /// The corresponding C function is `access`.
-    package static func isSearchable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+    package static func isSearchable(_ path: String) -> Bool { path.withPlatformString { access($0, X_OK) } == 0 }
 
     /// Nil when `path` is a regular file this process may execute; the errno otherwise.
     ///
     /// The corresponding C functions are `stat` and `access`.
     package static func executableProblem(_ path: String) -> Errno? {
         var st = stat()
-        if stat(path, &st) != 0 { return Errno.current }
+        if path.withPlatformString({ stat($0, &st) }) != 0 { return Errno.current }
         if st.st_mode & S_IFMT == S_IFDIR { return .accessDenied }
-        if access(path, X_OK) != 0 { return Errno.current }
+        if path.withPlatformString({ access($0, X_OK) }) != 0 { return Errno.current }
         // root passes access(X_OK) when any execute bit is set; exec needs one.
         if st.st_mode & 0o111 == 0 { return .accessDenied }
         return nil
@@ -83,7 +83,7 @@ package enum FileSystem {
     ///
     /// The corresponding C functions are `openat2` (`RESOLVE_IN_ROOT`), `fstat` and `faccessat`.
     package static func executableProblem(_ path: String, inRoot root: FileDescriptor) -> Errno? {
-        let fd = dz_open_path_in_root(root.rawValue, path)
+        let fd = path.withPlatformString { dz_open_path_in_root(root.rawValue, $0) }
         if fd < 0 { return Errno.current }
         defer { FileDescriptor(rawValue: fd).close() }
         var st = stat()
@@ -114,7 +114,7 @@ package enum FileSystem {
     ///
     /// The corresponding C function is `renameat2` with `RENAME_NOREPLACE`.
     package static func renameWithoutReplacing(_ from: String, to: String) throws {
-        if dz_rename_noreplace(from, to) != 0 { throw SystemError("rename", path: to) }
+        if from.withPlatformString({ from in to.withPlatformString { dz_rename_noreplace(from, $0) } }) != 0 { throw SystemError("rename", path: to) }
     }
 
     /// Creates the directory `path` and any missing parents with `mode`
@@ -127,7 +127,7 @@ package enum FileSystem {
         }
         let parent = Path.directory(of: path)
         if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: 0o755) }
-        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+        if path.withPlatformString({ mkdir($0, mode) }) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
     }
 
     /// Reads a whole small file (at most `limit` bytes), refusing symlinks.
@@ -301,7 +301,7 @@ package enum Path {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         return buffer.withUnsafeMutableBufferPointer { buffer in
             guard let result = getcwd(buffer.baseAddress, buffer.count) else { return "/" }
-            return String(cString: result)
+            return String(platformString: result)
         }
     }
 }

@@ -24,7 +24,7 @@ struct Inotify {
     ///
     /// The corresponding C function is `inotify_add_watch`.
     func add(_ path: String, mask: UInt32) throws -> Int32 {
-        let wd = inotify_add_watch(descriptor.rawValue, path, mask)
+        let wd = path.withPlatformString { inotify_add_watch(descriptor.rawValue, $0, mask) }
         if wd < 0 { throw SystemError("inotify_add_watch", path: path) }
         return wd
     }

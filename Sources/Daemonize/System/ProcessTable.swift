@@ -80,7 +80,7 @@ package enum ProcessTable {
     /// The names in directory `path` ("." and ".." left out); empty when unreadable.
     package static func entries(of path: String) -> [String] {
         var names: [String] = []
-        forEachEntry(of: path) { names.append(String(decoding: $0, as: UTF8.self)) }
+        forEachEntry(of: path) { names.append(String(platformBytes: $0)) }
         return names
     }
 
@@ -88,7 +88,7 @@ package enum ProcessTable {
     /// left out), valid only during the call: a caller that keeps few of
     /// them (`knownServices`) makes no String of the others.
     package static func forEachEntry(of path: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        guard let dir = opendir(path) else { return }
+        guard let dir = path.withPlatformString(opendir) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             withUnsafePointer(to: &entry.pointee.d_name) { pointer in
@@ -135,7 +135,7 @@ package enum ProcessTable {
     /// descriptor used to list them is left out).
     package static func openDescriptors(of pid: pid_t? = nil) -> [Int32] {
         let path = pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd"
-        guard let dir = opendir(path) else { return [] }
+        guard let dir = path.withPlatformString(opendir) else { return [] }
         defer { closedir(dir) }
         let own = pid == nil ? dirfd(dir) : -1
         var result: [Int32] = []

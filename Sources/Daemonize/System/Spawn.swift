@@ -109,12 +109,12 @@ struct Spawn {
     }
 
     /// Calls `body` with the C attribute struct; every string is allocated
-    /// for the call and freed after it.
+    /// for the call (as the bytes it holds, `platformStringCopy`) and freed after it.
     private func withAttributes<R>(reportFD: Int32, _ body: (UnsafePointer<dz_launch_attr>) -> R) -> R {
         let argvC = CStrings(argv)
         let envpC = CStrings(environment)
-        let pathC = strdup(path)
-        let cwdC = workingDirectory.map { strdup($0) }
+        let pathC = path.platformStringCopy
+        let cwdC = workingDirectory.map(\.platformStringCopy)
         let oomC = oomScoreAdjustment.map { strdup("\($0)") }
         defer {
             argvC.free()

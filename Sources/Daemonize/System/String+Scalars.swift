@@ -16,6 +16,11 @@ extension String {
     /// does not hide it, as it would from `hasPrefix`).
     func begins(with scalar: Unicode.Scalar) -> Bool { unicodeScalars.first == scalar }
 
+    /// True when the text begins with the scalars of `prefix` ("NAME=" in
+    /// "NAME=VALUE": a value that starts with a combining mark does not hide
+    /// the "=", as it would from `hasPrefix`).
+    func hasScalarPrefix(_ prefix: String) -> Bool { unicodeScalars.starts(with: prefix.unicodeScalars) }
+
     /// True when the text holds `scalar` anywhere.
     func contains(scalar: Unicode.Scalar) -> Bool { unicodeScalars.contains(scalar) }
 
