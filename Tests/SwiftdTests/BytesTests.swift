@@ -208,9 +208,9 @@ import Testing
         }
     }
 
-    /// `--pidfile` and `--chroot` at paths that hold every byte.
-    @Test func aPidfileAndAChrootWhosePathsHoldEveryByte() throws {
-        try withHarness("bytes-paths") { h throws in
+    /// `--pidfile` at a path that holds every byte: the daemon it names is adopted.
+    @Test func aPidfileWhosePathHoldsEveryByte() throws {
+        try withHarness("bytes-pidfile") { h throws in
             let directory = try world(h, Self.name)
             let pidfile = directory + bytes("/daemon.pid")
             let start = try h.swiftd(["start", "d", "--pidfile", text(pidfile), "--", "/bin/sh", "-c", "sleep 1000 & echo $! > \"$1\"", "sh", text(pidfile)])
@@ -218,15 +218,22 @@ import Testing
             let daemon = (try? FileSystem.read(text(pidfile))).flatMap { PIDFile.parsePID($0) }
             #expect(daemon != nil && h.pid("d") == daemon, "the daemon named by the pidfile is the service")
             #expect(try h.swiftd(["stop", "d"]).code == 0)
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
 
+    /// `--chroot` at a path that holds every byte: the service's root and
+    /// working directory are that very directory.
+    @Test(.requires(.root)) func aChrootWhosePathHoldsEveryByte() throws {
+        try withHarness("bytes-chroot") { h throws in
+            let directory = try world(h, Self.name)
             let jail = directory + bytes("/jail")
             try FileSystem.rename(try Jail.make(h), to: text(jail))
             let jailed = try h.swiftd(["start", "j", "--chroot", text(jail), "--chdir", "/bin", "--", "sleep", "1000"])
             #expect(jailed.code == 0, "\(jailed)")
-            if let pid = h.pid("j") {
-                #expect(link("/proc/\(pid)/root") == jail, "root: \(difference(link("/proc/\(pid)/root"), jail))")
-                #expect(link("/proc/\(pid)/cwd") == jail + bytes("/bin"))
-            }
+            let pid = try #require(h.pid("j"))
+            #expect(link("/proc/\(pid)/root") == jail, "root: \(difference(link("/proc/\(pid)/root"), jail))")
+            #expect(link("/proc/\(pid)/cwd") == jail + bytes("/bin"))
             #expect(try h.swiftd(["stop", "j"]).code == 0)
             #expect(h.scratch.markedProcesses().isEmpty)
         }

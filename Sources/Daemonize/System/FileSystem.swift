@@ -101,7 +101,7 @@ package enum FileSystem {
     /// The corresponding C functions are `open` (`O_PATH`), or `openat2`
     /// (`RESOLVE_IN_ROOT`), and `fstat`.
     package static func directoryProblem(_ path: String, inRoot root: FileDescriptor?) -> Errno? {
-        let fd = root.map { dz_open_path_in_root($0.rawValue, path) } ?? dz_open_path(path, 0)
+        let fd = path.withPlatformString { path in root.map { dz_open_path_in_root($0.rawValue, path) } ?? dz_open_path(path, 0) }
         if fd < 0 { return Errno.current }
         defer { FileDescriptor(rawValue: fd).close() }
         var st = stat()
