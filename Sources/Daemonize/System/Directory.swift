@@ -17,7 +17,7 @@ package struct Directory {
     ///
     /// The corresponding C function is `open` (`O_PATH | O_DIRECTORY`, and `O_NOFOLLOW`).
     package static func open(_ path: String, followingSymlink: Bool = false) throws -> Directory {
-        let fd = retryingOnInterrupt { dz_open_path(path, O_DIRECTORY | (followingSymlink ? 0 : O_NOFOLLOW)) }
+        let fd = path.withPlatformString { path in retryingOnInterrupt { dz_open_path(path, O_DIRECTORY | (followingSymlink ? 0 : O_NOFOLLOW)) } }
         if fd < 0 { throw SystemError("open", path: path) }
         return Directory(descriptor: FileDescriptor(rawValue: fd), path: path)
     }
@@ -41,7 +41,7 @@ package struct Directory {
     /// The corresponding C function is `fstatat` (`AT_SYMLINK_NOFOLLOW`).
     package func linkStatus(_ name: String) throws -> stat? {
         var st = stat()
-        if fstatat(descriptor.rawValue, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+        if name.withPlatformString({ fstatat(descriptor.rawValue, $0, &st, AT_SYMLINK_NOFOLLOW) }) != 0 {
             if errno == ENOENT { return nil }
             throw SystemError("lstat", path: path(of: name))
         }
@@ -60,7 +60,7 @@ package struct Directory {
     ///
     /// The corresponding C function is `openat` (`O_PATH | O_NOFOLLOW`).
     package func openPath(_ name: String, directory: Bool = false) throws -> FileDescriptor? {
-        let fd = retryingOnInterrupt { dz_open_path_at(descriptor.rawValue, name, directory ? O_DIRECTORY : 0) }
+        let fd = name.withPlatformString { name in retryingOnInterrupt { dz_open_path_at(descriptor.rawValue, name, directory ? O_DIRECTORY : 0) } }
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw SystemError("open", path: path(of: name))
@@ -71,7 +71,7 @@ package struct Directory {
     /// The directory `name` in this one, opened as `open(_:)` does (not
     /// through a symlink).
     package func subdirectory(_ name: String) throws -> Directory {
-        let fd = retryingOnInterrupt { dz_open_path_at(descriptor.rawValue, name, O_DIRECTORY) }
+        let fd = name.withPlatformString { name in retryingOnInterrupt { dz_open_path_at(descriptor.rawValue, name, O_DIRECTORY) } }
         if fd < 0 { throw SystemError("open", path: path(of: name)) }
         return Directory(descriptor: FileDescriptor(rawValue: fd), path: path(of: name))
     }
@@ -80,7 +80,7 @@ package struct Directory {
     ///
     /// The corresponding C function is `mkdirat`.
     package func makeDirectory(_ name: String, mode: mode_t) throws -> Bool {
-        if mkdirat(descriptor.rawValue, name, mode) == 0 { return true }
+        if name.withPlatformString({ mkdirat(descriptor.rawValue, $0, mode) }) == 0 { return true }
         if errno == EEXIST { return false }
         throw SystemError("mkdir", path: path(of: name))
     }
@@ -89,7 +89,7 @@ package struct Directory {
     ///
     /// The corresponding C function is `unlinkat`.
     package func remove(_ name: String, directory: Bool = false) throws {
-        if unlinkat(descriptor.rawValue, name, directory ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT {
+        if name.withPlatformString({ unlinkat(descriptor.rawValue, $0, directory ? AT_REMOVEDIR : 0) }) != 0 && errno != ENOENT {
             throw SystemError(directory ? "rmdir" : "unlink", path: path(of: name))
         }
     }
@@ -109,9 +109,13 @@ package struct Directory {
     /// The corresponding C function is `renameat2`.
     package func rename(_ name: String, to newName: String, in target: Directory? = nil, replacing: Replacing = .replace) throws {
         let into = target ?? self
-        let done = replacing == .replace
-            ? renameat(descriptor.rawValue, name, into.descriptor.rawValue, newName)
-            : dz_renameat2(descriptor.rawValue, name, into.descriptor.rawValue, newName, replacing.rawValue)
+        let done = name.withPlatformString { name in
+            newName.withPlatformString { newName in
+                replacing == .replace
+                    ? renameat(descriptor.rawValue, name, into.descriptor.rawValue, newName)
+                    : dz_renameat2(descriptor.rawValue, name, into.descriptor.rawValue, newName, replacing.rawValue)
+            }
+        }
         if done != 0 { throw SystemError("rename", path: into.path(of: newName)) }
     }
 }
