@@ -147,9 +147,11 @@ test:
 examples:
 	cd Examples && $(SWIFT) build --build-tests && $(SWIFT) test
 
-# Any mandoc warning fails (style notes, such as manuals not installed here, do not).
+# Any mandoc warning fails (style notes, such as manuals not installed here, do not). Then no String of the
+# library may reach C but as the bytes it holds (Tests/bytes-lint.sh: swiftc -dump-ast over Sources/Daemonize).
 lint:
 	$(MANDOC) -T lint -W warning $(MANPAGES)
+	sh Tests/bytes-lint.sh
 
 install-test:
 	sh Tests/install-test.sh

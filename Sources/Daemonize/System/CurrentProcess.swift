@@ -92,7 +92,7 @@ package enum CurrentProcess {
 
     /// The name `ps` shows as `comm` (15 bytes). The corresponding C function is `prctl`.
     static func setName(_ name: String) {
-        _ = name.withCString { dz_set_name($0) }
+        _ = name.withPlatformString { dz_set_name($0) }
     }
 
     /// Ignores `signal` from now on. The corresponding C function is `sigaction`.

@@ -182,7 +182,7 @@ extension ListeningSocket {
                 throw SystemError("chown", path: label)
             }
             CrashPoint.reach("listen-owned")
-            if chmod("/proc/self/fd/\(own.rawValue)", mode) != 0 { throw SystemError("chmod", path: label) }
+            if "/proc/self/fd/\(own.rawValue)".withPlatformString({ chmod($0, mode) }) != 0 { throw SystemError("chmod", path: label) }
             return ListeningSocket(descriptor: descriptor, file: file)
         } catch {
             descriptor.close()

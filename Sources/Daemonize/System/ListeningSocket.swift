@@ -33,7 +33,7 @@ package struct ListeningSocket {
         hints.ai_socktype = Int32(datagram ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue)
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         var list: UnsafeMutablePointer<addrinfo>?
-        let found = "\(port)".withCString { port in host.map { $0.withPlatformString { getaddrinfo($0, port, &hints, &list) } } ?? getaddrinfo(nil, port, &hints, &list) }
+        let found = "\(port)".withPlatformString { port in host.map { $0.withPlatformString { getaddrinfo($0, port, &hints, &list) } } ?? getaddrinfo(nil, port, &hints, &list) }
         guard found == 0, let first = list else {
             throw SystemError("getaddrinfo", path: label, errno: found == EAI_SYSTEM ? .current : .invalid)
         }

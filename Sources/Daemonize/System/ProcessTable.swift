@@ -141,7 +141,7 @@ package enum ProcessTable {
         var result: [Int32] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(platformString: $0) }
             }
             if let fd = Int32(name), fd != own { result.append(fd) }
         }

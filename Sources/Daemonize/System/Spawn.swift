@@ -115,7 +115,7 @@ struct Spawn {
         let envpC = CStrings(environment)
         let pathC = path.platformStringCopy
         let cwdC = workingDirectory.map(\.platformStringCopy)
-        let oomC = oomScoreAdjustment.map { strdup("\($0)") }
+        let oomC = oomScoreAdjustment.map { "\($0)".platformStringCopy }
         defer {
             argvC.free()
             envpC.free()
