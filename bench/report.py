@@ -607,10 +607,14 @@ restarts = os.path.join(RAW, "zero-downtime.md")
 if os.path.exists(restarts):
     w("## Row 11: restarts under load")
     w("")
-    w("`bench/zero-downtime`: the same HTTP server (`Tests/fixtures/listen-server.py`, graceful on SIGTERM) restarted "
-      "back to back while `Tests/fixtures/load-client.py` asks all the while (two threads GET / every 5 ms, one GET /slow "
-      "of 200 ms back to back, so a request is always in flight). Refused: ECONNREFUSED, nothing listened. Failed: a reset "
-      "or a cut answer. A refused client asks again after 5 ms, so the refused count measures how long nothing listened.")
+    w("`bench/zero-downtime`: the same HTTP server restarted back to back while `Tests/fixtures/load-client.py` asks all "
+      "the while (two threads GET / every 5 ms, one GET /slow of 200 ms back to back, so a request is always in flight), "
+      "for three servers: `Tests/fixtures/listen-server.py` (graceful on SIGTERM), gunicorn 27.0.1 with default settings "
+      "(sync worker, no `--preload`) and uvicorn 0.55.0 (`--fd 3`; ready by `--min-uptime`). Refused: ECONNREFUSED, "
+      "nothing listened. Failed: a reset or a cut answer. A refused client asks again after 5 ms, so the refused count "
+      "measures how long nothing listened. With overlap each restart waits `--settle` (2s) once the new instance is "
+      "ready, which is most of its time. uvicorn's failures under overlap are its own shutdown's: it closes the "
+      "connections it accepted and has not read yet.")
     w("")
     with open(restarts) as f:
         w(f.read().rstrip())
