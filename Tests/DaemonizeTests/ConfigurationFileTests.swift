@@ -54,6 +54,7 @@ import Testing
                 holds: { $0.listen.first?.kind == .unix(path: "/run/web.sock", mode: 0o660, owner: "www-data") && $0.listen.first?.name == "admin" },
                 bad: "tcp:localhost:http", reason: "port 'http' is not a number from 0 to 65535"),
         KeyCase(key: "restart-mode", good: "overlap", holds: { $0.restartMode == .overlap }, bad: "blue-green", reason: "expected stop-first or overlap"),
+        KeyCase(key: "settle", good: "500ms", holds: { $0.settle == .milliseconds(500) }, bad: "soon", reason: "expected a duration"),
         KeyCase(key: "busy-exit-code", good: "75", holds: { $0.busyExitCode == 75 }, bad: "-1", reason: "from 0 to 255"),
         KeyCase(key: "nice", good: "-5", holds: { $0.nice == -5 }, bad: "20", reason: "from -20 to 19"),
         KeyCase(key: "env-file", good: "-/etc/default/x", holds: { $0.environmentFiles == ["-/etc/default/x"] }, bad: "default/x", reason: "expected an absolute path"),
