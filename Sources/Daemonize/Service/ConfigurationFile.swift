@@ -24,9 +24,11 @@ package enum ConfigurationFile {
                               origins: inout [String: String]) throws {
         var bytes: [UInt8]
         do {
-            // swiftd runs what a config file says: only its owner (or root) may write it.
-            bytes = try FileSystem.read(path, limit: maximumSize + 1, trusted: .config)
-            try ServicePaths.checkSafe(Path.directory(of: path), what: "config dir")
+            // swiftd runs what a config file says: only its owner (or root) may
+            // write it, and the file read is the one in the directory checked.
+            let directory = try Directory.openTrusted(Path.directory(of: path), what: "config dir")
+            defer { directory.close() }
+            bytes = try FileSystem.read(Path.fileName(of: path), in: directory, limit: maximumSize + 1, trusted: .config)
         } catch let error as InvalidFile {
             throw InvalidFile(.config, error.path, error.problem, message: error.message)
         } catch let error as SystemError {

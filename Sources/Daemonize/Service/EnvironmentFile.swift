@@ -27,9 +27,10 @@ package enum EnvironmentFile {
     /// - Throws: `SystemError` (missing, unreadable), `InvalidFile` (not to be
     ///   trusted), `Malformed`.
     package static func read(_ path: String) throws -> [String] {
-        let bytes = try FileSystem.read(path, limit: ConfigurationFile.maximumSize + 1, trusted: .other)
-        try ServicePaths.checkSafe(Path.directory(of: path), what: "env file directory")
-        return try parse(bytes)
+        // The file read is the one in the directory checked.
+        let directory = try Directory.openTrusted(Path.directory(of: path), what: "env file directory")
+        defer { directory.close() }
+        return try parse(try FileSystem.read(Path.fileName(of: path), in: directory, limit: ConfigurationFile.maximumSize + 1, trusted: .other))
     }
 
     /// The "NAME=VALUE" entries of a file's text, in order.

@@ -134,7 +134,15 @@ package enum FileSystem {
     /// With `trusted` (the kind of file it is to be), also refuses a file
     /// owned by anyone but this user or root, or writable by group or others.
     package static func read(_ path: String, limit: Int = 1 << 20, trusted: InvalidFile.Kind? = nil) throws -> [UInt8] {
-        let fd = try FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        try read(opened: FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY), path: path, limit: limit, trusted: trusted)
+    }
+
+    /// Reads the file `name` in `directory`, as `read(_:limit:trusted:)` does.
+    package static func read(_ name: String, in directory: Directory, limit: Int = 1 << 20, trusted: InvalidFile.Kind? = nil) throws -> [UInt8] {
+        try read(opened: directory.open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY), path: directory.path(of: name), limit: limit, trusted: trusted)
+    }
+
+    private static func read(opened fd: FileDescriptor, path: String, limit: Int, trusted: InvalidFile.Kind?) throws -> [UInt8] {
         defer { fd.close() }
         do {
             let st = try fd.status()
