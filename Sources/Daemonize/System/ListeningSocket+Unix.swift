@@ -70,15 +70,16 @@ struct UnixSocketFile {
     }
 
     /// The file at the name, open `O_PATH`, once proven to be the one
-    /// `listener` (bound and listening) created: a socket of this user's,
-    /// still 0600, to which a connection from this process arrives at
-    /// `listener`. Connections that were waiting before it are closed.
+    /// `listener` (bound and listening) created: a socket of this user's to
+    /// which a connection from this process arrives at `listener`.
+    /// Connections that were waiting before it are closed.
     func openOwn(listener: FileDescriptor, label: String) throws -> FileDescriptor {
         let replaced = SystemError("bind: the socket file was replaced while it was set up", path: label, errno: .exists)
         guard let file = try directory.openPath(name) else { throw replaced }
         do {
             let st = try file.status()
-            guard st.st_mode & S_IFMT == S_IFSOCK, st.st_uid == CurrentProcess.effectiveUserID, st.st_mode & 0o777 == 0o600 else { throw replaced }
+            // (Its mode is not compared: a default ACL on the directory sets it, not the umask.)
+            guard st.st_mode & S_IFMT == S_IFSOCK, st.st_uid == CurrentProcess.effectiveUserID else { throw replaced }
             let connected = try UnixSocketFile.connects(through: file, label: label)
             if connected == ECONNREFUSED { throw replaced }
             if connected != 0 { throw SystemError("connect", path: label, errno: Errno(rawValue: connected)) }
