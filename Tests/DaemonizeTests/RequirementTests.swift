@@ -46,6 +46,22 @@ import Testing
         #expect(found.isEmpty, "skips that CI would not catch: \(found)")
     }
 
+    /// The README's prerequisites name every Debian package `.ci/run`
+    /// installs when it is missing (`missing+=(PACKAGE)`), and no other.
+    @Test func theReadmeListsThePackagesCIInstalls() throws {
+        func text(_ file: String) throws -> String {
+            String(decoding: try FileSystem.read(Path.join(Self.repository, file), limit: 1 << 20), as: UTF8.self)
+        }
+        var installed: Set<String> = []
+        for line in try text(".ci/run").split(separator: "\n") {
+            guard let start = line.firstRange(of: "missing+=(") else { continue }
+            installed.insert(String(line[start.upperBound...].prefix { $0 != ")" }))
+        }
+        let readme = try text("README.md").split(separator: "\n").first { $0.hasPrefix("    apt-get install ") }
+        let listed = Set(try #require(readme, "an apt-get install line in README.md").split(separator: " ").dropFirst(2).map(String.init))
+        #expect(!installed.isEmpty && listed == installed, "README: \(listed.sorted()), .ci/run: \(installed.sorted())")
+    }
+
     func swiftFiles(_ directory: String) throws -> [String] {
         var result: [String] = []
         for name in ProcessTable.entries(of: directory) where !name.hasPrefix(".") {

@@ -68,8 +68,10 @@ import Testing
             mkdir(dir, 0o755)
             #expect(try h.startService("w", ["--watch", dir]).code == 0)
             let first = try #require(h.pid("w"))
+            // The supervisor reads a new directory (to compare it) and watches it from then on.
+            let reads = try FileReads(Path.join(dir, "deep"))
             mkdir(Path.join(dir, "deep"), 0o755)
-            Monotonic.sleep(nanoseconds: 500_000_000)
+            #expect(reads.wait(), "the supervisor looked at the new directory")
             write(Path.join(dir, "deep/code.swift"), "print(1)\n")
             #expect(eventually { h.pid("w").map { $0 != first } ?? false })
         }
