@@ -23,6 +23,10 @@
  *                                      (O_TRUNC, write TEXT, close)
  *   benchtool evict FILE...            drops FILE's pages from the page cache (fadvise DONTNEED)
  *   benchtool withfds N CMD [ARG...]   opens N more descriptors (/dev/null), then execs CMD
+ *   benchtool crowd N                  forks N processes that only wait (unrelated processes on
+ *                                      the machine, for the machine-scale row); prints "ready"
+ *                                      once all are there; on TERM, INT or HUP kills and reaps
+ *                                      them all and exits (they die with it if it is killed)
  *   run                                (benchtool linked as a service directory's ./run) the
  *                                      same as svc, its arguments from $BENCH_SVC
  *
@@ -293,6 +297,63 @@ static int cmd_withfds(int argc, char **argv) {
     return 2;
 }
 
+/* ---- crowd ---- */
+
+static volatile sig_atomic_t crowd_done = 0;
+
+static void crowd_stop(int sig) {
+    (void)sig;
+    crowd_done = 1;
+}
+
+static int cmd_crowd(int argc, char **argv) {
+    if (argc < 1) { fprintf(stderr, "usage: benchtool crowd N\n"); return 2; }
+    int n = atoi(argv[0]);
+    pid_t *pids = calloc((size_t)(n > 0 ? n : 1), sizeof *pids);
+    if (!pids) die("calloc");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = crowd_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    /* Blocked until sigsuspend: a TERM never falls between the test and the wait. */
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stops, &old);
+    pid_t parent = getpid();
+    int made = 0;
+    for (; made < n; made++) {
+        pid_t pid = fork();
+        if (pid < 0) { perror("benchtool crowd: fork"); break; }
+        if (pid == 0) {
+            /* Gone with the crowd, whatever becomes of it; holds no descriptor of the run. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) _exit(0);
+            int null = open("/dev/null", O_RDWR);
+            if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            signal(SIGHUP, SIG_DFL);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            for (;;) pause();
+        }
+        pids[made] = pid;
+    }
+    if (made == n) {
+        printf("ready\n");
+        fflush(stdout);
+        while (!crowd_done) sigsuspend(&old);
+    }
+    for (int i = 0; i < made; i++) kill(pids[i], SIGKILL);
+    for (int i = 0; i < made; i++) while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {}
+    return made == n ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     /* Installed as a supervision directory's ./run (runsv, s6-supervise, supervise run it
      * without arguments): the service, with its arguments from BENCH_SVC. */
@@ -310,7 +371,7 @@ int main(int argc, char **argv) {
         return cmd_svc(n, words);
     }
     if (argc < 2) {
-        fprintf(stderr, "usage: benchtool reaper|now|svc|gen|waitsize|waitstarts|rewrite|evict|withfds ...\n");
+        fprintf(stderr, "usage: benchtool reaper|now|svc|gen|waitsize|waitstarts|rewrite|evict|withfds|crowd ...\n");
         return 2;
     }
     const char *c = argv[1];
@@ -325,6 +386,7 @@ int main(int argc, char **argv) {
     if (strcmp(c, "rewrite") == 0) return cmd_rewrite(argc, argv);
     if (strcmp(c, "evict") == 0) return cmd_evict(argc, argv);
     if (strcmp(c, "withfds") == 0) return cmd_withfds(argc, argv);
+    if (strcmp(c, "crowd") == 0) return cmd_crowd(argc, argv);
     fprintf(stderr, "benchtool: unknown command %s\n", c);
     return 2;
 }

@@ -243,6 +243,32 @@ if NMAX:
     for key, peer in [("runit", "runsv"), ("daemontools", "supervise"), ("supervisord", "supervisord (one process)")]:
         line("10", "summed Pss of the %d resident supervisors" % NMAX, pss_of("swiftd"), peer, pss_of(key), fmt_kb)
 
+# ---- 12: machine scale
+MACH_NS = [int(x) for x in M.get("machine_sizes", "").split()]
+MSMALL, MBIG = (MACH_NS[0], MACH_NS[-1]) if MACH_NS else (None, None)
+MACH_CMDS = [("start_sup", "`start --min-uptime 0`"), ("stop_sup", "`stop`"),
+             ("start_exec", "`start --no-supervise --min-uptime 0` (exec mode)"), ("stop_exec", "`stop`, exec mode"),
+             ("status", "`status NAME`"), ("list", "`list`"), ("restart_sup", "`restart`"),
+             ("restart_exec", "`restart`, exec mode"), ("stop_tree", "`stop` of a service with 100 children")]
+# What reads the process table: the trust model's reads (a session's members, exec mode's lock holders).
+MACH_STATED = {"stop_exec", "restart_exec"}
+msys = {}    # (name, n) -> (total, openat, read, getdents64, getsid)
+for r in rows("machine_syscalls.csv"):
+    msys[(r[0], int(r[1]))] = tuple(int(x) if x else 0 for x in r[2:7])
+mhf = lambda cmd, tag, n: hf("m_%s_%s_n%d" % (cmd, tag, n))
+count = lambda n: "{:,}".format(n)
+if MACH_NS:
+    line("12", "stop, exec mode, with %s unrelated processes" % count(MSMALL), mhf("stop_exec", "after", MSMALL),
+         "start-stop-daemon --stop --pidfile", hf("m_ssd_stop_pidfile_n%d" % MSMALL), fmt_ms, "< 5 ms", lambda s, p: s < 5)
+    for cmd, label in MACH_CMDS:
+        stated = cmd in MACH_STATED
+        line("12", "%s with %s unrelated processes" % (label, count(MBIG)), mhf(cmd, "after", MBIG),
+             "the same with %s" % count(MSMALL), mhf(cmd, "after", MSMALL), fmt_ms,
+             "stated: reads the process table (notes)" if stated else "≤ 3× (with %s)" % count(MSMALL),
+             None if stated else (lambda s, p: s <= 3 * p))
+    line("12", "stop, exec mode, with %s unrelated processes" % count(MBIG), mhf("stop_exec", "after", MBIG),
+         "start-stop-daemon --stop --exec (reads every process)", hf("m_ssd_stop_exec_n%d" % MBIG), fmt_ms)
+
 # ---------------------------------------------------------------------------
 def ms(v):
     return fmt_ms(v)
@@ -377,6 +403,19 @@ def build_notes():
                  "it." % " and ".join(slow))
     ck = {(r[0], r[1]): (int(r[3]), int(r[4])) for r in rows("checks.csv")}
     late = [t for (k, t), (ok, total) in ck.items() if k == "start" and ok < total]
+    if MACH_NS:
+        e = [msys.get(("m_stop_exec_after", n)) for n in MACH_NS]
+        n.append("**Row 12, what reads the process table.** Only a stop without a supervisor (exec mode, or what a "
+                 "dead supervisor left) does, because the trust model asks for a session's members and exec mode's "
+                 "lock holders, and no kernel interface lists either: it enumerates `/proc` (getdents64) and asks "
+                 "each process its session (`getsid`, one system call that formats nothing) once as it begins and once "
+                 "more when all it found is gone (for what was forked meanwhile), and waits on pidfds in between; stat "
+                 "lines are read only in the sessions that can be the service's, descriptors only of the processes that "
+                 "can hold its lock. An exec-mode stop made %s system calls with %s unrelated processes and %s with %s "
+                 "(%s getsid). Everything else costs what the service costs: the supervisor walks its own tree "
+                 "(`/proc/PID/task/*/children`) as a stop step begins, then reads only its own children as orphans "
+                 "come to it." % (count(e[0][0]) if e[0] else "n/a", count(MSMALL), count(e[-1][0]) if e[-1] else "n/a",
+                                  count(MBIG), count(e[-1][4]) if e[-1] else "n/a"))
     if late:
         n.append("**Starts that return early.** %s returned before their pidfile was written (or before their process "
                  "ran) in some runs (table \"What holds when the command returns\"): their start figures cover less "
@@ -466,6 +505,52 @@ if fds:
         parts.append("under start-stop-daemon the service had %s" % fds["start-stop-daemon"][0])
     w("Started from a caller holding 1,000 extra descriptors, " + "; ".join(parts) + " (`ls /proc/PID/fd`).")
 w("")
+
+# ---- machine scale
+if MACH_NS:
+    procs = [M.get("machine_processes_n%d" % n, "?") for n in MACH_NS]
+    tags = [("after", "this build")] + ([("before", "before (%s)" % M.get("baseline_commit"))] if M.get("baseline_commit") else [])
+    w("## Row 12: costs that grow with the machine")
+    w("")
+    w("Each command with %s unrelated processes added to the machine (`benchtool crowd N`: processes that only wait; "
+      "%s processes in all). Back to back, hyperfine medians (%s runs; %s with %s); the service is `/bin/sleep` "
+      "(exec mode: `--no-supervise`), stopped or started again between runs as the command needs; the last row's "
+      "service is a shell with 100 `sleep` children, which its supervisor stops. System calls: `strace -c` of one run "
+      "of the command itself (`-f` where what it forks ends: an exec-mode start until its child's `execve`; a "
+      "supervisor runs on, so a supervised start or restart counts the command alone, and the supervisor's own calls "
+      "during a stop are in the table below it)%s." %
+      (", ".join(count(n) for n in MACH_NS), ", ".join(procs), 30 if M.get("quick") != "1" else 10, 10,
+       count(MBIG), "; \"before\" is the same commands with swiftd built from commit %s, in the same run" %
+       M.get("baseline_commit") if M.get("baseline_commit") else ""))
+    w("")
+    head = " | ".join(count(n) for n in MACH_NS)
+    w("| command | swiftd | %s | %s ÷ %s | system calls: %s |" % (head, count(MBIG), count(MSMALL), head))
+    w("|---|---|%s---|%s" % ("---|" * len(MACH_NS), "---|" * len(MACH_NS)))
+    for cmd, label in MACH_CMDS:
+        for tag, tag_label in tags:
+            v = [mhf(cmd, tag, n) for n in MACH_NS]
+            calls = [msys.get(("m_%s_%s" % (cmd, tag), n)) for n in MACH_NS]
+            w("| %s | %s | %s | %s | %s |" % (label, tag_label, " | ".join(fmt_ms(x) for x in v), fmt_ratio(v[-1], v[0]),
+                                              " | ".join(count(c[0]) if c else "n/a" for c in calls)))
+    for key, label in [("pidfile", "start-stop-daemon --stop --pidfile"), ("exec", "start-stop-daemon --stop --exec")]:
+        v = [hf("m_ssd_stop_%s_n%d" % (key, n)) for n in MACH_NS]
+        calls = [msys.get(("m_ssd_stop_%s" % key, n)) for n in MACH_NS]
+        w("| `%s --retry TERM/5/KILL/5` | | %s | %s | %s |" % (label, " | ".join(fmt_ms(x) for x in v), fmt_ratio(v[-1], v[0]),
+                                                           " | ".join(count(c[0]) if c else "n/a" for c in calls)))
+    w("")
+    w("Where the system calls of the commands that read the process table go (openat / read / getdents64 / getsid), "
+      "and the supervisor's own calls while it stops its service:")
+    w("")
+    w("| what | swiftd | %s |" % head)
+    w("|---|---|%s" % ("---|" * len(MACH_NS)))
+    detail = lambda c: "n/a" if not c else "%s (%s / %s / %s / %s)" % (count(c[0]), count(c[1]), count(c[2]), count(c[3]), count(c[4]))
+    for name, label in [("stop_exec", "`stop`, exec mode"), ("restart_exec", "`restart`, exec mode"),
+                        ("stop_sup_supervisor", "the supervisor, `stop`"),
+                        ("stop_tree_supervisor", "the supervisor, `stop` of a service with 100 children")]:
+        for tag, tag_label in tags:
+            w("| %s | %s | %s |" % (label, tag_label, " | ".join(detail(msys.get(("m_%s_%s" % (name, tag), n))) for n in MACH_NS)))
+    w("| `start-stop-daemon --stop --exec` | | %s |" % " | ".join(detail(msys.get(("m_ssd_stop_exec", n))) for n in MACH_NS))
+    w("")
 
 # ---- fleet
 if FLEET_NS:

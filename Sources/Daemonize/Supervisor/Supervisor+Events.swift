@@ -116,8 +116,8 @@ extension Supervisor {
             }
         }
         checkRetirements()
-        // Orphans adopted since the stop began get the same treatment.
-        if lifecycle.isStopping { sendStopStep() }
+        // Orphans adopted since the step began get the same treatment.
+        if lifecycle.isStopping { signalAdopted() }
         // A forking daemon whose parent just exited may now be this supervisor's child.
         if daemonStart?.firstPID == nil, daemonStart != nil { checkDaemonPIDFile(now: Monotonic.now()) }
         checkStopped()

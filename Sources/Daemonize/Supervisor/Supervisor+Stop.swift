@@ -72,6 +72,18 @@ extension Supervisor {
         signalled.formUnion(ProcessTree.signalDescendants(of: selfPID, step.signal, skip: skip, session: session))
     }
 
+    /// Orphans adopted since the step began (their parent exited: this
+    /// supervisor, their subreaper, is their parent now) get its signal too.
+    /// Only its own children are read: the tree was walked as the step began
+    /// (`send`), and walking it again at every exit would make a stop of N
+    /// processes read N trees. A process forked since by one that is still
+    /// alive gets the step's signal once adopted, or the next step's.
+    func signalAdopted() {
+        let step = stopPlan.steps[stopStep]
+        guard step.everyone else { return }
+        signalled.formUnion(ProcessTree.signalChildren(of: selfPID, step.signal, skip: signalled))
+    }
+
     /// The service outlived a step's wait: the next step.
     func nextStopStep() {
         guard case .stopping(_, let after) = lifecycle.phase, stopStep + 1 < stopPlan.steps.count else { return }

@@ -14,31 +14,79 @@ package struct ProcessStat: Hashable, Sendable {
     package var terminal: Int64
     /// Start time in clock ticks since boot: with the pid, names one process for ever.
     package var startTime: UInt64
+    /// How many threads it has (1 for most: their children are all in one
+    /// `task/PID/children` file).
+    package var threads: Int
 
     /// True for a zombie (exited, not yet reaped) or a dead entry.
     package var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
 
     /// Parses the text of `/proc/PID/stat`; nil when malformed.
     package init?(parsing bytes: [UInt8]) {
+        guard let parsed = bytes.withUnsafeBufferPointer({ ProcessStat(parsing: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses the text of `/proc/PID/stat` in place (no copy, no String but
+    /// the name: a scan of the process table parses thousands); nil when malformed.
+    package init?(parsing bytes: UnsafeBufferPointer<UInt8>) {
         guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
               let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open,
-              let pid = pid_t(String(decoding: bytes[..<open], as: UTF8.self).trimmingSpaces) else { return nil }
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        // fields[0] is field 3 (state); starttime is field 22.
-        guard fields.count >= 20, let state = fields[0].first,
-              let parent = pid_t(String(decoding: fields[1], as: UTF8.self)),
-              let group = pid_t(String(decoding: fields[2], as: UTF8.self)),
-              let session = pid_t(String(decoding: fields[3], as: UTF8.self)),
-              let terminal = Int64(String(decoding: fields[4], as: UTF8.self)),
-              let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
-        self.pid = pid
-        self.name = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
+              let pid = ProcessStat.number(bytes, from: 0, to: open) else { return nil }
+        // After the name: field 3 (state), then numbers each after one
+        // space: 4 ppid, 5 pgrp, 6 session, 7 tty_nr, ... 20 num_threads, 22 starttime.
+        var i = close + 2
+        guard i < bytes.count else { return nil }
+        let state = bytes[i]
+        i += 1
+        var values = (parent: Int64(0), group: Int64(0), session: Int64(0), terminal: Int64(0), threads: Int64(0), start: Int64(-1))
+        var field = 4
+        while field <= 22 && i < bytes.count && bytes[i] == UInt8(ascii: " ") {
+            var end = i + 1
+            while end < bytes.count && bytes[end] != UInt8(ascii: " ") && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            guard let value = ProcessStat.number(bytes, from: i + 1, to: end) else { return nil }
+            switch field {
+            case 4: values.parent = value
+            case 5: values.group = value
+            case 6: values.session = value
+            case 7: values.terminal = value
+            case 20: values.threads = value
+            case 22: values.start = value
+            default: break
+            }
+            field += 1
+            i = end
+        }
+        guard field == 23, values.threads >= 0, values.start >= 0 else { return nil }
+        self.pid = pid_t(truncatingIfNeeded: pid)
+        self.name = String(decoding: UnsafeBufferPointer(rebasing: bytes[(open + 1)..<close]), as: UTF8.self)
         self.state = state
-        self.parent = parent
-        self.processGroup = group
-        self.session = session
-        self.terminal = terminal
-        self.startTime = start
+        self.parent = pid_t(truncatingIfNeeded: values.parent)
+        self.processGroup = pid_t(truncatingIfNeeded: values.group)
+        self.session = pid_t(truncatingIfNeeded: values.session)
+        self.terminal = values.terminal
+        self.threads = Int(values.threads)
+        self.startTime = UInt64(values.start)
+    }
+
+    /// The decimal number (a leading minus allowed, spaces around it skipped)
+    /// in `bytes[from..<to]`; nil when there is none or something else.
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Int64? {
+        var i = from
+        var end = to
+        while i < end && bytes[i] == UInt8(ascii: " ") { i += 1 }
+        while end > i && bytes[end - 1] == UInt8(ascii: " ") { end -= 1 }
+        let negative = i < end && bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        guard i < end, end - i <= 19 else { return nil }
+        var value: Int64 = 0
+        while i < end {
+            let digit = bytes[i] &- UInt8(ascii: "0")
+            guard digit <= 9 else { return nil }
+            value = value * 10 + Int64(digit)
+            i += 1
+        }
+        return negative ? -value : value
     }
 }
 
@@ -63,13 +111,33 @@ package enum ProcessTable {
     /// The stat line of `pid`, or nil when it is gone; a failure to tell
     /// (no descriptor left) is thrown, never taken for "gone".
     package static func status(of pid: pid_t) throws -> ProcessStat? {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileSystem.read("/proc/\(pid)/stat", limit: 4096)
-        } catch let error as SystemError where error.errno == .noSuchFile || error.errno == .noSuchProcess {
-            return nil
+        try withStatLine(at: "/proc/\(pid)/stat", in: AT_FDCWD) { ProcessStat(parsing: $0) } ?? nil
+    }
+
+    /// Reads the stat line at `path` (relative to `directory`) in one
+    /// `read`, into a buffer on the stack, and hands it to `body`; nil when
+    /// the process is gone. Three system calls: open, read, close.
+    ///
+    /// The corresponding C functions are `openat` and `read`.
+    static func withStatLine<T>(at path: String, in directory: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T) throws -> T? {
+        let fd = path.withPlatformString { name in retryingOnInterrupt { openat(directory, name, O_RDONLY | O_CLOEXEC | O_NOCTTY) } }
+        if fd < 0 {
+            let error = SystemError("open", path: path)
+            if error.errno == .noSuchFile || error.errno == .noSuchProcess { return nil }
+            throw error
         }
-        return ProcessStat(parsing: bytes)
+        let descriptor = FileDescriptor(rawValue: fd)
+        defer { descriptor.close() }
+        // A stat line is about 300 bytes and never near 4,096: one read is all of it.
+        return try withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { buffer in
+            let n: Int
+            do {
+                n = try descriptor.read(into: buffer)
+            } catch let error as SystemError where error.errno == .noSuchProcess {
+                return nil
+            }
+            return body(UnsafeBufferPointer(start: buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: n))
+        }
     }
 
     /// Every pid in `/proc`.
@@ -106,9 +174,12 @@ package enum ProcessTable {
     }
 
     /// The direct children of `pid` (zombies included), from `/proc/PID/task/*/children`.
-    package static func children(of pid: pid_t) -> [pid_t] {
+    /// With `threads` 1 (from its stat line) the one file is read without
+    /// listing the tasks.
+    package static func children(of pid: pid_t, threads: Int? = nil) -> [pid_t] {
+        let tasks = threads == 1 ? ["\(pid)"] : entries(of: "/proc/\(pid)/task")
         var result: [pid_t] = []
-        for task in entries(of: "/proc/\(pid)/task") {
+        for task in tasks {
             guard let bytes = try? FileSystem.read("/proc/\(pid)/task/\(task)/children", limit: 1 << 20) else { continue }
             result += bytes.split(separator: UInt8(ascii: " ")).compactMap { pid_t(String(decoding: $0, as: UTF8.self).trimmingSpaces) }
         }

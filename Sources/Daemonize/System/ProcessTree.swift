@@ -7,15 +7,20 @@ enum ProcessTree {
     /// Every descendant of `root`, parents before children, zombies left out.
     static func descendants(of root: pid_t) -> [pid_t] {
         var result: [pid_t] = []
-        var queue = [root]
+        // Each process's stat line says how many threads it has: with one,
+        // its children are in one file, read without listing its tasks.
+        var queue: [(pid: pid_t, threads: Int?)] = [(root, nil)]
         var seen: Set<pid_t> = [root]
-        while !queue.isEmpty {
-            let parent = queue.removeFirst()
-            for child in ProcessTable.children(of: parent) where !seen.contains(child) {
+        var next = 0
+        while next < queue.count {
+            let parent = queue[next]
+            next += 1
+            for child in ProcessTable.children(of: parent.pid, threads: parent.threads) where !seen.contains(child) {
                 seen.insert(child)
-                if let st = ProcessTable.stat(of: child), st.isZombie { continue }
+                let st = ProcessTable.stat(of: child)
+                if let st, st.isZombie { continue }
                 result.append(child)
-                queue.append(child)
+                queue.append((child, st?.threads))
             }
         }
         return result
@@ -54,9 +59,23 @@ enum ProcessTree {
     /// in `session`, when one is given); returns the pids signalled.
     @discardableResult
     static func signalDescendants(of root: pid_t, _ signal: ProcessSignal, skip: Set<pid_t> = [], session: pid_t? = nil) -> [pid_t] {
-        var sent: [pid_t] = []
         let targets = session.map { descendants(of: root, inSession: $0) } ?? descendants(of: root)
-        for pid in targets where !skip.contains(pid) {
+        return send(signal, to: targets.filter { !skip.contains($0) }, under: root)
+    }
+
+    /// Sends `signal` to the direct children of `root` not in `skip` (one read
+    /// of its `children` files, not a walk of the tree); returns the pids
+    /// signalled. For a subreaper: its orphans adopted since it last walked.
+    @discardableResult
+    static func signalChildren(of root: pid_t, _ signal: ProcessSignal, skip: Set<pid_t>) -> [pid_t] {
+        send(signal, to: ProcessTable.children(of: root).filter { !skip.contains($0) }, under: root)
+    }
+
+    /// Sends `signal` to each of `pids` that is still a descendant of `root`
+    /// once its pidfd is taken; returns the pids signalled.
+    private static func send(_ signal: ProcessSignal, to pids: [pid_t], under root: pid_t) -> [pid_t] {
+        var sent: [pid_t] = []
+        for pid in pids {
             guard let handle = try? ProcessHandle.open(pid: pid) else { continue }
             defer { handle.close() }
             // The pidfd is taken: if the pid is still our descendant now, the
