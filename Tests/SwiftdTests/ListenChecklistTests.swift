@@ -109,4 +109,30 @@ struct ListenChecklistTests {
             #expect(!FileSystem.exists(path) && h.scratch.markedProcesses().isEmpty)
         }
     }
+
+    /// A unix path whose name holds bytes that are not UTF-8 (and control
+    /// bytes): the socket is made with exactly those bytes, a leftover of them
+    /// is replaced, and the stop removes it (and the private directory).
+    @Test func aSocketPathOfBytesThatAreNotUTF8IsThoseBytes() throws {
+        try withUserHarness("listen-bytes") { h, user throws in
+            let directory = h.scratch.file("d")
+            mkdir(directory, 0o755)
+            let name: [UInt8] = Array("s".utf8) + [0x01, 0x0A, 0x7F, 0x80, 0xC3, 0xE9, 0xFF] + Array(".sock".utf8)
+            let path = String(platformBytes: Array(directory.utf8) + [UInt8(ascii: "/")] + name)
+            let start = ["start", "app", "--listen", "unix:\(path),owner=\(HostileUser.name)", "--", h.fixturePath, "service"]
+            #expect(try h.swiftd(start).code == 0)
+            #expect(try FileSystem.linkStatus(path).map { $0.st_mode & S_IFMT == S_IFSOCK } == true, "the socket has exactly those bytes")
+            kill(try #require(h.state("app")?.supervisorPID), SIGKILL)
+            #expect(eventually { h.lockHolder("app") == nil })
+            #expect(try h.swiftd(["stop", "app"]).code == 0)
+            let again = try h.swiftd(start)
+            #expect(again.code == 0, "the leftover is replaced: \(again)")
+            #expect(try FileSystem.linkStatus(path)?.st_uid == user.uid)
+            let names = try run("/bin/ls", ["-A", "--escape", directory]).stdout
+            #expect(names.split(separator: "\n").count == 1, "one file, the socket: \(names)")
+            #expect(try h.swiftd(["stop", "app"]).code == 0)
+            #expect(try run("/bin/ls", ["-A", directory]).stdout == "", "nothing left")
+            #expect(h.scratch.markedProcesses().isEmpty)
+        }
+    }
 }
