@@ -180,14 +180,16 @@ import Testing
     }
 
     /// `--watch`: a watched directory whose name holds every byte, and in it a
-    /// file whose name does, and one whose name begins with a combining mark
-    /// (which fuses with the "/" before it into one Swift Character): a
-    /// change to either's content restarts the service.
+    /// file whose name does, one whose name begins with a combining mark
+    /// (which fuses with the "/" before it into one Swift Character), and two
+    /// whose names are canonically equivalent ("é" as one scalar and as "e"
+    /// and U+0301: one String to Swift's ==, two files to the kernel): a
+    /// change to any one's content restarts the service.
     @Test func aChangeToAWatchedFileIsSeenWhateverBytesItsNameHolds() throws {
         try withHarness("bytes-watch") { h throws in
             let tree = bytes(h.scratch.path) + [Self.slash] + Self.name
             try FileSystem.makeDirectory(text(tree), mode: 0o755)
-            let names = [Self.name, [0xCC, 0x81] + bytes("accent")]
+            let names = [Self.name, [0xCC, 0x81] + bytes("accent"), bytes("caf") + [0xC3, 0xA9], bytes("cafe") + [0xCC, 0x81]]
             for name in names {
                 let fd = try FileDescriptor.open(text(tree + [Self.slash] + name), O_WRONLY | O_CREAT | O_EXCL)
                 try fd.writeAll(bytes("one\n"))
