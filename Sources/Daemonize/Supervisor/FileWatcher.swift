@@ -107,6 +107,9 @@ public final class FileWatcher {
         dueAt = nil
         firstEvent = nil
         var changed = false
+        // Watches first, then the scan: a file made in a new directory after
+        // the scan read it, and before its watch, would be seen by neither.
+        setUpWatches()
         budget = FileWatcher.maxEntries
         for path in touched {
             let prefix = path == "/" ? "/" : path + "/"
@@ -117,7 +120,6 @@ public final class FileWatcher {
             for key in before.keys { hashes[key] = nil }
             hashes.merge(after) { $1 }
         }
-        setUpWatches()
         return changed
     }
 
