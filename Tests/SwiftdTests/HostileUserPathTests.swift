@@ -12,7 +12,7 @@ struct HostileUserPathTests {
     /// `--listen unix:PATH,owner=U,mode=M` in a directory U can write: U
     /// swaps the new socket with a symlink to a root-owned file, or with a
     /// root-owned file of that directory, between root's calls.
-    @Test(arguments: [false, true])
+    @Test(.serialized, arguments: [false, true])
     func aRacingUserNeverGetsASocketsModeOrOwnerOntoAnotherFile(file: Bool) throws {
         try withUserHarness("race-socket") { h, user throws in
             let outcome = try raceSocketFile(h, user, rounds: 20, file: file)
