@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `Daemon.detach`, checked from outside through /proc and the files.
-@Suite(.timeLimit(.minutes(5))) struct DetachTests {
+@Suite(.hangLimit) struct DetachTests {
     let fixture = product("fixture")
 
     @Test func daemonIsDetachedWithTheAskedForState() throws {

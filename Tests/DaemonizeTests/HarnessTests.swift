@@ -5,7 +5,7 @@ import Testing
 
 /// The test harness's own promise: every process a test started is killed,
 /// even when the test runner died before its cleanup could run.
-@Suite(.timeLimit(.minutes(5))) struct HarnessTests {
+@Suite(.hangLimit) struct HarnessTests {
     let fixture = product("fixture")
 
     /// A process left by a runner that is gone (a trap ends the whole runner)

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `Launcher`, driven from the fixture (the test runner never forks).
-@Suite(.timeLimit(.minutes(5))) struct LaunchTests {
+@Suite(.hangLimit) struct LaunchTests {
     let fixture = product("fixture")
 
     func launch(_ scratch: Scratch, _ options: [String], _ command: [String]) throws -> RunResult {
@@ -108,7 +108,7 @@ import Testing
 }
 
 /// `Daemon.reexec`.
-@Suite(.timeLimit(.minutes(5))) struct ReexecTests {
+@Suite(.hangLimit) struct ReexecTests {
     @Test func sameExecutableSameArgumentsFreshDescriptors() throws {
         try withScratch("reexec") { scratch throws in
             let result = try run(product("fixture"), ["reexec", "one", "two words"], environment: scratch.environment)

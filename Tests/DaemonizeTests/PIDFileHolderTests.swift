@@ -5,7 +5,7 @@ import Testing
 
 /// What `PIDFile` says about a lock it cannot take, and about files of other
 /// users and missing directories (issue 28's smaller findings).
-@Suite(.timeLimit(.minutes(5))) struct PIDFileHolderTests {
+@Suite(.hangLimit) struct PIDFileHolderTests {
     let fixture = product("fixture")
 
     /// A lock taken by one process and held by another: `flock(1)` takes it

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `PIDFile`: locking, probing, stale and hostile files.
-@Suite(.timeLimit(.minutes(5))) struct PIDFileTests {
+@Suite(.hangLimit) struct PIDFileTests {
     let fixture = product("fixture")
 
     @Test func secondAcquireNamesTheHolder() throws {

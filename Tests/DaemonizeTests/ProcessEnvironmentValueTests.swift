@@ -7,7 +7,7 @@ import Testing
 /// they are read and written back. The limit is the suites' usual one: on
 /// two cores a test can wait its turn behind the end-to-end suites for more
 /// than a minute (CI saw these five time out at 69 s without having run).
-@Suite(.timeLimit(.minutes(5))) struct ProcessEnvironmentValueTests {
+@Suite(.hangLimit) struct ProcessEnvironmentValueTests {
     func limit(_ text: String) throws -> ResourceLimit { try ServiceConfiguration.parseLimit(text) }
 
     func reason(_ body: () throws -> Void) -> String {

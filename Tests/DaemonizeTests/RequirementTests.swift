@@ -27,13 +27,15 @@ import Testing
     /// under CI without testing: every test says what it needs with
     /// `.requires`. The stress suites are the one exception: `make stress`
     /// runs them, and `make test` leaves them out (`--skip StressTests`).
+    /// And a time limit of its own would count its wait for its turn
+    /// (`.hangLimit` says why): every suite uses `.hangLimit`.
     @Test func everyTestSaysWhatItNeedsThroughRequires() throws {
         var found: [String] = []
-        let patterns = [".enabled(", ".disabled(", "geteuid() != 0", "getuid() != 0", ".filter(\\.installed)"]
+        let patterns = [".enabled(", ".disabled(", "geteuid() != 0", "getuid() != 0", ".filter(\\.installed)", ".timeLimit("]
         for directory in ["Tests", "Examples/Tests"] {
             for file in try swiftFiles(Path.join(Self.repository, directory)) {
                 let name = String(file.dropFirst(Self.repository.count + 1))
-                guard !["Tests/TestSupport/Requirement.swift", "Examples/Tests/ExamplesTests/Sandbox.swift",
+                guard !["Tests/TestSupport/Requirement.swift", "Tests/TestSupport/HangLimit.swift", "Examples/Tests/ExamplesTests/Sandbox.swift",
                         "Tests/DaemonizeTests/RequirementTests.swift"].contains(name) else { continue }
                 let text = String(decoding: try FileSystem.read(file, limit: 1 << 22), as: UTF8.self)
                 for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 
 /// `NAME.state` written and read back: pure encoding, no processes involved.
-@Suite(.timeLimit(.minutes(5))) struct StateFileTests {
+@Suite(.hangLimit) struct StateFileTests {
     func roundTrip(_ state: ServiceState) throws -> ServiceState {
         try ServiceState.decode(state.encoded(), name: state.name)
     }
@@ -101,7 +101,7 @@ import Testing
 
 /// Numbers and keys are read from the bytes (ServiceState+Decode.swift): every
 /// form must read as the standard library reads the unescaped text.
-@Suite(.timeLimit(.minutes(5))) struct StateFileFastPathTests {
+@Suite(.hangLimit) struct StateFileFastPathTests {
     func decode(_ lines: String, name: String = "web") throws -> ServiceState {
         try ServiceState.decode(Array("version=1\nname=\(name)\n\(lines)".utf8), name: try #require(ServiceName(name)))
     }
@@ -157,7 +157,7 @@ import Testing
 }
 
 /// A state file from a newer swiftd, and values split at "=" by scalar.
-@Suite(.timeLimit(.minutes(5))) struct StateFileCompatibilityTests {
+@Suite(.hangLimit) struct StateFileCompatibilityTests {
     @Test func unknownSettingsFromANewerSwiftdAreSkipped() throws {
         let text = "version=1\nname=x\nmode=supervised\nphase=running\nargv=/bin/sleep\nconfig.some-future-key=on\nconfig.chdir=/srv\n"
         let state = try ServiceState.decode(Array(text.utf8), name: try #require(ServiceName("x")))

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Pure parsing and formatting: no processes involved.
-@Suite(.timeLimit(.minutes(5))) struct ValueTests {
+@Suite(.hangLimit) struct ValueTests {
     @Test func signalsParseByNameAndNumber() {
         #expect(ProcessSignal(parsing: "TERM") == .terminate)
         #expect(ProcessSignal(parsing: "SIGTERM") == .terminate)
@@ -129,7 +129,7 @@ import Testing
 }
 
 /// `UserDatabase`: /etc/passwd and /etc/group read directly.
-@Suite(.timeLimit(.minutes(5))) struct UserDatabaseTests {
+@Suite(.hangLimit) struct UserDatabaseTests {
     @Test func readsUsersGroupsAndMembership() throws {
         let dir = "/tmp/swiftd-userdb-\(getpid())"
         mkdir(dir, 0o700)

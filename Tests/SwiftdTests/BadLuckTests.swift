@@ -7,7 +7,7 @@ import Testing
 /// moment, files deleted under a running service, too few descriptors. No
 /// command signals another; `stop` says "stopped" only when nothing is left;
 /// a deleted file never lets a second instance start.
-@Suite(.timeLimit(.minutes(5))) struct BadLuckTests {
+@Suite(.hangLimit) struct BadLuckTests {
     /// The signals pending for `pid` (as a stopped process keeps them).
     func pendingSignals(_ pid: pid_t) -> UInt64 {
         let text = String(decoding: (try? FileSystem.read("/proc/\(pid)/status")) ?? [], as: UTF8.self)

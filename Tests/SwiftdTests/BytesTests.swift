@@ -11,7 +11,7 @@ import Testing
 /// `bytes` mode writes what it got as hex, with C calls on bytes (no Swift
 /// String between the kernel and the file); what is expected is spelled out
 /// here as bytes.
-@Suite(.timeLimit(.minutes(5))) struct BytesTests {
+@Suite(.hangLimit) struct BytesTests {
     /// Every byte but NUL.
     static let all = [UInt8](1...255)
     /// Every byte a file name may hold (all but "/").

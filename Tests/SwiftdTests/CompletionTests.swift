@@ -120,7 +120,7 @@ struct CompletionScenarios {
 
 }
 
-@Suite(.requires(CompletionScenarios.Shell.bash.requirement), .timeLimit(.minutes(5))) struct BashCompletionTests {
+@Suite(.requires(CompletionScenarios.Shell.bash.requirement), .hangLimit) struct BashCompletionTests {
     let scenarios = CompletionScenarios()
     @Test func commandsOptionsAndValues() throws { try scenarios.commandsOptionsAndValues(.bash) }
     @Test func startOptionsAreExactlyTheKeys() throws { try scenarios.startOptionsAreExactlyTheKeys(.bash) }
@@ -133,7 +133,7 @@ struct CompletionScenarios {
     }
 }
 
-@Suite(.requires(CompletionScenarios.Shell.zsh.requirement), .timeLimit(.minutes(5))) struct ZshCompletionTests {
+@Suite(.requires(CompletionScenarios.Shell.zsh.requirement), .hangLimit) struct ZshCompletionTests {
     let scenarios = CompletionScenarios()
     @Test func commandsOptionsAndValues() throws { try scenarios.commandsOptionsAndValues(.zsh) }
     @Test func startOptionsAreExactlyTheKeys() throws { try scenarios.startOptionsAreExactlyTheKeys(.zsh) }
@@ -147,7 +147,7 @@ struct CompletionScenarios {
     }
 }
 
-@Suite(.requires(CompletionScenarios.Shell.fish.requirement), .timeLimit(.minutes(5))) struct FishCompletionTests {
+@Suite(.requires(CompletionScenarios.Shell.fish.requirement), .hangLimit) struct FishCompletionTests {
     let scenarios = CompletionScenarios()
     @Test func commandsOptionsAndValues() throws { try scenarios.commandsOptionsAndValues(.fish) }
     @Test func startOptionsAreExactlyTheKeys() throws { try scenarios.startOptionsAreExactlyTheKeys(.fish) }

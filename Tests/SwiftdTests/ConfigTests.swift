@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Services from `NAME.conf`, and from PATH: start, check, overrides, errors.
-@Suite(.timeLimit(.minutes(5))) struct ConfigTests {
+@Suite(.hangLimit) struct ConfigTests {
     /// Writes `NAME.conf` into the harness's config dir.
     func writeConfig(_ h: Harness, _ name: String, _ text: String) throws {
         try FileSystem.makeDirectories(h.configDirectory, mode: 0o755)

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// restart, reload, signal, list, logs.
-@Suite(.timeLimit(.minutes(5))) struct ControlTests {
+@Suite(.hangLimit) struct ControlTests {
     @Test func restartKeepsTheCommandAndChangesThePid() throws {
         try withHarness("restart") { h throws in
             #expect(try h.startService("web", ["--env", "MARK=1"], service: ["--print", "1"]).code == 0)

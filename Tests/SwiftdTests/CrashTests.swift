@@ -9,7 +9,7 @@ import Testing
 /// no process of the service is left. Moments inside swiftd are reached
 /// through debug-build crash points (`SWIFTD_CRASH_POINT`), where the process
 /// stops itself so the test can kill exactly then.
-@Suite(.timeLimit(.minutes(5))) struct CrashTests {
+@Suite(.hangLimit) struct CrashTests {
     enum Victim: String { case stopped, cli, supervisor, service }
 
     /// label -> (crash point or "readiness", victim)
@@ -78,7 +78,7 @@ import Testing
 /// before it cleaned up after a dead supervisor: its cleanup must not take
 /// the newcomer's service for leftovers. (Found by the 50-start race under
 /// load: one started service was stopped by another start's cleanup.)
-@Suite(.timeLimit(.minutes(5))) struct OvertakenStartTests {
+@Suite(.hangLimit) struct OvertakenStartTests {
     @Test func anOvertakenStartLeavesTheNewServiceAlone() throws {
         try withHarness("overtaken") { h throws in
             let env = h.environment(pausingAt: "after-probe")

@@ -5,7 +5,7 @@ import Testing
 
 /// `--env-file`: read at start (and by restart) before anything starts, seen
 /// in /proc/PID/environ of the service, in both modes.
-@Suite(.timeLimit(.minutes(5))) struct EnvironmentFileTests {
+@Suite(.hangLimit) struct EnvironmentFileTests {
     static let modes: [[String]] = [[], ["--no-supervise"]]
 
     /// The service's environment as a dictionary.

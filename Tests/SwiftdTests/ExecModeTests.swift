@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `--no-supervise`: no resident swiftd; the service holds its own lock.
-@Suite(.timeLimit(.minutes(5))) struct ExecModeTests {
+@Suite(.hangLimit) struct ExecModeTests {
     @Test func serviceHoldsItsOwnLockAndNoSwiftdStays() throws {
         try withHarness("exec") { h throws in
             let signals = h.scratch.file("signals")

@@ -7,7 +7,7 @@ import Testing
 /// fixture's `--daemonize FILE` forks twice, as classic daemons do) is
 /// supervised through the pid it leaves in FILE, and FILE, the service's
 /// word, never makes swiftd adopt or signal a process that is not the service's.
-@Suite(.timeLimit(.minutes(5))) struct ForkingDaemonTests {
+@Suite(.hangLimit) struct ForkingDaemonTests {
     /// The pid FILE holds.
     func written(_ h: Harness, _ file: String) -> pid_t? {
         PIDFile.parsePID(Array(h.text(file).utf8))

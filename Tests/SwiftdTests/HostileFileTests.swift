@@ -8,7 +8,7 @@ import Testing
 /// Refused with a clear one-line error or handled; nothing outside the run
 /// dir is written or truncated. Symlinks point at a copy of /etc/passwd in
 /// the test's directory, so that a bug cannot damage the machine.
-@Suite(.timeLimit(.minutes(5))) struct HostileFileTests {
+@Suite(.hangLimit) struct HostileFileTests {
     enum Kind: String, CaseIterable { case symlink, dangling, fifo, directory, foreign }
 
     /// What `target` should be made into; returns the victim file a symlink points at.

@@ -7,7 +7,7 @@ import Testing
 /// open, close or keep what it inherits, unlock, daemonize, exit at any
 /// moment. It must never make a later root command signal a process outside
 /// it, nor make swiftd report it dead while it runs or start a second one.
-@Suite(.timeLimit(.minutes(5))) struct HostileServiceTests {
+@Suite(.hangLimit) struct HostileServiceTests {
     /// A process of the test's own that must never receive a signal.
     func sentinel(_ h: Harness) throws -> (Spawned, String) {
         let signals = h.scratch.file("sentinel-signals")

@@ -7,7 +7,7 @@ import Testing
 /// after the start, played by the real user `swiftd-test` (SECURITY.md,
 /// "Any other local user"): whatever it swaps into a name it can write, root
 /// never changes, opens, probes or removes another file through that name.
-@Suite(.requires(.hostileUser), .timeLimit(.minutes(5)))
+@Suite(.requires(.hostileUser), .hangLimit)
 struct HostileUserPathTests {
     /// `--listen unix:PATH,owner=U,mode=M` in a directory U can write: U
     /// swaps the new socket with a symlink to a root-owned file, or with a

@@ -8,7 +8,7 @@ import Testing
 /// make swiftd report a dead service as running, keep it from starting, read
 /// a secret, or have its own file taken for the service's log; asking about a
 /// service it may not touch answers 4, never "not running".
-@Suite(.requires(.hostileUser), .timeLimit(.minutes(5)))
+@Suite(.requires(.hostileUser), .hangLimit)
 struct HostileUserTests {
     /// A stale pidfile: its supervisor and service were killed.
     func leaveStalePidfile(_ h: Harness, _ name: String) throws {

@@ -7,7 +7,7 @@ import Testing
 /// (the race by another user is `HostileUserPathTests`): the supervisor
 /// SIGKILLed at each moment of a socket's setup and removal, and paths up to
 /// the kernel's limit.
-@Suite(.requires(.hostileUser), .timeLimit(.minutes(3)))
+@Suite(.requires(.hostileUser), .hangLimit)
 struct ListenChecklistTests {
     /// Debug-build crash points: after `bind` (a 0600 socket of root's is
     /// left), after the `owner=` is set (a socket of that user's is left),

@@ -5,7 +5,7 @@ import Testing
 
 /// `--listen`: what the service receives (descriptors, LISTEN_* variables,
 /// Listeners.inherited()), the socket files, privileges, and bad input.
-@Suite(.timeLimit(.minutes(5))) struct ListenTests {
+@Suite(.hangLimit) struct ListenTests {
     /// Starts `fixture listeners` as NAME with `listen` addresses; what it wrote.
     func startListeners(_ h: Harness, _ name: String, _ listen: [String], _ extra: [String] = [], fixture: [String] = []) throws -> [String] {
         let out = h.scratch.file("\(name).out")

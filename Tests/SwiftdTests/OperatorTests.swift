@@ -5,7 +5,7 @@ import Testing
 
 /// The operator's commands: several names, -q, forget, templates, start
 /// after stop, and the small lies fixed on the way.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.hangLimit)
 struct OperatorTests {
     @Test func severalNamesAreEachHandledAsIfAloneAndTheWorstCodeWins() throws {
         try withHarness("several") { h throws in

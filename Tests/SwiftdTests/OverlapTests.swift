@@ -6,7 +6,7 @@ import Testing
 /// `--restart-mode overlap` and restarts in place: what `restart`, `status`,
 /// `list` and `stop` say and do while two instances run, and when the new
 /// one fails.
-@Suite(.timeLimit(.minutes(5))) struct OverlapTests {
+@Suite(.hangLimit) struct OverlapTests {
     static let server = Path.join(Path.join(Path.directory(of: Path.directory(of: Path.directory(of: #filePath))), "Tests/fixtures"), "listen-server.py")
 
     /// The Python server as NAME with overlap, its failure and hang switches in the scratch dir.

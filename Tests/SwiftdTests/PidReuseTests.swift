@@ -5,7 +5,7 @@ import Testing
 
 /// A stale pidfile naming someone else (issue 7, scenario 3): stop, reload,
 /// signal and restart never send that process anything.
-@Suite(.timeLimit(.minutes(5))) struct PidReuseTests {
+@Suite(.hangLimit) struct PidReuseTests {
     static let commands: [[String]] = [["stop", "x"], ["reload", "x"], ["signal", "x", "TERM"], ["signal", "x", "KILL"], ["status", "x"]]
 
     func writePidFile(_ h: Harness, _ content: String) throws {
@@ -114,7 +114,7 @@ extension PidReuseTests {
 /// A state file that names someone else's session: what is left of a dead
 /// supervisor's service is stopped only when the record proves it is that
 /// service (its start time), never a stranger's whole session.
-@Suite(.timeLimit(.minutes(5))) struct LeftoverTests {
+@Suite(.hangLimit) struct LeftoverTests {
     @Test func aRecordWithoutAStartTimeNeverStopsAStrangersSession() throws {
         try withHarness("leftover-forged") { h throws in
             let signals = h.scratch.file("signals")

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `--user`/`--group`, and swiftd itself without privileges.
-@Suite(.timeLimit(.minutes(5))) struct PrivilegeTests {
+@Suite(.hangLimit) struct PrivilegeTests {
     @Test(.requires(.root))
     func serviceRunsAsTheUserWithItsGroupsAndFilesStayRoot() throws {
         try withHarness("user") { h throws in

@@ -6,7 +6,7 @@ import Testing
 /// The process environment of a service (`--limit`, `--iosched`, `--cpusched`,
 /// `--oom-score-adjust`, `--chroot`), seen from outside through /proc, in both
 /// modes; and what is refused before anything starts.
-@Suite(.timeLimit(.minutes(5))) struct ProcessEnvironmentTests {
+@Suite(.hangLimit) struct ProcessEnvironmentTests {
     /// Supervised, and exec mode.
     static let modes: [[String]] = [[], ["--no-supervise"]]
 

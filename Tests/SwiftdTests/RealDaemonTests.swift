@@ -9,7 +9,7 @@ import Testing
 /// the daemon has, status, signal and reload reach it, a daemon that dies is
 /// started again, and stop leaves nothing. Skipped where a program is missing
 /// (failed under CI).
-@Suite(.timeLimit(.minutes(5))) struct RealDaemonTests {
+@Suite(.hangLimit) struct RealDaemonTests {
     /// One daemon: how to start it, and a request its port answers.
     struct Daemon {
         var name: String

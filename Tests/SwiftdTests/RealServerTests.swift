@@ -16,7 +16,7 @@ import Testing
 /// the fix (the new code serves, with no `start` typed). gunicorn and
 /// uvicorn run side by side: most of each test is the settle time waited
 /// 61 times (about 2.5 minutes each, alone, on 2 busy cores).
-@Suite(.timeLimit(.minutes(10)), .requires(.python3, .realServers))
+@Suite(.hangLimit, .requires(.python3, .realServers))
 struct RealServerTests {
     static let rounds = 30
 

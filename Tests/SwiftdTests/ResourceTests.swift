@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Resource faults (issue 7, scenario 5) and inherited descriptors (scenario 8).
-@Suite(.timeLimit(.minutes(5))) struct ResourceTests {
+@Suite(.hangLimit) struct ResourceTests {
     @Test(.requires(.root))
     func fullRunDirectoryFailsTheStartCleanly() throws {
         try withHarness("full-rundir") { h throws in

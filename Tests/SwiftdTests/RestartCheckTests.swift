@@ -7,7 +7,7 @@ import Testing
 /// instance (as `nginx -t` before a reload): an edit wrong in substance
 /// leaves the service running and the restart fails with why, with the code
 /// `start` would give; `check` says the same.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.hangLimit)
 struct RestartCheckTests {
     /// The service runs on as it was: same pid, its lock held, status 0.
     func expectRunsOn(_ h: Harness, _ name: String, pid: pid_t, holder: pid_t?, _ context: String) throws {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `swiftd run`: the supervisor in the foreground.
-@Suite(.timeLimit(.minutes(5))) struct RunTests {
+@Suite(.hangLimit) struct RunTests {
     @Test func exitsWithTheServiceStatus() throws {
         try withHarness("run-status") { h throws in
             let result = try h.swiftd(["run", "r", "--restart", "no", "--", h.fixturePath, "service", "--print", "2", "--exit", "7", "--after", "300"])

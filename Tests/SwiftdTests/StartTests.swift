@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `swiftd start`: success only for a running service, failures reported by start itself.
-@Suite(.timeLimit(.minutes(5))) struct StartTests {
+@Suite(.hangLimit) struct StartTests {
     @Test func startReturnsWithTheServicePidLockedByItsSupervisor() throws {
         try withHarness("start") { h throws in
             let result = try h.startService("web", ["--chdir", "/tmp"], service: ["--print", "3"])

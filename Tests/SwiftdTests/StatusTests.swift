@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `swiftd status` exit codes and output; stale pidfiles.
-@Suite(.timeLimit(.minutes(5))) struct StatusTests {
+@Suite(.hangLimit) struct StatusTests {
     @Test func runningIsZeroWithALineAndJSON() throws {
         try withHarness("status") { h throws in
             #expect(try h.startService("web").code == 0)

@@ -6,7 +6,7 @@ import TestSupport
 /// The supervisor walks its tree as a stop step begins and then reads only
 /// its own children (issue 29). What that must still find, and what it must
 /// never touch.
-@Suite(.timeLimit(.minutes(5))) struct StopCensusTests {
+@Suite(.hangLimit) struct StopCensusTests {
     /// The supervisor's stop: processes its service forks while it stops
     /// (adopted by the supervisor once their parent exits) get the step's
     /// signal, not only the next step's KILL; a hundred children all go.

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `swiftd stop` and what happens when the supervisor dies.
-@Suite(.timeLimit(.minutes(5))) struct StopTests {
+@Suite(.hangLimit) struct StopTests {
     @Test func stopTakesChildrenWithIt() throws {
         try withHarness("stop-children") { h throws in
             let children = h.scratch.file("children")

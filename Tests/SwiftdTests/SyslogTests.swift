@@ -5,7 +5,7 @@ import Testing
 
 /// `--log syslog[:FACILITY]`: every line a datagram to a listener bound in
 /// the scratch dir (SWIFTD_SYSLOG_SOCKET), as a syslog daemon's /dev/log.
-@Suite(.timeLimit(.minutes(5))) struct SyslogTests {
+@Suite(.hangLimit) struct SyslogTests {
     /// A datagram socket bound at a path, read by the test: a syslog daemon.
     final class Listener {
         let path: String

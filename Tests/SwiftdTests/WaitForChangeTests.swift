@@ -9,7 +9,7 @@ import Testing
 /// with `--watch` stays, `status` says it waits for a change, and the next
 /// change of a watched file starts the service again. Until the code is
 /// fixed, the development loop never needs a `start` typed.
-@Suite(.timeLimit(.minutes(5))) struct WaitForChangeTests {
+@Suite(.hangLimit) struct WaitForChangeTests {
     /// The options of a service that fails while the file `code` says
     /// "broken": exits 3 at once, or (`late`) after 300 ms, past its start
     /// window. It watches another file, `edit`: the test changes `code`

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// --watch: restart (or reload) when watched content really changes.
-@Suite(.timeLimit(.minutes(5))) struct WatchTests {
+@Suite(.hangLimit) struct WatchTests {
     func write(_ path: String, _ text: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }

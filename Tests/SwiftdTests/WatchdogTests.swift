@@ -6,7 +6,7 @@ import Daemonize
 /// `--watchdog`: a notify service that stops sending WATCHDOG=1 is killed
 /// and restarted by policy; one that keeps sending is left alone. The
 /// sender is the library's own `Notify.watchdog()` (in the fixture).
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.hangLimit)
 struct WatchdogTests {
     @Test func aServiceThatFallsSilentIsKilledAndRespawned() throws {
         try withHarness("watchdog-silent") { h throws in

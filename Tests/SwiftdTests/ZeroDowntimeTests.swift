@@ -11,7 +11,7 @@ import Testing
 /// holds the socket: a connection waits in the backlog for the next
 /// instance), and with overlap no request may fail. Serialized: each test
 /// keeps both cores busy.
-@Suite(.serialized, .timeLimit(.minutes(5)), .requires(.python3))
+@Suite(.serialized, .hangLimit, .requires(.python3))
 struct ZeroDowntimeTests {
     static let fixtures = Path.join(Path.directory(of: Path.directory(of: Path.directory(of: #filePath))), "Tests/fixtures")
     static let rounds = 50

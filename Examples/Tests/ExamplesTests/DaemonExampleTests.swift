@@ -4,7 +4,7 @@ import Daemonize
 
 /// Daemon.detach and every DaemonOptions setting, from a library user's
 /// program (Examples/Sources/daemon, asyncmain), checked through /proc.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.hangLimit)
 struct DaemonExampleTests {
     /// The unprivileged user make check creates, when it exists and we are root.
     static var testUser: (uid_t, gid_t)? {

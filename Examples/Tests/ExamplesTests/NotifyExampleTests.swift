@@ -4,7 +4,7 @@ import Daemonize
 
 /// Notify from a library user's program (Examples/Sources/notify), against
 /// a datagram socket this test binds.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.hangLimit)
 struct NotifyExampleTests {
     /// A bound unix datagram socket at `path`.
     static func listen(_ path: String) -> CInt {

@@ -4,7 +4,7 @@ import Daemonize
 
 /// FreeBSD's pidfile(3) cases and the fork and exec hand-overs, as a program
 /// of a library user runs them (Examples/Sources/pidfiles).
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.hangLimit)
 struct PIDFileExampleTests {
     static let cases = ["uncontested", "self", "contested", "inherited-close", "inherited-release", "inherited-drop",
                         "relative", "stale", "exec-adopt", "fork-adopt", "adopt-refused", "catch-errno"]

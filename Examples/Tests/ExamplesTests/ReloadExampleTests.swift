@@ -5,7 +5,7 @@ import Daemonize
 /// The seeds' patterns built from public pieces: a restarter, an
 /// autoreloader, a hot swap on a checksum change, a supervisor without
 /// swiftd's run files.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.hangLimit)
 struct ReloadExampleTests {
     /// A command that counts its runs in `counter` and exits 75 until the
     /// `runs`th, then with `last`.

@@ -242,3 +242,10 @@ extension Trait where Self == ConditionTrait {
         }
     }
 }
+
+extension Trait where Self == TimeLimitTrait {
+    /// The time limit of every suite, long enough for the whole run: a test's
+    /// clock starts when it is scheduled (the main package's
+    /// Tests/TestSupport/HangLimit.swift says why).
+    static var hangLimit: Self { .timeLimit(.minutes(20)) }
+}

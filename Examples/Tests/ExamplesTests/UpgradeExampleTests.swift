@@ -7,7 +7,7 @@ import Daemonize
 /// and drops to swiftd-test; `current` is swapped to v2 and the daemon gets
 /// SIGUSR2; the same pid serves v2 as swiftd-test, its pidfile lock held and
 /// its socket kept; TERM stops it. Serialized: each case takes a privileged port.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .hangLimit)
 struct UpgradeExampleTests {
     /// How the program is started: by an absolute path through the link, by a
     /// path relative to the directory it was started in (detach then moves
